@@ -1,0 +1,62 @@
+# SceneBridge 场景桥 — common commands. `make run` serves the demo, `make test` runs the suite.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app market
+PORT   ?= 5000
+# The CPU build of torch may lie on local disk (pip's find-links); never pull a CUDA build.
+PIP_FLAGS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
+
+.PHONY: install system-deps run serve test test-sqlite test-postgres lint format bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(PIP_FLAGS) "torch==2.13.0"
+	$(BIN)/pip install -q $(PIP_FLAGS) -e ".[dev,prod]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Debian packages for PDF export (CJK font) and the browser tests (Chromium).
+system-deps:
+	@if ! fc-list 2>/dev/null | grep -qi "cjk\|wenquanyi"; then \
+	  apt-get update -qq && apt-get install -y -qq fonts-noto-cjk fonts-wqy-zenhei; fi
+	@if ! command -v chromium >/dev/null; then \
+	  apt-get update -qq && apt-get install -y -qq chromium; fi
+
+## Embedded default: SQLite + in-process tasks + bundled offline model, on http://127.0.0.1:5000
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed --no-index
+	$(FLASK) index catch-up --background
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+serve:
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+## The whole suite: SQLite always; PostgreSQL too when MARKET_TEST_PG_URL is set (CI sets it).
+test: install system-deps
+	$(MAKE) test-sqlite
+	@if [ -n "$$MARKET_TEST_PG_URL" ]; then $(MAKE) test-postgres; \
+	  else echo "MARKET_TEST_PG_URL not set: PostgreSQL run skipped"; fi
+
+test-sqlite:
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-postgres:
+	HF_HUB_OFFLINE=1 MARKET_TEST_DATABASE_URL="$$MARKET_TEST_PG_URL" \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -m "not model and not browser"
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf instance/scenebridge.db instance/index test-output

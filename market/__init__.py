@@ -1,0 +1,101 @@
+"""SceneBridge 场景桥 — the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, request, session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import apply_environment, check_production, check_services, defaults
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(defaults(app.instance_path))
+    if test_config is None:
+        apply_environment(app.config)
+        app.config.from_prefixed_env("MARKET")
+    else:
+        app.config.from_mapping(test_config)
+    check_production(app.config)
+    check_services(app.config)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from . import cli, errors
+
+    errors.register(app)
+    cli.register(app)
+
+    from .tasks import init_celery
+
+    init_celery(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from .extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+    babel.init_app(app, locale_selector=_select_locale)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from models import User
+
+        return db.session.get(User, int(user_id))
+
+    @app.context_processor
+    def inject_globals():
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale()), "languages": app.config["LANGUAGES"]}
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    wanted = request.args.get("lang") or session.get("lang")
+    if wanted in current_app.config["LANGUAGES"]:
+        return wanted
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .auth.routes import bp as auth_bp
+    from .public.routes import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
+    # SQLite ignores foreign keys unless asked on every connection.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

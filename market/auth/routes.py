@@ -1,0 +1,51 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, Length
+
+from models import User, db
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "电子邮箱",
+        validators=[DataRequired("请输入电子邮箱"), Email("电子邮箱格式不正确"), Length(max=254)],
+    )
+    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=200)])
+    remember = BooleanField("记住我")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
+        if user and user.active and user.check_password(form.password.data):
+            login_user(user, remember=form.remember.data)
+            flash(f"欢迎回来，{user.name}", "success")
+            return redirect(_safe_next(request.args.get("next")) or url_for("public.home"))
+        form.password.errors.append("邮箱或密码不正确")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash("您已退出登录", "info")
+    return redirect(url_for("public.home"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only same-site relative paths: an open redirect would let phishing pages borrow our name.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None

@@ -1,0 +1,122 @@
+"""Command-line entry points: ``flask --app market seed|bench|index|embedder …``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import click
+from flask import Flask
+from tqdm import tqdm
+
+from models import db
+
+log = logging.getLogger(__name__)
+
+
+class Bars:
+    """One tqdm bar per stage, fed by services' progress callbacks."""
+
+    def __init__(self):
+        self.bars: dict[str, tqdm] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="条", leave=True)
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("seed")
+    @click.option("--limit", type=int, default=None, help="每个演示成果库最多载入多少条（测试用）")
+    @click.option("--no-index", is_flag=True, help="只写数据库，不生成向量索引")
+    def seed(limit: int | None, no_index: bool) -> None:
+        """载入分类表与演示目录（可重复运行，不会重复写入）。"""
+        from .services.seed import counts, seed_all
+
+        started = time.perf_counter()
+        bars = Bars()
+        try:
+            added = seed_all(bars, outcome_limit=limit)
+            db.session.commit()
+        finally:
+            bars.close()
+        click.echo(
+            json.dumps(
+                {
+                    "added": added,
+                    "totals": counts(),
+                    "seconds": round(time.perf_counter() - started, 1),
+                },
+                ensure_ascii=False,
+            )
+        )
+        if not no_index:
+            from .tasks import enqueue
+
+            enqueue("reconcile")
+
+    @app.cli.group("index")
+    def index_group() -> None:
+        """语义索引：补齐、重建、查看进度。"""
+
+    @index_group.command("catch-up")
+    @click.option("--background", is_flag=True, help="在后台进程中运行并立即返回")
+    def catch_up(background: bool) -> None:
+        """为尚未索引或已变更的条目生成向量并写入索引（可随时中断，下次继续）。"""
+        if background:
+            _spawn_background(app, ["index", "catch-up"], "index-catch-up.log")
+            return
+        from .services import indexing
+
+        bars = Bars()
+        try:
+            report = indexing.reconcile(
+                progress=lambda kind, done, total: bars(
+                    {"demand": "场景需求", "outcome": "科技成果"}[kind], done, total
+                )
+            )
+            db.session.commit()
+        finally:
+            bars.close()
+        click.echo(json.dumps(report, ensure_ascii=False))
+
+    @index_group.command("rebuild")
+    @click.argument("kind", type=click.Choice(["demand", "outcome", "all"]), default="all")
+    def rebuild(kind: str) -> None:
+        """从数据库重建索引（已存向量不会重新计算）。"""
+        from .services import indexing
+
+        kinds = list(indexing.KINDS) if kind == "all" else [kind]
+        for name in kinds:
+            click.echo(json.dumps(indexing.rebuild(name), ensure_ascii=False))
+            db.session.commit()
+
+    @index_group.command("status")
+    def index_status() -> None:
+        """各类条目的索引进度。"""
+        from .services import indexing
+
+        click.echo(json.dumps(indexing.status(), ensure_ascii=False))
+
+
+def _spawn_background(app: Flask, args: list[str], log_name: str) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    log_path = Path(app.instance_path) / log_name
+    with open(log_path, "ab") as log_file:
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "market", *args],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    click.echo(f"已在后台运行，日志：{log_path}")

@@ -1,0 +1,65 @@
+"""One place that turns errors into HTML or JSON, chosen by the request."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from models import DomainError, db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "请求有误",
+    403: "您没有权限进行此操作",
+    404: "页面不存在或已被删除",
+    405: "不支持此请求方式",
+    409: "数据已被他人修改，请刷新后重试",
+    413: "上传的文件过大",
+    422: "提交的内容有误",
+    429: "请求过于频繁，请稍后再试",
+    500: "服务器出错了，我们已记录问题",
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def _respond(status: int, code: str, message: str, errors: dict | None = None):
+    if wants_json():
+        body = {"code": code, "message": message}
+        if errors:
+            body["errors"] = errors
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        message = MESSAGES.get(e.code or 500, e.description or "")
+        errors = getattr(e, "data", {}).get("messages") if hasattr(e, "data") else None
+        return _respond(
+            e.code or 500, (e.name or "error").lower().replace(" ", "_"), message, errors
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(e: DomainError):
+        db.session.rollback()
+        errors = {e.field: [e.message]} if e.field else None
+        return _respond(e.status, e.code, e.message, errors)
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _respond(500, "server_error", MESSAGES[500])

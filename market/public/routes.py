@@ -1,0 +1,113 @@
+"""Public pages: home with the 三张清单, listing search and detail pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from flask_login import current_user
+
+from models import Demand, Outcome, db
+from models.enums import COOPERATION_MODES, MATURITY, SCENARIO_TYPES
+
+from ..queries import listings as q
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/")
+def home():
+    return render_template("public/home.html", **q.home_lists())
+
+
+@bp.route("/demands")
+def demands():
+    flt = q.ListingFilter.from_args(request.args, current_app.config["PAGE_SIZE"])
+    page = q.public_demands(flt, include_restricted=_sees_restricted())
+    return render_template(
+        "public/demands.html",
+        page=page,
+        flt=flt,
+        fields=q.demand_fields(),
+        regions=q.regions(),
+        maturity=MATURITY,
+        scenario_types=SCENARIO_TYPES,
+    )
+
+
+@bp.route("/demands/<int:demand_id>")
+def demand(demand_id: int):
+    item = db.get_or_404(Demand, demand_id)
+    if item.status != "published" and not _owns(item):
+        abort(404)
+    if item.confidentiality == "broker_only" and not (_sees_restricted() or _owns(item)):
+        abort(404)
+    return render_template(
+        "public/demand.html",
+        item=item,
+        modes=COOPERATION_MODES,
+        maturity=MATURITY,
+        show_identity=_sees_identity(item),
+    )
+
+
+@bp.route("/outcomes")
+def outcomes():
+    flt = q.ListingFilter.from_args(request.args, current_app.config["PAGE_SIZE"])
+    page = q.public_outcomes(flt)
+    return render_template(
+        "public/outcomes.html", page=page, flt=flt, regions=q.regions(), maturity=MATURITY
+    )
+
+
+@bp.route("/outcomes/<int:outcome_id>")
+def outcome(outcome_id: int):
+    item = db.get_or_404(Outcome, outcome_id)
+    if item.status != "published" and not _owns(item):
+        abort(404)
+    return render_template("public/outcome.html", item=item, modes=COOPERATION_MODES)
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness for the container healthcheck: the database answers."""
+    db.session.execute(db.text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(request.referrer or url_for("public.home"))
+
+
+@bp.route("/vendor/bootstrap/<path:filename>")
+def bootstrap_asset(filename: str):
+    """Bootstrap ships inside the bootstrap-wrapper package: served locally, no CDN."""
+    import bootstrap_wrapper
+
+    root = Path(bootstrap_wrapper.get_bootstrap_dir())
+    return send_from_directory(root, filename, max_age=86400)
+
+
+def _sees_restricted() -> bool:
+    return current_user.is_authenticated and current_user.role in ("broker", "admin")
+
+
+def _owns(item) -> bool:
+    return current_user.is_authenticated and current_user.organization_id == item.organization_id
+
+
+def _sees_identity(item: Demand) -> bool:
+    return item.confidentiality == "public" or _sees_restricted() or _owns(item)

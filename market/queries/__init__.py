@@ -1,0 +1,1 @@
+"""Read-side selects shared by pages and the API."""

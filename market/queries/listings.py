@@ -1,0 +1,153 @@
+"""Listing pages: filtered, searched and paginated selects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, or_, select
+
+from models import Deal, Demand, Organization, Outcome, db
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass
+class ListingFilter:
+    q: str = ""
+    field: str = ""
+    region: str = ""
+    maturity: str = ""
+    scenario_type: str = ""
+    page: int = 1
+    per_page: int = 20
+
+    @classmethod
+    def from_args(cls, args, per_page: int = 20) -> ListingFilter:
+        try:
+            page = max(1, int(args.get("page", 1)))
+        except ValueError:
+            page = 1
+        return cls(
+            q=(args.get("q") or "").strip()[:100],
+            field=args.get("field", ""),
+            region=args.get("region", ""),
+            maturity=args.get("maturity", ""),
+            scenario_type=args.get("scenario_type", ""),
+            page=page,
+            per_page=per_page,
+        )
+
+
+def _paginate(stmt: Select, flt: ListingFilter) -> Page:
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(stmt.offset((flt.page - 1) * flt.per_page).limit(flt.per_page)).all()
+    return Page(list(items), total or 0, flt.page, flt.per_page)
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _region(stmt: Select, model, region: str) -> Select:
+    if not region:
+        return stmt
+    return stmt.where(or_(model.province == region, model.city == region))
+
+
+def public_demands(flt: ListingFilter, include_restricted: bool = False) -> Page:
+    stmt = select(Demand).where(Demand.status == "published")
+    if not include_restricted:
+        stmt = stmt.where(Demand.confidentiality != "broker_only")
+    if flt.q:
+        pattern = _like(flt.q)
+        stmt = stmt.where(
+            or_(
+                Demand.title.like(pattern, escape="\\"),
+                Demand.description.like(pattern, escape="\\"),
+            )
+        )
+    if flt.field:
+        stmt = stmt.where(Demand.field == flt.field)
+    if flt.scenario_type:
+        stmt = stmt.where(Demand.scenario_type == flt.scenario_type)
+    if flt.maturity:
+        stmt = stmt.where(Demand.required_maturity == flt.maturity)
+    stmt = _region(stmt, Demand, flt.region)
+    return _paginate(stmt.order_by(Demand.created_at.desc(), Demand.id.desc()), flt)
+
+
+def public_outcomes(flt: ListingFilter) -> Page:
+    stmt = select(Outcome).where(Outcome.status == "published")
+    if flt.q:
+        pattern = _like(flt.q)
+        stmt = stmt.where(
+            or_(
+                Outcome.title.like(pattern, escape="\\"),
+                Outcome.abstract.like(pattern, escape="\\"),
+            )
+        )
+    if flt.field:
+        stmt = stmt.where(Outcome.field == flt.field)
+    if flt.maturity:
+        stmt = stmt.where(Outcome.maturity == flt.maturity)
+    stmt = _region(stmt, Outcome, flt.region)
+    return _paginate(stmt.order_by(Outcome.id.desc()), flt)
+
+
+def demand_fields() -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Demand.field).where(Demand.field.is_not(None)).distinct().order_by(Demand.field)
+        )
+    )
+
+
+def regions() -> list[str]:
+    cities = db.session.scalars(
+        select(Organization.city).where(Organization.city.is_not(None)).distinct()
+    )
+    return sorted(set(cities))
+
+
+def home_lists(latest: int = 6) -> dict:
+    open_demands = select(Demand).where(
+        Demand.status == "published", Demand.confidentiality != "broker_only"
+    )
+    outcomes = select(Outcome).where(Outcome.status == "published")
+    cases = select(Deal).where(Deal.stage.in_(("signed", "registered")))
+    return {
+        "demand_count": _count(open_demands),
+        "outcome_count": _count(outcomes),
+        "case_count": _count(cases),
+        "latest_demands": db.session.scalars(
+            open_demands.order_by(Demand.created_at.desc(), Demand.id.desc()).limit(latest)
+        ).all(),
+        "latest_outcomes": db.session.scalars(
+            outcomes.order_by(Outcome.id.desc()).limit(latest)
+        ).all(),
+        "latest_cases": db.session.scalars(
+            cases.order_by(Deal.stage_changed_at.desc()).limit(latest)
+        ).all(),
+    }
+
+
+def _count(stmt: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

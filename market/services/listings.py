@@ -1,0 +1,211 @@
+"""Posting, editing and closing listings (场景需求 and 科技成果) and their patents."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
+from models import (
+    Demand,
+    Industry,
+    IpcCode,
+    Organization,
+    Outcome,
+    Patent,
+    ValidationError,
+    db,
+)
+
+from . import audit
+
+DEMAND_FIELDS = [
+    "title",
+    "description",
+    "field",
+    "scenario_type",
+    "industry_code",
+    "indicators",
+    "offered_resources",
+    "budget_min_fen",
+    "budget_max_fen",
+    "cooperation_modes",
+    "required_maturity",
+    "deadline",
+    "province",
+    "city",
+    "confidentiality",
+    "reward_fen",
+    "challenge_deadline",
+    "status",
+    "ipc_codes",
+]
+OUTCOME_FIELDS = [
+    "title",
+    "abstract",
+    "team",
+    "field",
+    "maturity",
+    "trl",
+    "indicators",
+    "incumbent_comparison",
+    "fiscal_funded",
+    "transfer_modes",
+    "asking_price_fen",
+    "use_first_eligible",
+    "team_share_pct",
+    "province",
+    "city",
+    "status",
+    "implemented",
+]
+
+
+def yuan_to_fen(value: Any, field: str, label: str) -> int | None:
+    """Parse an amount typed in 万元 or 元 into integer fen, refusing floats' rounding games."""
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation as e:
+        raise ValidationError(f"{label}必须是数字", field) from e
+    if amount < 0:
+        raise ValidationError(f"{label}不能为负数", field)
+    return int(amount * 100)
+
+
+def wan_to_fen(value: Any, field: str, label: str) -> int | None:
+    fen = yuan_to_fen(value, field, label)
+    return None if fen is None else fen * 10_000
+
+
+def _check_industry(code: str | None) -> None:
+    if code and db.session.get(Industry, code) is None:
+        raise ValidationError(f"未知的国民经济行业代码：{code}", "industry_code")
+
+
+def check_ipc_codes(codes: list[str], field: str = "ipc_codes") -> list[str]:
+    codes = [c.strip().upper() for c in codes or [] if c and c.strip()]
+    if not codes:
+        return []
+    known = set(db.session.scalars(select(IpcCode.code).where(IpcCode.code.in_(codes))))
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ValidationError(f"未知的IPC分类号：{'、'.join(unknown)}", field)
+    return list(dict.fromkeys(codes))
+
+
+def _check_dates(data: dict) -> None:
+    for name, label in (("deadline", "截止日期"), ("challenge_deadline", "揭榜截止日期")):
+        value = data.get(name)
+        if value is not None and not isinstance(value, date):
+            raise ValidationError(f"{label}格式无效", name)
+
+
+def post_demand(org: Organization, data: dict, user_id: int | None = None) -> Demand:
+    """Create a 场景需求 for an organisation."""
+    if org is None:
+        raise ValidationError("必须指定发布机构", "organization")
+    _check_industry(data.get("industry_code"))
+    _check_dates(data)
+    if "ipc_codes" in data:
+        data = {**data, "ipc_codes": check_ipc_codes(data["ipc_codes"])}
+    demand = Demand(organization=org, province=org.province, city=org.city)
+    _assign(demand, data, DEMAND_FIELDS)
+    demand.refresh_hash()
+    db.session.add(demand)
+    db.session.flush()
+    audit.record(user_id, "demand.post", demand, after=audit.snapshot(demand, ["title", "status"]))
+    return demand
+
+
+def update_demand(demand: Demand, data: dict, user_id: int | None = None) -> Demand:
+    before = audit.snapshot(demand, [f for f in DEMAND_FIELDS if f in data])
+    _check_industry(data.get("industry_code"))
+    _check_dates(data)
+    if "ipc_codes" in data:
+        data = {**data, "ipc_codes": check_ipc_codes(data["ipc_codes"])}
+    _assign(demand, data, DEMAND_FIELDS)
+    demand.refresh_hash()
+    db.session.flush()
+    audit.record(
+        user_id, "demand.update", demand, before=before, after=audit.snapshot(demand, list(before))
+    )
+    return demand
+
+
+def post_outcome(
+    org: Organization, data: dict, user_id: int | None = None, ipc_codes: list[str] | None = None
+) -> Outcome:
+    """Create a 科技成果 for an institution."""
+    if org is None:
+        raise ValidationError("必须指定成果所属机构", "organization")
+    outcome = Outcome(organization=org, province=org.province, city=org.city)
+    _assign(outcome, data, OUTCOME_FIELDS)
+    if ipc_codes:
+        outcome.ipc = [db.session.get(IpcCode, c) for c in check_ipc_codes(ipc_codes)]
+    outcome.refresh_hash()
+    db.session.add(outcome)
+    db.session.flush()
+    audit.record(
+        user_id, "outcome.post", outcome, after=audit.snapshot(outcome, ["title", "status"])
+    )
+    return outcome
+
+
+def update_outcome(
+    outcome: Outcome, data: dict, user_id: int | None = None, ipc_codes: list[str] | None = None
+) -> Outcome:
+    before = audit.snapshot(outcome, [f for f in OUTCOME_FIELDS if f in data])
+    _assign(outcome, data, OUTCOME_FIELDS)
+    if ipc_codes is not None:
+        outcome.ipc = [db.session.get(IpcCode, c) for c in check_ipc_codes(ipc_codes)]
+    outcome.refresh_hash()
+    db.session.flush()
+    audit.record(
+        user_id,
+        "outcome.update",
+        outcome,
+        before=before,
+        after=audit.snapshot(outcome, list(before)),
+    )
+    return outcome
+
+
+def set_status(listing: Demand | Outcome, status: str, user_id: int | None = None):
+    before = {"status": listing.status}
+    listing.status = status
+    db.session.flush()
+    audit.record(
+        user_id,
+        f"{type(listing).__name__.lower()}.status",
+        listing,
+        before=before,
+        after={"status": status},
+    )
+    return listing
+
+
+def add_patent(outcome: Outcome | None, data: dict, user_id: int | None = None) -> Patent:
+    number = (data.get("number") or "").strip().upper().replace(" ", "")
+    if number and db.session.scalar(select(Patent.id).where(Patent.number == number)):
+        raise ValidationError(f"专利号 {number} 已存在", "number")
+    codes = check_ipc_codes(data.get("ipc_codes") or [])
+    patent = Patent(outcome=outcome, **{**data, "ipc_codes": codes})
+    if patent.applied_on and patent.granted_on and patent.granted_on < patent.applied_on:
+        raise ValidationError("授权日不能早于申请日", "granted_on")
+    db.session.add(patent)
+    db.session.flush()
+    audit.record(user_id, "patent.add", patent, after={"number": patent.number})
+    return patent
+
+
+def _assign(obj, data: dict, allowed: list[str]) -> None:
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ValidationError(f"不支持的字段：{'、'.join(sorted(unknown))}", sorted(unknown)[0])
+    for name in allowed:
+        if name in data:
+            setattr(obj, name, data[name])

@@ -1,0 +1,107 @@
+"""Organisations and their users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .base import UTCDateTime, db, utcnow
+from .enums import ORG_KINDS, ROLES
+from .errors import ValidationError
+
+
+class Organization(db.Model):
+    __tablename__ = "organization"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in ORG_KINDS)})", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    province: Mapped[str | None] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(32))
+    is_sme: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="organization")
+
+    @validates("name")
+    def _name(self, _key, value):
+        value = (value or "").strip()
+        if not value:
+            raise ValidationError("机构名称不能为空", "name")
+        if len(value) > 200:
+            raise ValidationError("机构名称不能超过200个字", "name")
+        return value
+
+    @validates("kind")
+    def _kind(self, _key, value):
+        if value not in ORG_KINDS:
+            raise ValidationError(f"未知的机构类型：{value}", "kind")
+        return value
+
+    @property
+    def kind_label(self) -> str:
+        return ORG_KINDS[self.kind]
+
+    @property
+    def region_label(self) -> str:
+        if self.province and self.city and self.province != self.city:
+            return f"{self.province}{self.city}"
+        return self.city or self.province or ""
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({', '.join(repr(k) for k in ROLES)})", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization | None] = relationship(back_populates="users")
+
+    @validates("email")
+    def _email(self, _key, value):
+        value = (value or "").strip().lower()
+        if "@" not in value or len(value) > 254:
+            raise ValidationError("请输入有效的电子邮箱", "email")
+        return value
+
+    @validates("role")
+    def _role(self, _key, value):
+        if value not in ROLES:
+            raise ValidationError(f"未知的用户角色：{value}", "role")
+        return value
+
+    def set_password(self, password: str) -> None:
+        if len(password or "") < 8:
+            raise ValidationError("密码至少需要8个字符", "password")
+        # scrypt is werkzeug's default: a memory-hard, modern KDF.
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this
+        return self.active
+
+    @property
+    def role_label(self) -> str:
+        return ROLES[self.role]

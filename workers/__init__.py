@@ -1,0 +1,1 @@
+"""Celery worker side: tasks take ids, call one service, commit."""

@@ -1,0 +1,108 @@
+"""Who may do what: one module answers every (role, action, resource) question.
+
+Pages, the API and the CLI all ask ``can``/``require`` here, so a rule changes in one place.
+Resources are model instances (or None for actions on a collection). Ownership means the user
+belongs to the organisation that owns the resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from models import Forbidden
+
+Rule = Callable[[Any, Any], bool]
+
+
+def _role(*roles: str) -> Rule:
+    return lambda user, _resource: user.role in roles
+
+
+def _member_of_approved_org(*kinds: str) -> Rule:
+    def check(user, _resource) -> bool:
+        org = user.organization
+        return org is not None and org.approved and org.kind in kinds
+
+    return check
+
+
+def _owner(user, resource) -> bool:
+    org_id = getattr(resource, "organization_id", None)
+    return org_id is not None and user.organization_id == org_id
+
+
+def _any(*rules: Rule) -> Rule:
+    return lambda user, resource: any(rule(user, resource) for rule in rules)
+
+
+def _all(*rules: Rule) -> Rule:
+    return lambda user, resource: all(rule(user, resource) for rule in rules)
+
+
+def _party_to_match(user, match) -> bool:
+    orgs = {match.demand.organization_id, match.outcome.organization_id}
+    return user.organization_id in orgs
+
+
+def _party_to_deal(user, deal) -> bool:
+    return _party_to_match(user, deal.match)
+
+
+def _party_to_sheet(user, sheet) -> bool:
+    if sheet.match is not None:
+        return _party_to_match(user, sheet.match)
+    return user.organization_id == sheet.outcome.organization_id
+
+
+staff = _role("broker", "admin")
+admin = _role("admin")
+RESEARCH_KINDS = ("university", "institute", "hospital")
+
+RULES: dict[str, Rule] = {
+    # listings
+    "demand.create": _all(_role("enterprise"), _member_of_approved_org("enterprise")),
+    "demand.edit": _any(admin, _all(_role("enterprise"), _owner)),
+    "demand.view_confidential": _any(staff, _owner),
+    "demand.see_proposals": _any(staff, _owner),
+    "outcome.create": _all(_role("institution"), _member_of_approved_org(*RESEARCH_KINDS)),
+    "outcome.edit": _any(admin, _all(_role("institution"), _owner)),
+    "outcome.see_proposals": _any(staff, _owner),
+    "outcome.import": _all(_role("institution"), _member_of_approved_org(*RESEARCH_KINDS)),
+    "outcome.consent_use_first": _all(_role("institution"), _owner),
+    # matching and deals
+    "match.review": staff,
+    "match.view": _any(staff, _party_to_match),
+    "match.request_intro": _party_to_match,
+    "termsheet.create": staff,
+    "termsheet.edit": _any(staff, _party_to_sheet),
+    "termsheet.view": _any(staff, _party_to_sheet),
+    "deal.view": _any(staff, _party_to_deal),
+    "deal.move": staff,
+    "deal.reward": staff,
+    "notice.open": staff,
+    "notice.resolve_objection": staff,
+    # operations
+    "org.approve": admin,
+    "audit.view": admin,
+    "case.publish": admin,
+    "policy.edit": admin,
+    "dashboard.view": staff,
+}
+
+ACTIONS = tuple(RULES)
+
+
+def can(user, action: str, resource: Any = None) -> bool:
+    """True when ``user`` may perform ``action`` on ``resource``; anonymous users may not."""
+    rule = RULES.get(action)
+    if rule is None:
+        raise KeyError(f"unknown action {action!r}")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(rule(user, resource))
+
+
+def require(user, action: str, resource: Any = None) -> None:
+    if not can(user, action, resource):
+        raise Forbidden("您没有权限进行此操作", None)

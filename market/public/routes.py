@@ -27,7 +27,9 @@ bp = Blueprint("public", __name__)
 
 @bp.route("/")
 def home():
-    return render_template("public/home.html", **q.home_lists())
+    from ..services.indexing import status as index_status
+
+    return render_template("public/home.html", index=index_status(), **q.home_lists())
 
 
 @bp.route("/demands")

@@ -1,0 +1,485 @@
+"""Fit features between one demand (场景需求) and one outcome (科技成果), and their explanation.
+
+Everything here is a pure function over the small dataclasses below, so the matching service
+can fill them from the database and tests can fill them by hand. A feature is a float in
+[0, 1] or ``None`` when the facts to judge it are missing; ``combine`` skips missing features
+instead of treating them as failures.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from market.search.indicators import (
+    CHANGE_WORDS,
+    UNITS,
+    Indicator,
+    IndicatorMatch,
+    match_indicators,
+    parse_indicators,
+    satisfaction,
+)
+from market.search.tokenize import STOPWORDS, jieba_words
+from models.enums import COOPERATION_MODES, MATURITY, MATURITY_ORDER, MATURITY_TRL
+
+logger = logging.getLogger(__name__)
+
+# 粤港澳大湾区: Guangdong's nine cities plus the two special administrative regions.
+GREATER_BAY_AREA = frozenset(
+    ("广州", "深圳", "珠海", "佛山", "惠州", "东莞", "中山", "江门", "肇庆", "香港", "澳门")
+)
+USE_FIRST_MODES = frozenset(("use_first", "open_license"))
+FULL_LIFE_YEARS = 5.0  # remaining patent life at which a licence is no longer cut short
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "semantic": 3.0,
+    "lexical": 2.0,
+    "ipc": 1.5,
+    "industry": 1.0,
+    "maturity": 1.5,
+    "region": 0.5,
+    "budget": 1.0,
+    "cooperation": 0.5,
+    "patent_life": 0.5,
+    "use_first": 0.5,
+    "indicators": 1.5,
+}
+FEATURE_LABELS: dict[str, str] = {
+    "semantic": "语义相似度",
+    "lexical": "关键词匹配",
+    "ipc": "IPC分类相符",
+    "industry": "行业相符",
+    "maturity": "成熟度",
+    "region": "地域",
+    "budget": "预算与报价",
+    "cooperation": "合作方式",
+    "patent_life": "专利有效期",
+    "use_first": "先用后转适用",
+    "indicators": "指标满足度",
+}
+
+
+@dataclass(frozen=True)
+class DemandFacts:
+    """What matching needs to know about a 场景需求."""
+
+    text: str
+    ipc_codes: Sequence[str] = ()
+    industries: Sequence[str] = ()
+    required_maturity: str | None = None  # key of MATURITY
+    city: str | None = None
+    province: str | None = None
+    budget_fen: int | None = None
+    cooperation_modes: Sequence[str] = ()  # keys of COOPERATION_MODES
+    status: str = "published"
+    closes_on: date | None = None
+    confidentiality: str = "public"
+    is_sme: bool = False  # the demanding enterprise is a 中小微企业
+    indicators: Sequence[Indicator] | None = None  # parsed from text when None
+
+
+@dataclass(frozen=True)
+class OutcomeFacts:
+    """What matching needs to know about a 科技成果 (and its patent, if any)."""
+
+    text: str
+    ipc_codes: Sequence[str] = ()
+    industries: Sequence[str] = ()
+    maturity: str | None = None  # key of MATURITY
+    trl: int | None = None
+    city: str | None = None
+    province: str | None = None
+    asking_price_fen: int | None = None
+    cooperation_modes: Sequence[str] = ()
+    status: str = "published"
+    confidentiality: str = "public"
+    patent_status: str | None = None  # key of PATENT_STATUS; None when no patent backs it
+    patent_expires_on: date | None = None
+    indicators: Sequence[Indicator] | None = None
+
+
+@dataclass
+class FitFeatures:
+    values: dict[str, float | None]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+# -- single features ------------------------------------------------------------------------
+
+
+def _clip01(x: float | None) -> float | None:
+    return None if x is None else min(1.0, max(0.0, float(x)))
+
+
+def _ipc_parts(code: str) -> tuple[str, str, str]:
+    code = re.sub(r"\s+", "", code).upper()
+    return code[:1], code[:3], code[:4]
+
+
+def ipc_compatibility(a: Iterable[str], b: Iterable[str]) -> tuple[float | None, str]:
+    """1.0 shared subclass (A01B), 0.6 shared class (A01), 0.3 shared section (A), else 0."""
+    pa, pb = [_ipc_parts(c) for c in a if c], [_ipc_parts(c) for c in b if c]
+    if not pa or not pb:
+        return None, "unknown"
+    for level, score, name in ((2, 1.0, "subclass"), (1, 0.6, "class"), (0, 0.3, "section")):
+        if {p[level] for p in pa} & {p[level] for p in pb}:
+            return score, name
+    return 0.0, "none"
+
+
+def overlap(a: Iterable[str], b: Iterable[str]) -> float | None:
+    """Jaccard overlap of two label sets; None when either is empty."""
+    sa, sb = set(a), set(b)
+    if not sa or not sb:
+        return None
+    return len(sa & sb) / len(sa | sb)
+
+
+def stage_of(maturity: str | None, trl: int | None) -> str | None:
+    """Maturity stage, taken from the TRL when the stage itself is missing."""
+    if maturity in MATURITY:
+        return maturity
+    if trl is None:
+        return None
+    return next((s for s, (lo, hi) in MATURITY_TRL.items() if lo <= trl <= hi), None)
+
+
+def maturity_fit(required: str | None, stage: str | None) -> tuple[float | None, int | None]:
+    """(score, gap): 1.0 at or above the required stage, 0.5 one stage short, 0 two short."""
+    if required not in MATURITY_ORDER or stage not in MATURITY_ORDER:
+        return None, None
+    gap = MATURITY_ORDER[required] - MATURITY_ORDER[stage]
+    return (1.0 if gap <= 0 else max(0.0, 1.0 - 0.5 * gap)), gap
+
+
+REGION_SCORES = {"same_city": 1.0, "same_province": 0.8, "greater_bay_area": 0.7, "other": 0.3}
+
+
+def _short_place(name: str | None) -> str:
+    return re.sub(r"(特别行政区|市|省|自治区)$", "", (name or "").strip())
+
+
+def region_relation(
+    d_city: str | None, d_province: str | None, o_city: str | None, o_province: str | None
+) -> str:
+    """same_city / same_province / greater_bay_area / other / unknown."""
+    dc, oc = _short_place(d_city), _short_place(o_city)
+    dp, op = _short_place(d_province), _short_place(o_province)
+    if dc and dc == oc:
+        return "same_city"
+    if dp and dp == op:
+        return "same_province"
+    if dc in GREATER_BAY_AREA and oc in GREATER_BAY_AREA:
+        return "greater_bay_area"
+    if (dc or dp) and (oc or op):
+        return "other"
+    return "unknown"
+
+
+def budget_fit(budget_fen: int | None, price_fen: int | None) -> float | None:
+    """1.0 when the asking price fits the budget, else budget/price (half the price -> 0.5)."""
+    if budget_fen is None or price_fen is None or budget_fen < 0 or price_fen < 0:
+        return None
+    if price_fen <= budget_fen:
+        return 1.0
+    return budget_fen / price_fen
+
+
+def cooperation_fit(demand_modes: Iterable[str], outcome_modes: Iterable[str]) -> float | None:
+    known = set(COOPERATION_MODES)
+    d, o = set(demand_modes) & known, set(outcome_modes) & known
+    if not d or not o:
+        return None
+    return 1.0 if d & o else 0.0
+
+
+def patent_in_force(status: str | None, expires_on: date | None, today: date) -> bool | None:
+    if status is None:
+        return None
+    if status in ("expired", "invalidated"):
+        return False
+    return expires_on is None or expires_on >= today
+
+
+def remaining_years(expires_on: date | None, today: date) -> float | None:
+    if expires_on is None:
+        return None
+    return max(0.0, (expires_on - today).days / 365.25)
+
+
+def patent_life_fit(status: str | None, expires_on: date | None, today: date) -> float | None:
+    """0 when lapsed; granted patents score by remaining life (full at 5 years); pending 0.6."""
+    in_force = patent_in_force(status, expires_on, today)
+    if in_force is None:
+        return None
+    if not in_force:
+        return 0.0
+    years = remaining_years(expires_on, today)
+    life = 1.0 if years is None else min(1.0, years / FULL_LIFE_YEARS)
+    # A pending application may never be granted: worth less than a granted patent.
+    return life * (0.6 if status == "pending" else 1.0)
+
+
+def use_first_eligible(demand: DemandFacts, outcome: OutcomeFacts, today: date) -> bool:
+    """先用后转: an SME may use a patent first and pay later, if the owner offers it.
+
+    The outcome must offer 先用后转 (or open licence), be backed by a granted patent in force,
+    and the demanding enterprise must be a 中小微企业.
+    """
+    offered = bool(USE_FIRST_MODES & set(outcome.cooperation_modes))
+    granted = outcome.patent_status == "granted" and bool(
+        patent_in_force(outcome.patent_status, outcome.patent_expires_on, today)
+    )
+    return offered and granted and demand.is_sme
+
+
+# -- all features ---------------------------------------------------------------------------
+
+
+def compute_features(
+    demand: DemandFacts,
+    outcome: OutcomeFacts,
+    semantic: float | None = None,
+    lexical: float | None = None,
+    today: date | None = None,
+) -> FitFeatures:
+    """Every fit feature for one pair; ``semantic``/``lexical`` are retrieval scores in [0, 1]."""
+    today = today or date.today()
+    ipc, ipc_level = ipc_compatibility(demand.ipc_codes, outcome.ipc_codes)
+    stage = stage_of(outcome.maturity, outcome.trl)
+    maturity, gap = maturity_fit(demand.required_maturity, stage)
+    region = region_relation(demand.city, demand.province, outcome.city, outcome.province)
+    matches = _indicator_matches(demand, outcome)
+    values = {
+        "semantic": _clip01(semantic),
+        "lexical": _clip01(lexical),
+        "ipc": ipc,
+        "industry": overlap(demand.industries, outcome.industries),
+        "maturity": maturity,
+        "region": REGION_SCORES.get(region),
+        "budget": budget_fit(demand.budget_fen, outcome.asking_price_fen),
+        "cooperation": cooperation_fit(demand.cooperation_modes, outcome.cooperation_modes),
+        "patent_life": patent_life_fit(outcome.patent_status, outcome.patent_expires_on, today),
+        "use_first": 1.0 if use_first_eligible(demand, outcome, today) else 0.0,
+        "indicators": satisfaction(matches),
+    }
+    details = {
+        "ipc_level": ipc_level,
+        "required_stage": demand.required_maturity,
+        "outcome_stage": stage,
+        "maturity_gap": gap,
+        "region": region,
+        "budget_fen": demand.budget_fen,
+        "price_fen": outcome.asking_price_fen,
+        "remaining_years": remaining_years(outcome.patent_expires_on, today),
+        "indicator_matches": matches,
+        "hard_constraints": hard_constraints(demand, outcome, today),
+    }
+    return FitFeatures(values, details)
+
+
+def _indicator_matches(demand: DemandFacts, outcome: OutcomeFacts) -> list[IndicatorMatch]:
+    demand_inds = demand.indicators
+    if demand_inds is None:
+        demand_inds = [i for i in parse_indicators(demand.text) if i.name]
+    outcome_side = outcome.indicators if outcome.indicators is not None else outcome.text
+    return match_indicators(demand_inds, outcome_side)
+
+
+HARD_CONSTRAINTS = {
+    "patent_in_force": "专利处于有效状态",
+    "demand_open": "需求仍在征集期内",
+    "outcome_published": "成果处于发布状态",
+    "visible": "信息对当前用户可见",
+}
+
+
+def hard_constraints(
+    demand: DemandFacts,
+    outcome: OutcomeFacts,
+    today: date | None = None,
+    viewer_is_broker: bool = False,
+) -> list[str]:
+    """Codes (keys of HARD_CONSTRAINTS) of the constraints this pair fails; empty means fine."""
+    today = today or date.today()
+    failed = []
+    if patent_in_force(outcome.patent_status, outcome.patent_expires_on, today) is False:
+        failed.append("patent_in_force")
+    if demand.status == "closed" or (demand.closes_on is not None and demand.closes_on < today):
+        failed.append("demand_open")
+    if outcome.status != "published":
+        failed.append("outcome_published")
+    hidden = "broker_only" in (demand.confidentiality, outcome.confidentiality)
+    if hidden and not viewer_is_broker:
+        failed.append("visible")
+    return failed
+
+
+def combine(
+    features: FitFeatures | Mapping[str, float | None],
+    weights: Mapping[str, float] | None = None,
+) -> float:
+    """Weighted mean of the known features, in [0, 1]; unknown ones drop out of the mean."""
+    values = features.values if isinstance(features, FitFeatures) else features
+    weights = DEFAULT_WEIGHTS if weights is None else weights
+    known = [(weights.get(k, 0.0), v) for k, v in values.items() if v is not None]
+    total = sum(w for w, _ in known)
+    return sum(w * v for w, v in known) / total if total > 0 else 0.0
+
+
+# -- explanation ----------------------------------------------------------------------------
+
+
+def _constraint_rows(failed: Sequence[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": code,
+            "label": label,
+            "ok": code not in failed,
+            "mark": "✗" if code in failed else "✓",
+        }
+        for code, label in HARD_CONSTRAINTS.items()
+    ]
+
+
+def _breakdown(values: Mapping[str, float | None], weights: Mapping[str, float]) -> list[dict]:
+    known_total = sum(weights.get(k, 0.0) for k, v in values.items() if v is not None)
+    rows = []
+    for name, value in values.items():
+        weight = weights.get(name, 0.0)
+        share = weight * value / known_total if value is not None and known_total else None
+        rows.append(
+            {
+                "feature": name,
+                "label": FEATURE_LABELS.get(name, name),
+                "value": None if value is None else round(value, 4),
+                "weight": weight,
+                "contribution": None if share is None else round(share, 4),
+            }
+        )
+    return rows
+
+
+def _indicator_clause(matches: Sequence[IndicatorMatch]) -> str | None:
+    met = [m for m in matches if m.status == "met" and m.outcome is not None]
+    missed = [m for m in matches if m.status == "not_met" and m.outcome is not None]
+    parts = []
+    if met:
+        ours = "、".join(m.outcome.label for m in met)
+        theirs = "、".join(m.demand.label for m in met)
+        parts.append(f"该成果的{ours}可满足需求中的{theirs}")
+    if missed:
+        ours = "、".join(m.outcome.label for m in missed)
+        theirs = "、".join(m.demand.label for m in missed)
+        parts.append(f"{ours}未达到需求中的{theirs}")
+    return "，".join(parts) or None
+
+
+def _maturity_clause(details: Mapping[str, Any]) -> str | None:
+    required, stage, gap = (
+        details.get("required_stage"),
+        details.get("outcome_stage"),
+        details.get("maturity_gap"),
+    )
+    if gap is None:
+        return None
+    if gap > 0:
+        return f"成熟度为{MATURITY[stage]}，低于需求的{MATURITY[required]}要求"
+    return f"成熟度为{MATURITY[stage]}，满足需求的{MATURITY[required]}要求"
+
+
+_REGION_CLAUSES = {
+    "same_city": "双方位于同一城市",
+    "same_province": "双方位于同一省份",
+    "greater_bay_area": "双方同在粤港澳大湾区",
+}
+
+
+def _sentence(values: Mapping[str, float | None], details: Mapping[str, Any], phrases) -> str:
+    clauses = []
+    if phrases:
+        clauses.append(f"双方文本均涉及“{'、'.join(phrases[:3])}”")
+    for clause in (
+        _indicator_clause(details.get("indicator_matches", ())),
+        _maturity_clause(details),
+        _REGION_CLAUSES.get(details.get("region", "")),
+    ):
+        if clause:
+            clauses.append(clause)
+    if values.get("budget") is not None and values["budget"] < 1.0:
+        clauses.append("报价高于需求预算")
+    if values.get("use_first") == 1.0:
+        clauses.append("可按先用后转方式实施")
+    failed = details.get("hard_constraints") or []
+    if failed:
+        clauses.append("不满足：" + "、".join(HARD_CONSTRAINTS[c] for c in failed))
+    return ("；".join(clauses) or "暂无足够信息说明匹配理由") + "。"
+
+
+def explain(
+    features: FitFeatures,
+    matched: Sequence[str] | Mapping[str, Any] = (),
+    weights: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """Score breakdown, hard constraints marked ✓/✗ and one plain Chinese sentence."""
+    weights = DEFAULT_WEIGHTS if weights is None else weights
+    phrases = list(matched.get("phrases", ())) if isinstance(matched, Mapping) else list(matched)
+    failed = features.details.get("hard_constraints") or []
+    return {
+        "score": round(combine(features, weights), 4),
+        "breakdown": _breakdown(features.values, weights),
+        "constraints": _constraint_rows(failed),
+        "indicators": [
+            {
+                "demand": m.demand.label,
+                "outcome": m.outcome.label if m.outcome else None,
+                "status": m.status,
+            }
+            for m in features.details.get("indicator_matches", ())
+        ],
+        "matched_phrases": phrases,
+        "sentence": _sentence(features.values, features.details, phrases),
+    }
+
+
+# -- shared phrases -------------------------------------------------------------------------
+
+
+# Units and change verbs are shared by any two texts that quote numbers: not worth a highlight.
+_GENERIC_PHRASES = frozenset(UNITS) | frozenset(CHANGE_WORDS)
+
+
+def _phrase_candidates(text: str) -> set[str]:
+    return {
+        w
+        for w in jieba_words(text)
+        if len(w) >= 2 and w not in STOPWORDS and w not in _GENERIC_PHRASES and not w.isdigit()
+    }
+
+
+def _spans(text: str, phrase: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(re.escape(phrase), text)]
+
+
+def matched_phrases(demand_text: str, outcome_text: str, limit: int = 12) -> dict[str, Any]:
+    """Key phrases both texts share, longest first, with their spans on each side.
+
+    Spans index the lower-cased texts, which keep the original offsets for Chinese input.
+    """
+    d_low, o_low = (demand_text or "").lower(), (outcome_text or "").lower()
+    shared = _phrase_candidates(d_low) & _phrase_candidates(o_low)
+    shared = {p for p in shared if p in d_low and p in o_low}
+    # A phrase inside a longer shared phrase adds nothing to the highlight.
+    maximal = [p for p in shared if not any(p != q and p in q for q in shared)]
+    maximal.sort(key=lambda p: (-len(p), d_low.find(p)))
+    phrases = maximal[:limit]
+    return {
+        "phrases": phrases,
+        "demand_spans": sorted(s for p in phrases for s in _spans(d_low, p)),
+        "outcome_spans": sorted(s for p in phrases for s in _spans(o_low, p)),
+    }

@@ -73,7 +73,7 @@ def register(app: Flask) -> None:
         if background:
             _spawn_background(app, ["index", "catch-up"], "index-catch-up.log")
             return
-        from .services import indexing
+        from .services import indexing, matching
 
         bars = Bars()
         try:
@@ -82,6 +82,8 @@ def register(app: Flask) -> None:
                     {"demand": "场景需求", "outcome": "科技成果"}[kind], done, total
                 )
             )
+            db.session.commit()
+            report["proposals"] = matching.refresh_proposals()
             db.session.commit()
         finally:
             bars.close()

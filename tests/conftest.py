@@ -6,6 +6,7 @@ Taxonomies are loaded once per session; every test starts with empty listing tab
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -89,9 +90,7 @@ def app(_app):
         db.session.remove()
         _truncate()
     indexing.forget_indexes()
-    index_root = Path(_app.config["INDEX_DIR"])
-    for path in index_root.glob("*/*"):
-        path.unlink()
+    shutil.rmtree(_app.config["INDEX_DIR"], ignore_errors=True)
 
 
 def _truncate() -> None:

@@ -7,7 +7,8 @@ import logging
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from market.services import indexing
+from market.services import indexing, matching
+from market.tasks import enqueue
 from models import db
 
 log = logging.getLogger(__name__)
@@ -34,14 +35,36 @@ def _committed(fn, *args):
         db.session.remove()
 
 
+BATCH_REFRESH = 20  # past this many outcomes at once, re-rank every open demand instead
+
+
 @shared_task(name="workers.tasks.embed_listing", **RETRY)
 def embed_listing(kind: str, listing_id: int) -> dict:
-    return _committed(indexing.index_listings, kind, [listing_id])
+    result = _committed(indexing.index_listings, kind, [listing_id])
+    enqueue("match_listing", kind, listing_id)
+    return result
 
 
 @shared_task(name="workers.tasks.embed_batch", **RETRY)
 def embed_batch(kind: str, listing_ids: list[int]) -> dict:
-    return _committed(indexing.index_listings, kind, listing_ids)
+    result = _committed(indexing.index_listings, kind, listing_ids)
+    if kind == "outcome" and len(listing_ids) > BATCH_REFRESH:
+        enqueue("refresh_proposals")
+    else:
+        for listing_id in listing_ids:
+            enqueue("match_listing", kind, listing_id)
+    return result
+
+
+@shared_task(name="workers.tasks.match_listing", **RETRY)
+def match_listing(kind: str, listing_id: int) -> dict:
+    propose = matching.propose_for_demand if kind == "demand" else matching.propose_for_outcome
+    return _committed(propose, listing_id)
+
+
+@shared_task(name="workers.tasks.refresh_proposals", **RETRY)
+def refresh_proposals() -> dict:
+    return _committed(matching.refresh_proposals)
 
 
 @shared_task(name="workers.tasks.rebuild_index", **RETRY)
@@ -51,4 +74,18 @@ def rebuild_index(kind: str) -> dict:
 
 @shared_task(name="workers.tasks.reconcile", **RETRY)
 def reconcile() -> dict:
-    return _committed(indexing.reconcile)
+    report = _committed(indexing.reconcile)
+    if any(part["indexed"] for part in report.values()):
+        enqueue("refresh_proposals")
+    return report
+
+
+@shared_task(name="workers.tasks.import_outcomes", **RETRY)
+def import_outcomes(batch_id: int) -> dict:
+    from market.services import bulk_import
+    from market.tasks import enqueue
+
+    def index_chunk(outcome_ids: list[int]) -> None:
+        enqueue("embed_batch", "outcome", outcome_ids)
+
+    return _committed(bulk_import.run_import, batch_id, bulk_import.CHUNK, index_chunk)

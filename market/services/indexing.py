@@ -44,6 +44,11 @@ def embedder():
     )
 
 
+def model_key(emb) -> str:
+    """Stored vectors belong to one model build: name plus a short weights checksum."""
+    return f"{emb.name}@{emb.checksum[:16]}"
+
+
 def index_dir(kind: str) -> Path:
     return Path(current_app.config["INDEX_DIR"]) / kind
 
@@ -54,41 +59,96 @@ def _new_index(kind: str):
     emb = embedder()
     return VectorIndex(
         dim=emb.dim,
-        model_name=emb.name,
+        model=emb.name,
         model_checksum=emb.checksum,
-        flat_limit=current_app.config["FLAT_INDEX_LIMIT"],
+        hnsw_threshold=current_app.config["FLAT_INDEX_LIMIT"],
     )
+
+
+def _open_index(kind: str):
+    from market.search.index import VectorIndex, VectorIndexError
+
+    folder = index_dir(kind)
+    if not (folder / "manifest.json").exists():
+        return _new_index(kind)
+    emb = embedder()
+    try:
+        return VectorIndex.load(
+            folder,
+            expected_model=emb.name,
+            expected_dim=emb.dim,
+            expected_checksum=emb.checksum,
+            hnsw_threshold=current_app.config["FLAT_INDEX_LIMIT"],
+        )
+    except VectorIndexError as e:
+        # A model change or a damaged file: the DB still knows everything; reconcile refills.
+        log.warning("%s index unusable (%s); starting empty, reconcile rebuilds it", kind, e)
+        return _new_index(kind)
 
 
 def get_index(kind: str):
     """The process-wide index for a kind, reloaded when another process saved a newer one."""
-    from market.search.index import IndexCorrupt, IndexMismatch, VectorIndex
-
     key = (current_app.config["INDEX_DIR"], kind)
     with _lock:
         index = _indexes.get(key)
         if index is None:
-            emb = embedder()
-            try:
-                index = VectorIndex.load(
-                    index_dir(kind), expected_model=emb.name, expected_dim=emb.dim
-                )
-            except FileNotFoundError:
-                index = _new_index(kind)
-            except (IndexMismatch, IndexCorrupt) as e:
-                log.warning(
-                    "%s index unusable (%s); starting empty, reconcile rebuilds it", kind, e
-                )
-                index = _new_index(kind)
-            _indexes[key] = index
+            index = _indexes[key] = _open_index(kind)
         else:
             index.reload_if_changed()
         return index
 
 
+class LexicalStore:
+    """The BM25 side of one kind, persisted beside the vectors and reloaded when it moves on."""
+
+    def __init__(self, folder: Path):
+        from market.search.lexical import LexicalIndex
+
+        self.folder = folder
+        self.stamp = self._stamp()
+        try:
+            self.index = LexicalIndex.load(folder) if self.stamp else LexicalIndex()
+        except (OSError, ValueError) as e:
+            log.warning("lexical index at %s unusable (%s); reconcile rebuilds it", folder, e)
+            self.index = LexicalIndex()
+
+    def _stamp(self) -> str | None:
+        try:
+            return (self.folder / "CURRENT").read_text()
+        except FileNotFoundError:
+            return None
+
+    def reload_if_changed(self) -> None:
+        from market.search.lexical import LexicalIndex
+
+        stamp = self._stamp()
+        if stamp and stamp != self.stamp:
+            self.index, self.stamp = LexicalIndex.load(self.folder), stamp
+
+    def save(self) -> None:
+        self.index.save(self.folder)
+        self.stamp = self._stamp()
+
+
+_lexical: dict[tuple[str, str], LexicalStore] = {}
+
+
+def get_lexical(kind: str):
+    """The process-wide BM25 index for a kind (see ``market.search.lexical``)."""
+    key = (current_app.config["INDEX_DIR"], kind)
+    with _lock:
+        store = _lexical.get(key)
+        if store is None:
+            store = _lexical[key] = LexicalStore(index_dir(kind) / "lexical")
+        else:
+            store.reload_if_changed()
+        return store.index
+
+
 def forget_indexes() -> None:
     with _lock:
         _indexes.clear()
+        _lexical.clear()
 
 
 @contextmanager
@@ -99,8 +159,10 @@ def _writing(kind: str) -> Iterator[object]:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             index = get_index(kind)
+            get_lexical(kind)
             yield index
             index.save(folder)
+            _lexical[(current_app.config["INDEX_DIR"], kind)].save()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -156,10 +218,15 @@ def index_listings(kind: str, ids: list[int]) -> dict:
             item.refresh_hash()
     vectors = _vectors_for(kind, live) if live else None
     with _writing(kind) as index:
+        lexical = get_lexical(kind)
         if gone:
             index.remove(gone)
+            lexical.remove(gone)
         if live:
-            index.upsert([item.id for item in live], vectors)
+            live_ids = [item.id for item in live]
+            index.upsert(live_ids, vectors)
+            lexical.remove(live_ids)
+            lexical.add(live_ids, [item.embedding_text() for item in live])
     now = utcnow()
     for item in live:
         item.indexed_hash, item.indexed_at = item.content_hash, now
@@ -190,23 +257,22 @@ def reconcile(
     """Repair every difference between the database and the indexes."""
     report = {}
     for kind, model in KINDS.items():
-        index = get_index(kind)
         published = set(db.session.scalars(select(model.id).where(model.status == "published")))
-        in_index = set(index.ids())
-        orphans = sorted(in_index - published)
-        # Marked indexed in the DB but absent from the index file (lost or rolled back index).
-        lost = sorted(
-            (published - in_index)
-            & set(db.session.scalars(select(model.id).where(model.indexed_hash.is_not(None))))
-        )
+        in_vectors = set(get_index(kind).ids().tolist())
+        in_lexical = set(get_lexical(kind).ids)
+        orphans = sorted((in_vectors | in_lexical) - published)
+        if orphans:
+            with _writing(kind) as writable:
+                writable.remove(orphans)
+                get_lexical(kind).remove(orphans)
+        # Marked indexed in the DB but missing from either index (a lost or rolled-back file).
+        marked = set(db.session.scalars(select(model.id).where(model.indexed_hash.is_not(None))))
+        lost = sorted(marked & (published - (in_vectors & in_lexical)))
         if lost:
             db.session.execute(
                 model.__table__.update().where(model.id.in_(lost)).values(indexed_hash=None)
             )
         todo = stale_ids(kind, limit)
-        if orphans:
-            with _writing(kind) as writable:
-                writable.remove(orphans)
         done = 0
         for start in range(0, len(todo), BATCH * 8):
             chunk = todo[start : start + BATCH * 8]
@@ -226,13 +292,23 @@ def reconcile(
 
 def rebuild(kind: str) -> dict:
     """Drop the index file and rebuild it from stored vectors (encoding only what is missing)."""
+    import shutil
+
+    from market.search.lexical import LexicalIndex
+
     model = model_for(kind)
     folder = index_dir(kind)
+
     with _lock:
         _indexes[(current_app.config["INDEX_DIR"], kind)] = _new_index(kind)
+        store = _lexical.get((current_app.config["INDEX_DIR"], kind))
+        if store is not None:
+            store.index = LexicalIndex()
     db.session.execute(model.__table__.update().values(indexed_hash=None))
     for path in folder.glob("*"):
-        if path.name != ".lock":
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.name != ".lock":
             path.unlink()
     ids = stale_ids(kind)
     for start in range(0, len(ids), BATCH * 8):

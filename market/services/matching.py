@@ -1,0 +1,392 @@
+"""The matcher: hybrid retrieval, fit features, one score, an explanation, stored proposals.
+
+Retrieval takes the dense top-N from FAISS and the lexical top-N from BM25 and fuses them by
+reciprocal rank; every fused candidate then gets the structured fit features of
+``market.search.features``, hard constraints filter, and the weighted score orders the rest.
+Both directions use the same code: demand → outcomes and outcome → demands.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import select
+
+from market.search import features as fit
+from market.search.fusion import rrf
+from models import Demand, ListingVector, Match, Organization, Outcome, db, utcnow
+
+from . import indexing
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 100
+PROPOSALS = 10
+MIN_SCORE = 0.0
+RETRIEVAL_MODES = ("bm25", "dense", "hybrid", "hybrid+features")
+
+
+@dataclass
+class Candidate:
+    listing_id: int
+    dense: float | None = None
+    lexical: float | None = None
+    fused: float = 0.0
+    score: float = 0.0
+    features: fit.FitFeatures | None = None
+    explanation: dict[str, Any] = field(default_factory=dict)
+
+
+def weights() -> dict[str, float]:
+    configured = current_app.config.get("MATCH_WEIGHTS") or {}
+    return {**fit.DEFAULT_WEIGHTS, **configured}
+
+
+# -- retrieval ------------------------------------------------------------------------------
+
+
+def query_vector(kind: str, listing) -> np.ndarray:
+    """The listing encoded as a query (e5 models are asymmetric), cached in listing_vector."""
+    emb = indexing.embedder()
+    key = f"{kind}:query"
+    model = indexing.model_key(emb)
+    row = db.session.get(ListingVector, (key, listing.id, model))
+    if row is not None and row.content_hash == listing.content_hash:
+        return np.frombuffer(row.vector, dtype=np.float32)[None, :]
+    vector = emb.encode([listing.embedding_text()], kind="query")
+    db.session.merge(
+        ListingVector(
+            kind=key,
+            listing_id=listing.id,
+            model=model,
+            content_hash=listing.content_hash,
+            vector=vector[0].astype(np.float32).tobytes(),
+        )
+    )
+    return vector
+
+
+def dense_hits(kind: str, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    index = indexing.get_index(kind)
+    if not len(index):
+        return []
+    scores, ids = index.search(vector, k)
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+
+def lexical_hits(kind: str, text: str, k: int) -> list[tuple[int, float]]:
+    lexical = indexing.get_lexical(kind)
+    if not len(lexical):
+        return []
+    return [(int(i), float(s)) for i, s in lexical.search(text, k)]
+
+
+def retrieve(
+    kind: str,
+    text: str,
+    vector: np.ndarray | None,
+    mode: str = "hybrid",
+    k: int = CANDIDATES,
+    exclude: set[int] | None = None,
+) -> list[Candidate]:
+    """Candidates of ``kind`` for a query, best first, by the chosen retrieval mode."""
+    exclude = exclude or set()
+    dense = dense_hits(kind, vector, k + len(exclude)) if mode != "bm25" else []
+    lexical = lexical_hits(kind, text, k + len(exclude)) if mode != "dense" else []
+    dense = [(i, s) for i, s in dense if i not in exclude][:k]
+    lexical = [(i, s) for i, s in lexical if i not in exclude][:k]
+    dense_score, lexical_score = _unit(dense), _unit(lexical)
+    rankings = [r for r in ([i for i, _ in dense], [i for i, _ in lexical]) if r]
+    fused = rrf(rankings, k=60, limit=k) if rankings else []
+    return [Candidate(int(i), dense_score.get(i), lexical_score.get(i), float(s)) for i, s in fused]
+
+
+def _unit(hits: list[tuple[int, float]]) -> dict[int, float]:
+    """Scores scaled into [0, 1] within one result list (min–max), so features can mix them."""
+    if not hits:
+        return {}
+    values = np.array([s for _, s in hits], dtype=np.float64)
+    low, high = values.min(), values.max()
+    span = high - low
+    return {i: (float((s - low) / span) if span > 0 else 1.0) for i, s in hits}
+
+
+# -- facts for the fit features --------------------------------------------------------------
+
+
+def structured_indicators(rows: list[dict], text: str) -> list | None:
+    """Declared indicator rows first (rendered and parsed unit-aware), then any in the text."""
+    from market.search.indicators import parse_indicators
+    from models.enums import INDICATOR_OPS
+
+    parsed = []
+    for row in rows or []:
+        rendered = f"{row['name']}{INDICATOR_OPS.get(row['op'], '')}{row['value']:g}{row['unit']}"
+        parsed.extend(i for i in parse_indicators(rendered) if i.name)
+    names = {i.name for i in parsed}
+    parsed.extend(i for i in parse_indicators(text) if i.name and i.name not in names)
+    return parsed or None
+
+
+def demand_facts(demand: Demand, org: Organization | None = None) -> fit.DemandFacts:
+    org = org or demand.organization
+    indicators = structured_indicators(demand.indicators, demand.embedding_text())
+    return fit.DemandFacts(
+        text=demand.embedding_text(),
+        ipc_codes=list(demand.ipc_codes or []) or [s["code"] for s in demand.suggested_ipc or []],
+        industries=[demand.industry_code] if demand.industry_code else [],
+        required_maturity=demand.required_maturity,
+        city=demand.city,
+        province=demand.province,
+        budget_fen=demand.budget_max_fen,
+        cooperation_modes=list(demand.cooperation_modes or []),
+        status=demand.status,
+        closes_on=demand.deadline,
+        confidentiality=demand.confidentiality,
+        is_sme=bool(org and org.is_sme),
+        indicators=indicators,
+    )
+
+
+def outcome_facts(outcome: Outcome, today: date) -> fit.OutcomeFacts:
+    patents = list(outcome.patents)
+    best = max(patents, key=lambda p: (p.in_force(today), p.expires_on or date.max), default=None)
+    declared = outcome.ipc_codes
+    return fit.OutcomeFacts(
+        text=outcome.embedding_text(),
+        ipc_codes=declared or [s["code"] for s in outcome.suggested_ipc or []],
+        maturity=outcome.maturity,
+        trl=outcome.trl,
+        city=outcome.city,
+        province=outcome.province,
+        asking_price_fen=outcome.asking_price_fen,
+        cooperation_modes=list(outcome.transfer_modes or []),
+        status=outcome.status,
+        patent_status=best.legal_status if best else None,
+        patent_expires_on=best.expires_on if best else None,
+        indicators=structured_indicators(outcome.indicators, outcome.embedding_text()),
+    )
+
+
+# -- ranking ---------------------------------------------------------------------------------
+
+
+def score_candidates(
+    pairs: list[tuple[fit.DemandFacts, fit.OutcomeFacts, Candidate]],
+    today: date,
+    viewer_is_broker: bool = True,
+    explain: bool = True,
+) -> list[Candidate]:
+    """Fit features, hard constraints and the final score for each (demand, outcome) pair."""
+    w = weights()
+    kept = []
+    for demand, outcome, cand in pairs:
+        features = fit.compute_features(
+            demand, outcome, semantic=cand.dense, lexical=cand.lexical, today=today
+        )
+        failed = fit.hard_constraints(demand, outcome, today, viewer_is_broker=viewer_is_broker)
+        if failed:
+            continue  # hard constraints filter, never just down-weight
+        cand.features = features
+        cand.score = fit.combine(features, w)
+        if explain:
+            phrases = fit.matched_phrases(demand.text, outcome.text)
+            cand.explanation = {**fit.explain(features, phrases, w), "highlight": phrases}
+        kept.append(cand)
+    kept.sort(key=lambda c: (-c.score, -c.fused, c.listing_id))
+    return kept
+
+
+def outcomes_for_demand(
+    demand: Demand,
+    k: int = PROPOSALS,
+    mode: str = "hybrid+features",
+    today: date | None = None,
+    explain: bool = True,
+    viewer_is_broker: bool = True,
+) -> list[Candidate]:
+    """Demand → outcomes, best first."""
+    today = today or date.today()
+    vector = query_vector("demand", demand) if mode != "bm25" else None
+    retrieval = "hybrid" if mode == "hybrid+features" else mode
+    candidates = retrieve("outcome", demand.embedding_text(), vector, retrieval)
+    if mode != "hybrid+features":
+        return candidates[:k]
+    outcomes = _load(Outcome, [c.listing_id for c in candidates])
+    d_facts = demand_facts(demand)
+    pairs = [
+        (d_facts, outcome_facts(outcomes[c.listing_id], today), c)
+        for c in candidates
+        if c.listing_id in outcomes
+    ]
+    return score_candidates(pairs, today, viewer_is_broker, explain)[:k]
+
+
+def demands_for_outcome(
+    outcome: Outcome,
+    k: int = PROPOSALS,
+    today: date | None = None,
+    explain: bool = True,
+    viewer_is_broker: bool = False,
+) -> list[Candidate]:
+    """Outcome → demands (for tech-transfer offices), best first."""
+    today = today or date.today()
+    vector = query_vector("outcome", outcome)
+    candidates = retrieve("demand", outcome.embedding_text(), vector, "hybrid")
+    demands = _load(Demand, [c.listing_id for c in candidates])
+    o_facts = outcome_facts(outcome, today)
+    pairs = [
+        (demand_facts(demands[c.listing_id]), o_facts, c)
+        for c in candidates
+        if c.listing_id in demands
+    ]
+    return score_candidates(pairs, today, viewer_is_broker, explain)[:k]
+
+
+def search_text(kind: str, text: str, k: int = 20, mode: str = "hybrid") -> list[Candidate]:
+    """Free-text search over one list: the query is encoded, then fused like a demand."""
+    vector = indexing.embedder().encode([text], kind="query") if mode != "bm25" else None
+    return retrieve(kind, text, vector, mode, k=k)
+
+
+def _load(model, ids: list[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+# -- proposals -------------------------------------------------------------------------------
+
+
+def complexity(cand: Candidate) -> float:
+    """How much a broker is needed: failing soft constraints, price gap, patents to bundle."""
+    values = cand.features.values if cand.features else {}
+    weak = sum(
+        1
+        for key in ("maturity", "budget", "cooperation", "region", "indicators")
+        if values.get(key) is not None and values[key] < 0.5
+    )
+    budget = values.get("budget")
+    gap = 0.0 if budget is None else 1.0 - budget
+    return round(weak / 5 + gap, 4)
+
+
+def propose_for_demand(demand_id: int, k: int = PROPOSALS) -> dict:
+    """Store the top-k outcomes for a demand as proposals; withdraw stale ones."""
+    demand = db.session.get(Demand, demand_id)
+    if demand is None:
+        return {"demand": demand_id, "proposed": 0, "withdrawn": 0}
+    if demand.status != "published":
+        return {"demand": demand_id, "proposed": 0, "withdrawn": withdraw(demand=demand)}
+    ranked = outcomes_for_demand(demand, k=k)
+    version = model_version()
+    existing = {
+        m.outcome_id: m
+        for m in db.session.scalars(select(Match).where(Match.demand_id == demand.id))
+    }
+    keep = set()
+    for rank, cand in enumerate(ranked, start=1):
+        _upsert_match(
+            existing.get(cand.listing_id), demand.id, cand.listing_id, cand, rank, version
+        )
+        keep.add(cand.listing_id)
+    withdrawn = 0
+    for outcome_id, match in existing.items():
+        if outcome_id not in keep and match.stage == "proposed":
+            match.stage = "withdrawn"
+            withdrawn += 1
+    db.session.flush()
+    return {"demand": demand_id, "proposed": len(ranked), "withdrawn": withdrawn}
+
+
+def propose_for_outcome(outcome_id: int, k: int = PROPOSALS) -> dict:
+    """Store the demands an outcome fits best as proposals (the TTO's direction)."""
+    outcome = db.session.get(Outcome, outcome_id)
+    if outcome is None:
+        return {"outcome": outcome_id, "proposed": 0, "withdrawn": 0}
+    if outcome.status != "published":
+        return {"outcome": outcome_id, "proposed": 0, "withdrawn": withdraw(outcome=outcome)}
+    ranked = demands_for_outcome(outcome, k=k, viewer_is_broker=True)
+    version = model_version()
+    existing = {
+        m.demand_id: m
+        for m in db.session.scalars(select(Match).where(Match.outcome_id == outcome.id))
+    }
+    for rank, cand in enumerate(ranked, start=1):
+        _upsert_match(
+            existing.get(cand.listing_id), cand.listing_id, outcome.id, cand, rank, version
+        )
+    db.session.flush()
+    return {"outcome": outcome_id, "proposed": len(ranked), "withdrawn": 0}
+
+
+def _upsert_match(
+    match: Match | None, demand_id: int, outcome_id: int, cand: Candidate, rank: int, version: str
+) -> Match:
+    components = {k: v for k, v in (cand.features.values if cand.features else {}).items()}
+    components.update(dense=cand.dense, lexical=cand.lexical, fused=cand.fused)
+    if match is None:
+        match = Match(demand_id=demand_id, outcome_id=outcome_id, stage="proposed")
+        db.session.add(match)
+    elif match.stage == "withdrawn":
+        match.stage = "proposed"
+    if match.stage != "proposed":
+        return match  # a broker already decided: keep the decision and its evidence
+    match.score = round(cand.score, 6)
+    match.rank = rank
+    match.components = components
+    match.explanation = _json_safe(cand.explanation)
+    match.complexity = complexity(cand)
+    match.model_version = version
+    match.updated_at = utcnow()
+    return match
+
+
+def refresh_proposals(demand_ids: list[int] | None = None) -> dict:
+    """Recompute proposals for open demands (after a bulk import or a model change)."""
+    stmt = select(Demand.id).where(Demand.status == "published").order_by(Demand.id)
+    if demand_ids is not None:
+        stmt = stmt.where(Demand.id.in_(demand_ids))
+    totals = {"demands": 0, "proposed": 0, "withdrawn": 0}
+    for demand_id in db.session.scalars(stmt).all():
+        result = propose_for_demand(demand_id)
+        totals["demands"] += 1
+        totals["proposed"] += result["proposed"]
+        totals["withdrawn"] += result["withdrawn"]
+    return totals
+
+
+def withdraw(demand: Demand | None = None, outcome: Outcome | None = None) -> int:
+    """A side closed: its open proposals are withdrawn (decided ones stay as history)."""
+    stmt = select(Match).where(Match.stage == "proposed")
+    if demand is not None:
+        stmt = stmt.where(Match.demand_id == demand.id)
+    if outcome is not None:
+        stmt = stmt.where(Match.outcome_id == outcome.id)
+    matches = db.session.scalars(stmt).all()
+    for match in matches:
+        match.stage = "withdrawn"
+    db.session.flush()
+    return len(matches)
+
+
+def model_version() -> str:
+    emb = indexing.embedder()
+    return f"{indexing.model_key(emb)}|v{indexing.get_index('outcome').version}"
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

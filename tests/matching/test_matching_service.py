@@ -1,0 +1,147 @@
+"""Proposals end to end over the real DB and index (hash test embedder: plumbing, not quality)."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from market.services import indexing, matching
+from market.services.listings import add_patent, post_demand, post_outcome, set_status
+from models import Match, db
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture
+def market(enterprise, institution, create_org):
+    far = create_org("示例西部研究院", "institute", city="成都市")
+    demand = post_demand(
+        enterprise,
+        {
+            "title": "海上风电场无人机自主巡检",
+            "scenario_type": "industry",
+            "description": "目前人工巡检每台风机约需2小时。需要无人机自主巡检叶片，续航≥40分钟，"
+            "识别精度≥95%。",
+            "required_maturity": "pilot",
+            "budget_max_fen": 300 * 10**6,
+            "cooperation_modes": ["license", "use_first"],
+            "indicators": [{"name": "续航", "op": ">=", "value": 40, "unit": "分钟"}],
+        },
+    )
+    good = post_outcome(
+        institution,
+        {
+            "title": "风电叶片无人机自主巡检系统",
+            "abstract": "无人机自主巡检风电叶片，续航50分钟。",
+            "maturity": "pilot",
+            "trl": 6,
+            "asking_price_fen": 100 * 10**6,
+            "transfer_modes": ["license", "use_first"],
+            "use_first_eligible": True,
+        },
+    )
+    early = post_outcome(
+        far,
+        {
+            "title": "无人机巡检叶片缺陷识别算法",
+            "abstract": "无人机巡检图像识别，续航30分钟。",
+            "maturity": "lab",
+            "trl": 3,
+            "asking_price_fen": 900 * 10**6,
+            "transfer_modes": ["transfer"],
+        },
+    )
+    expired = post_outcome(
+        institution,
+        {"title": "风电无人机巡检装置（专利已失效）", "abstract": "无人机巡检风电叶片。"},
+    )
+    add_patent(expired, {"number": "CN1111B", "legal_status": "expired"})
+    unrelated = post_outcome(institution, {"title": "中药提取浓缩工艺", "abstract": "提取率提高。"})
+    db.session.commit()
+    indexing.reconcile()
+    db.session.commit()
+    return demand, good, early, expired, unrelated
+
+
+def test_demand_gets_ranked_explained_proposals(market):
+    demand, good, early, expired, unrelated = market
+    result = matching.propose_for_demand(demand.id)
+    db.session.commit()
+    matches = db.session.scalars(select(Match).order_by(Match.rank)).all()
+    assert result["proposed"] == len(matches) >= 2
+    assert matches[0].outcome_id == good.id
+    assert expired.id not in {m.outcome_id for m in matches}  # hard constraint filters
+    top = matches[0]
+    assert top.stage == "proposed" and top.model_version.startswith("hash-test@")
+    assert set(top.components) >= {"semantic", "lexical", "maturity", "budget", "dense", "fused"}
+    explanation = top.explanation
+    assert "无人机" in "".join(explanation["matched_phrases"])
+    assert explanation["highlight"]["demand_spans"] and explanation["highlight"]["outcome_spans"]
+    assert explanation["sentence"].endswith("。")
+    assert any(row["status"] == "met" for row in explanation["indicators"])
+    weaker = next(m for m in matches if m.outcome_id == early.id)
+    assert weaker.score < top.score
+    assert "成熟度" in weaker.explanation["sentence"] or weaker.complexity > top.complexity
+
+
+def test_proposals_are_deduplicated_and_decisions_kept(market):
+    demand, good, *_ = market
+    matching.propose_for_demand(demand.id)
+    db.session.commit()
+    first = db.session.scalars(select(Match).where(Match.outcome_id == good.id)).one()
+    first.stage, first.rejection_reason = "rejected", "price_gap"
+    db.session.commit()
+    matching.propose_for_demand(demand.id)
+    db.session.commit()
+    again = db.session.scalars(select(Match).where(Match.outcome_id == good.id)).all()
+    assert len(again) == 1 and again[0].stage == "rejected"
+
+
+def test_closing_a_demand_withdraws_open_proposals(market):
+    demand, *_ = market
+    matching.propose_for_demand(demand.id)
+    set_status(demand, "closed")
+    db.session.commit()
+    result = matching.propose_for_demand(demand.id)
+    db.session.commit()
+    assert result["withdrawn"] >= 2
+    assert {m.stage for m in db.session.scalars(select(Match))} == {"withdrawn"}
+
+
+def test_outcome_to_demands_direction(market):
+    demand, good, *_ = market
+    ranked = matching.demands_for_outcome(good, today=TODAY)
+    assert [c.listing_id for c in ranked] == [demand.id]
+    assert ranked[0].explanation["sentence"]
+
+
+def test_broker_only_demand_hidden_from_institutions(market, enterprise):
+    demand, good, *_ = market
+    secret = post_demand(
+        enterprise,
+        {
+            "title": "风电无人机巡检（保密）",
+            "scenario_type": "industry",
+            "description": "无人机自主巡检风电叶片。",
+            "confidentiality": "broker_only",
+        },
+    )
+    db.session.commit()
+    indexing.reconcile()
+    seen = {c.listing_id for c in matching.demands_for_outcome(good, viewer_is_broker=False)}
+    assert secret.id not in seen and demand.id in seen
+    seen = {c.listing_id for c in matching.demands_for_outcome(good, viewer_is_broker=True)}
+    assert secret.id in seen
+
+
+def test_free_text_search_modes(market):
+    _, good, *_ = market
+    for mode in ("bm25", "dense", "hybrid"):
+        hits = matching.search_text("outcome", "风电叶片 无人机 巡检", mode=mode)
+        assert hits and hits[0].listing_id in {good.id, market[2].id, market[3].id}, mode
+    assert matching.search_text("outcome", "区块链存证", mode="bm25") == []
+
+
+def test_refresh_proposals_counts(market):
+    totals = matching.refresh_proposals()
+    assert totals["demands"] == 1 and totals["proposed"] >= 2

@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 
 ## Debian packages for PDF export (CJK font) and the browser tests (Chromium).
 system-deps:
-	@if ! fc-list 2>/dev/null | grep -qi "cjk\|wenquanyi"; then \
+	@if ! fc-list 2>/dev/null | grep -qi "wenquanyi"; then \
 	  apt-get update -qq && apt-get install -y -qq fonts-noto-cjk fonts-wqy-zenhei; fi
 	@if ! command -v chromium >/dev/null; then \
 	  apt-get update -qq && apt-get install -y -qq chromium; fi

@@ -61,18 +61,27 @@ def load_qrels(path: str | Path) -> Qrels:
 def load_beir(folder: str | Path, split: str = "dev") -> BeirDataset:
     """Load ``corpus.jsonl``, ``queries.<split>.jsonl`` and ``qrels.<split>.tsv``."""
     folder = Path(folder)
+    return load_beir_files(
+        folder / "corpus.jsonl", folder / f"queries.{split}.jsonl", folder / f"qrels.{split}.tsv"
+    )
+
+
+def load_beir_files(
+    corpus_path: str | Path, queries_path: str | Path, qrels_path: str | Path
+) -> BeirDataset:
+    """Load a BEIR dataset from three explicit files (they may live anywhere)."""
     corpus = {
         str(d["_id"]): {"title": d.get("title") or "", "text": d.get("text") or ""}
-        for d in _read_jsonl(folder / "corpus.jsonl")
+        for d in _read_jsonl(Path(corpus_path))
     }
     queries: dict[str, str] = {}
     excludes: dict[str, set[str]] = {}
-    for q in _read_jsonl(folder / f"queries.{split}.jsonl"):
+    for q in _read_jsonl(Path(queries_path)):
         queries[str(q["_id"])] = q["text"]
         if q.get("exclude"):
             excludes[str(q["_id"])] = {str(x) for x in q["exclude"]}
-    qrels = load_qrels(folder / f"qrels.{split}.tsv")
-    logger.info("loaded %s: %d docs, %d queries", folder.name, len(corpus), len(queries))
+    qrels = load_qrels(qrels_path)
+    logger.info("loaded %s: %d docs, %d queries", corpus_path, len(corpus), len(queries))
     return BeirDataset(corpus, queries, qrels, excludes)
 
 

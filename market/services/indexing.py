@@ -230,10 +230,26 @@ def index_listings(kind: str, ids: list[int]) -> dict:
     now = utcnow()
     for item in live:
         item.indexed_hash, item.indexed_at = item.content_hash, now
+        item.suggested_ipc = suggest_ipc(item.embedding_text())
     for item in listings:
         if item.status != "published":
             item.indexed_hash, item.indexed_at = None, None
     return {"kind": kind, "indexed": len(live), "removed": len(gone)}
+
+
+_suggester = None
+
+
+def suggest_ipc(text: str, k: int = 3) -> list[dict]:
+    """建议分类: IPC subclasses whose Chinese definitions best match the text."""
+    global _suggester
+    from market.search.ipc_suggest import IpcSuggester, default_tsv_path
+
+    with _lock:
+        if _suggester is None:
+            _suggester = IpcSuggester.from_tsv(default_tsv_path())
+    return [{"code": s.code, "title": s.title.split(" 注意")[0][:60],
+             "score": round(float(s.score), 3)} for s in _suggester.suggest(text, k)]
 
 
 def stale_ids(kind: str, limit: int | None = None) -> list[int]:

@@ -209,12 +209,15 @@ def outcomes_for_demand(
     today: date | None = None,
     explain: bool = True,
     viewer_is_broker: bool = True,
+    exclude: set[int] | None = None,
 ) -> list[Candidate]:
     """Demand → outcomes, best first."""
     today = today or date.today()
     vector = query_vector("demand", demand) if mode != "bm25" else None
     retrieval = "hybrid" if mode == "hybrid+features" else mode
-    candidates = retrieve("outcome", demand.embedding_text(), vector, retrieval)
+    candidates = retrieve(
+        "outcome", demand.embedding_text(), vector, retrieval, k=max(CANDIDATES, k), exclude=exclude
+    )
     if mode != "hybrid+features":
         return candidates[:k]
     outcomes = _load(Outcome, [c.listing_id for c in candidates])

@@ -160,9 +160,7 @@ def _cache_file(corpus_path: Path) -> Path:
 
     digest = hashlib.sha256(corpus_path.read_bytes()).hexdigest()[:16]
     model = indexing.model_key(indexing.embedder()).replace("/", "_").replace("@", "-")
-    folder = Path(current_app.instance_path).parent / ".bench-cache"
-    if current_app.config.get("TESTING"):
-        folder = Path(current_app.config["MODEL_DIR"]).parent / ".bench-cache"
+    folder = Path(current_app.config["MODEL_DIR"]).parent / "bench-cache"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{corpus_path.parent.name}-{digest}-{model}.npz"
 

@@ -33,6 +33,10 @@ class Bars:
 
 
 def register(app: Flask) -> None:
+    from . import cli_deals
+
+    cli_deals.register(app)
+
     @app.cli.command("seed")
     @click.option("--limit", type=int, default=None, help="每个演示成果库最多载入多少条（测试用）")
     @click.option("--no-index", is_flag=True, help="只写数据库，不生成向量索引")
@@ -122,3 +126,55 @@ def _spawn_background(app: Flask, args: list[str], log_name: str) -> None:
             start_new_session=True,
         )
     click.echo(f"已在后台运行，日志：{log_path}")
+
+
+def register_matching(app: Flask) -> None:
+    @app.cli.group("matching")
+    def matching_group() -> None:
+        """匹配：重新计算推荐、根据经纪人决策学习权重。"""
+
+    @matching_group.command("refresh")
+    def refresh() -> None:
+        """为所有开放需求重新计算推荐。"""
+        from .services import matching
+
+        click.echo(json.dumps(matching.refresh_proposals(), ensure_ascii=False))
+        db.session.commit()
+
+    @matching_group.command("learn")
+    @click.option(
+        "--bench-dir",
+        type=click.Path(exists=True, file_okay=False),
+        multiple=True,
+        help="BEIR dev folder(s) to compare the weights on, before and after",
+    )
+    @click.option("--save", is_flag=True, help="把新权重写入 instance/match_weights.json")
+    def learn(bench_dir: tuple[str, ...], save: bool) -> None:
+        """用经纪人的接受/拒绝决策拟合评分权重，并在开发集上对比前后效果。"""
+        from pathlib import Path
+
+        from .bench import MODES, run_quality
+        from .services.learning import fit_weights
+        from .services.matching import weights
+
+        before = weights()
+        report = fit_weights(before)
+        comparison = []
+        for folder in bench_dir:
+            paths = {
+                "corpus": Path(folder) / "corpus.jsonl",
+                "queries": Path(folder) / "queries.dev.jsonl",
+                "qrels": Path(folder) / "qrels.dev.tsv",
+            }
+            key = app.config["EMBEDDING_MODEL"]
+            for label, w in (("before", before), ("after", report["weights"])):
+                app.config["MATCH_WEIGHTS"] = w
+                for row in run_quality(paths, key, [MODES[-1]]):
+                    comparison.append({"weights": label, **row})
+            app.config["MATCH_WEIGHTS"] = before
+        report["comparison"] = comparison
+        if save:
+            target = Path(app.instance_path) / "match_weights.json"
+            target.write_text(json.dumps(report["weights"], indent=1), encoding="utf-8")
+            report["saved_to"] = str(target)
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))

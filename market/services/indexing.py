@@ -24,7 +24,7 @@ from models import Demand, Job, ListingVector, Outcome, db, utcnow
 log = logging.getLogger(__name__)
 
 KINDS: dict[str, type] = {"demand": Demand, "outcome": Outcome}
-BATCH = 64
+RECONCILE_CHUNK = 2048  # listings per index save during catch-up: fewer, larger atomic saves
 _indexes: dict[tuple[str, str], object] = {}
 _lock = threading.Lock()
 
@@ -290,10 +290,10 @@ def reconcile(
             )
         todo = stale_ids(kind, limit)
         done = 0
-        for start in range(0, len(todo), BATCH * 8):
-            chunk = todo[start : start + BATCH * 8]
+        for start in range(0, len(todo), RECONCILE_CHUNK):
+            chunk = todo[start : start + RECONCILE_CHUNK]
             index_listings(kind, chunk)
-            db.session.commit()  # each batch is durable: a killed worker resumes from here
+            db.session.commit()  # each chunk is durable: a killed worker resumes from here
             done += len(chunk)
             if progress:
                 progress(kind, done, len(todo))
@@ -327,8 +327,8 @@ def rebuild(kind: str) -> dict:
         elif path.name != ".lock":
             path.unlink()
     ids = stale_ids(kind)
-    for start in range(0, len(ids), BATCH * 8):
-        index_listings(kind, ids[start : start + BATCH * 8])
+    for start in range(0, len(ids), RECONCILE_CHUNK):
+        index_listings(kind, ids[start : start + RECONCILE_CHUNK])
         db.session.commit()
     return {"kind": kind, "size": len(get_index(kind))}
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from market.search import features as fit
 from market.search.fusion import rrf
@@ -119,17 +121,24 @@ def _unit(hits: list[tuple[int, float]]) -> dict[int, float]:
 # -- facts for the fit features --------------------------------------------------------------
 
 
+@lru_cache(maxsize=65_536)
+def _parsed(text: str) -> tuple:
+    """Indicators found in a text; listings are re-ranked often, their texts rarely change."""
+    from market.search.indicators import parse_indicators
+
+    return tuple(i for i in parse_indicators(text) if i.name)
+
+
 def structured_indicators(rows: list[dict], text: str) -> list | None:
     """Declared indicator rows first (rendered and parsed unit-aware), then any in the text."""
-    from market.search.indicators import parse_indicators
     from models.enums import INDICATOR_OPS
 
     parsed = []
     for row in rows or []:
         rendered = f"{row['name']}{INDICATOR_OPS.get(row['op'], '')}{row['value']:g}{row['unit']}"
-        parsed.extend(i for i in parse_indicators(rendered) if i.name)
+        parsed.extend(_parsed(rendered))
     names = {i.name for i in parsed}
-    parsed.extend(i for i in parse_indicators(text) if i.name and i.name not in names)
+    parsed.extend(i for i in _parsed(text) if i.name not in names)
     return parsed or None
 
 
@@ -260,7 +269,12 @@ def search_text(kind: str, text: str, k: int = 20, mode: str = "hybrid") -> list
 def _load(model, ids: list[int]) -> dict[int, Any]:
     if not ids:
         return {}
-    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+    stmt = select(model).where(model.id.in_(ids))
+    if model is Outcome:
+        stmt = stmt.options(selectinload(Outcome.patents), selectinload(Outcome.ipc))
+    else:
+        stmt = stmt.options(joinedload(Demand.organization))
+    return {row.id: row for row in db.session.scalars(stmt)}
 
 
 # -- proposals -------------------------------------------------------------------------------

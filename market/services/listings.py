@@ -81,9 +81,19 @@ def wan_to_fen(value: Any, field: str, label: str) -> int | None:
     return None if fen is None else fen * 10_000
 
 
-def _check_industry(code: str | None) -> None:
+def _check_industry(data: dict) -> dict:
+    code = (data.get("industry_code") or "").strip() or None
+    if "industry_code" in data:
+        data = {**data, "industry_code": code}
     if code and db.session.get(Industry, code) is None:
         raise ValidationError(f"未知的国民经济行业代码：{code}", "industry_code")
+    return data
+
+
+def _check_budget(demand: Demand) -> None:
+    low, high = demand.budget_min_fen, demand.budget_max_fen
+    if low is not None and high is not None and low > high:
+        raise ValidationError("预算下限不能高于预算上限", "budget_min")
 
 
 def check_ipc_codes(codes: list[str], field: str = "ipc_codes") -> list[str]:
@@ -108,12 +118,13 @@ def post_demand(org: Organization, data: dict, user_id: int | None = None) -> De
     """Create a 场景需求 for an organisation."""
     if org is None:
         raise ValidationError("必须指定发布机构", "organization")
-    _check_industry(data.get("industry_code"))
+    data = _check_industry(data)
     _check_dates(data)
     if "ipc_codes" in data:
         data = {**data, "ipc_codes": check_ipc_codes(data["ipc_codes"])}
     demand = Demand(organization=org, province=org.province, city=org.city)
     _assign(demand, data, DEMAND_FIELDS)
+    _check_budget(demand)
     demand.refresh_hash()
     db.session.add(demand)
     db.session.flush()
@@ -123,11 +134,12 @@ def post_demand(org: Organization, data: dict, user_id: int | None = None) -> De
 
 def update_demand(demand: Demand, data: dict, user_id: int | None = None) -> Demand:
     before = audit.snapshot(demand, [f for f in DEMAND_FIELDS if f in data])
-    _check_industry(data.get("industry_code"))
+    data = _check_industry(data)
     _check_dates(data)
     if "ipc_codes" in data:
         data = {**data, "ipc_codes": check_ipc_codes(data["ipc_codes"])}
     _assign(demand, data, DEMAND_FIELDS)
+    _check_budget(demand)
     demand.refresh_hash()
     db.session.flush()
     audit.record(

@@ -257,3 +257,17 @@ def test_outcome_hash_changes_with_text(institution):
     outcome.refresh_hash()
     assert outcome.content_hash != first
     assert db.session.get(Outcome, outcome.id).embedding_text() == "甲\n丙"
+
+
+def test_budget_order_checked_by_service_with_field(enterprise):
+    with pytest.raises(ValidationError, match="预算下限不能高于预算上限") as info:
+        post_demand(enterprise, {**DEMAND, "budget_min_fen": 500, "budget_max_fen": 100})
+    assert info.value.field == "budget_min"
+    demand = post_demand(enterprise, {**DEMAND, "budget_min_fen": 100, "budget_max_fen": 500})
+    with pytest.raises(ValidationError, match="预算下限不能高于预算上限"):
+        update_demand(demand, {"budget_min_fen": 900})
+
+
+def test_blank_industry_code_means_none(enterprise):
+    demand = post_demand(enterprise, {**DEMAND, "industry_code": "  "})
+    assert demand.industry_code is None

@@ -1,0 +1,144 @@
+"""/api/v1/demands — 场景需求: list, read, post, edit, close.
+
+Visibility: ``broker_only`` demands exist only for their owner and brokers/admins; a
+``desensitized`` demand hides the posting organisation from everyone else.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from models import Demand, NotFound, User, ValidationError, db
+
+from ..policy import can, require
+from ..queries import listings as q
+from ..services import listings as services
+from .auth import api_user, token_user
+from .common import enqueue_after_commit, envelope, get_or_404, resource_blueprint
+from .schemas import DemandIn, DemandOut, DemandPage, DemandPatch, ListingArgs
+
+log = logging.getLogger(__name__)
+
+blp = resource_blueprint("demands", "/demands", "场景需求（企业出题）")
+HIDDEN = "场景需求不存在或无权查看"
+
+
+class Shown:
+    """A listing as one viewer may see it: the organisation may be withheld."""
+
+    def __init__(self, item, organization):
+        self._item = item
+        self.organization = organization
+
+    def __getattr__(self, name: str):
+        return getattr(self._item, name)
+
+
+def present(demand: Demand, user: User | None) -> Shown:
+    sees_identity = demand.confidentiality == "public" or can(
+        user, "demand.view_confidential", demand
+    )
+    return Shown(demand, demand.organization if sees_identity else None)
+
+
+def visible(demand: Demand, user: User | None) -> bool:
+    if can(user, "demand.view_confidential", demand):
+        return True
+    return demand.status == "published" and demand.confidentiality != "broker_only"
+
+
+def load_visible(demand_id: int, user: User | None) -> Demand:
+    demand = get_or_404(Demand, demand_id, HIDDEN)
+    if not visible(demand, user):
+        raise NotFound(HIDDEN)
+    return demand
+
+
+def load_editable(demand_id: int, user: User) -> Demand:
+    demand = load_visible(demand_id, user)
+    require(user, "demand.edit", demand)
+    return demand
+
+
+@blp.route("")
+@blp.arguments(ListingArgs, location="query")
+@blp.response(200, DemandPage)
+def list_demands(args: dict):
+    """已发布的场景需求（分页，可按关键词、领域、地区、成熟度、场景类型筛选）。"""
+    user = api_user()
+    flt = q.ListingFilter(
+        q=args["q"].strip(),
+        field=args["field"],
+        region=args["region"],
+        maturity=args.get("maturity", ""),
+        scenario_type=args.get("scenario_type", ""),
+        page=args["page"],
+        per_page=args["per_page"],
+    )
+    page = q.public_demands(flt, include_restricted=can(user, "demand.view_confidential"))
+    items = [present(item, user) for item in page.items]
+    return envelope(items, page.total, page.page, page.per_page)
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(DemandIn)
+@blp.response(201, DemandOut)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="FORBIDDEN")
+def create_demand(data: dict):
+    """发布场景需求（企业用户，需 API 令牌）。"""
+    user = token_user()
+    require(user, "demand.create")
+    demand = services.post_demand(user.organization, data, user.id)
+    db.session.commit()
+    enqueue_after_commit("embed_listing", "demand", demand.id)
+    return present(demand, user)
+
+
+@blp.route("/<int:demand_id>")
+@blp.response(200, DemandOut)
+@blp.alt_response(404, response="NOT_FOUND")
+def get_demand(demand_id: int):
+    """一条场景需求。"""
+    user = api_user()
+    return present(load_visible(demand_id, user), user)
+
+
+@blp.route("/<int:demand_id>", methods=["PATCH"])
+@blp.arguments(DemandPatch)
+@blp.response(200, DemandOut)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+def update_demand(data: dict, demand_id: int):
+    """修改场景需求（发布机构或管理员，需 API 令牌）。"""
+    user = token_user()
+    demand = load_editable(demand_id, user)
+    _check_budget(demand, data)
+    services.update_demand(demand, data, user.id)
+    db.session.commit()
+    enqueue_after_commit("embed_listing", "demand", demand.id)
+    return present(demand, user)
+
+
+@blp.route("/<int:demand_id>/close", methods=["POST"])
+@blp.response(200, DemandOut)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+def close_demand(demand_id: int):
+    """关闭场景需求，不再出现在清单与检索中。"""
+    user = token_user()
+    demand = load_editable(demand_id, user)
+    services.set_status(demand, "closed", user.id)
+    db.session.commit()
+    enqueue_after_commit("embed_listing", "demand", demand.id)
+    return present(demand, user)
+
+
+def _check_budget(demand: Demand, data: dict) -> None:
+    # The database refuses min > max; say so per field instead of failing the write.
+    low = data.get("budget_min_fen", demand.budget_min_fen)
+    high = data.get("budget_max_fen", demand.budget_max_fen)
+    if low is not None and high is not None and low > high:
+        raise ValidationError("预算下限不能高于预算上限", "budget_min_fen")

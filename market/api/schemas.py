@@ -1,0 +1,476 @@
+"""Marshmallow schemas of the REST API; the OpenAPI document is derived from them.
+
+Input fields come from the small factories below so every validation message names the field in
+Chinese (``标题不能为空``), and every string is bounded to what the database column holds.
+New resources add their ``…In``/``…Patch``/``…Out`` schemas here.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, post_load, validate, validates_schema
+
+from models.enums import (
+    CONFIDENTIALITY,
+    COOPERATION_MODES,
+    INDICATOR_OPS,
+    MATURITY,
+    PATENT_KINDS,
+    PATENT_STATUS,
+    ROLES,
+    SCENARIO_TYPES,
+)
+
+MAX_FEN = 10**15  # ¥10 trillion: far above any deal, far below BIGINT
+MAX_PAGE = 10_000
+MAX_PER_PAGE = 100
+PUBLISHABLE = {"draft": "草稿", "published": "已发布"}
+
+
+def _no_bad_chars(label: str):
+    def check(value: str) -> None:
+        # PostgreSQL refuses NUL in text; lone surrogates cannot be encoded as UTF-8.
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise ma.ValidationError(f"{label}包含无效字符")
+
+    return check
+
+
+def _messages(label: str, invalid: str | None = None) -> dict:
+    return {
+        "required": f"请填写{label}",
+        "null": f"{label}不能为空",
+        "invalid": invalid or f"{label}格式无效",
+    }
+
+
+def text(label: str, limit: int, required: bool = False, **kwargs) -> fields.String:
+    checks = [
+        validate.Length(max=limit, error=f"{label}不能超过{{max}}个字"),
+        _no_bad_chars(label),
+    ]
+    if required:
+        checks.insert(0, validate.Length(min=1, error=f"{label}不能为空"))
+    kwargs.setdefault("allow_none", not required)
+    return fields.String(
+        required=required,
+        validate=checks,
+        error_messages=_messages(label, f"{label}必须是文本"),
+        metadata={"description": label},
+        **kwargs,
+    )
+
+
+def choice(label: str, options: dict, required: bool = False, **kwargs) -> fields.String:
+    listed = "、".join(f"{code}（{name}）" for code, name in options.items())
+    return fields.String(
+        required=required,
+        validate=validate.OneOf(list(options), error=f"{label}无效，可选：{listed}"),
+        error_messages=_messages(label),
+        metadata={"description": f"{label}：{listed}"},
+        **kwargs,
+    )
+
+
+def choices(label: str, options: dict, **kwargs) -> fields.List:
+    return fields.List(
+        choice(label, options),
+        validate=validate.Length(max=len(options), error=f"{label}最多{{max}}项"),
+        error_messages=_messages(label, f"{label}必须是列表"),
+        metadata={"description": label},
+        **kwargs,
+    )
+
+
+def integer(label: str, low: int, high: int, strict: bool = True, **kwargs) -> fields.Integer:
+    """Strict in JSON bodies (1.5 and "1" are refused); query strings are text, so not there."""
+    return fields.Integer(
+        strict=strict,
+        validate=validate.Range(low, high, error=f"{label}须在{{min}}到{{max}}之间"),
+        error_messages=_messages(label, f"{label}必须是整数"),
+        metadata={"description": label},
+        **kwargs,
+    )
+
+
+def money(label: str) -> fields.Integer:
+    return integer(f"{label}（分）", 0, MAX_FEN, allow_none=True)
+
+
+def day(label: str) -> fields.Date:
+    return fields.Date(
+        allow_none=True,
+        error_messages=_messages(label, f"{label}须为 YYYY-MM-DD 格式的日期"),
+        metadata={"description": label},
+    )
+
+
+def flag(label: str) -> fields.Boolean:
+    return fields.Boolean(
+        error_messages=_messages(label, f"{label}须为 true 或 false"),
+        metadata={"description": label},
+    )
+
+
+def code_list(label: str, limit: int = 20) -> fields.List:
+    return fields.List(
+        text(label, 32, required=True),
+        validate=validate.Length(max=limit, error=f"{label}最多{{max}}个"),
+        error_messages=_messages(label, f"{label}必须是列表"),
+        metadata={"description": label},
+    )
+
+
+class ApiSchema(ma.Schema):
+    """Unknown fields are refused, so a typo never silently does nothing."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    error_messages = {"unknown": "不支持的字段", "type": "请求内容必须是 JSON 对象"}
+
+
+# ---- shared -----------------------------------------------------------------------------------
+
+
+class ErrorOut(ma.Schema):
+    code = fields.String(required=True, metadata={"description": "机器可读的错误代码"})
+    message = fields.String(required=True, metadata={"description": "给用户看的说明（中文）"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "按字段列出的问题"},
+    )
+
+
+class PageArgs(ApiSchema):
+    page = integer("页码", 1, MAX_PAGE, strict=False, load_default=1)
+    per_page = integer("每页条数", 1, MAX_PER_PAGE, strict=False, load_default=20)
+
+
+def page_of(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The JSON envelope every list answers with: {items, total, page, pages, per_page}."""
+    return ma.Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "total": fields.Integer(required=True),
+            "page": fields.Integer(required=True),
+            "pages": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+        },
+        name=name,
+    )
+
+
+class OrganizationOut(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    kind_label = fields.String()
+    province = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    is_sme = fields.Boolean()
+
+
+class Indicator(ApiSchema):
+    name = text("指标名称", 60, required=True)
+    op = choice("比较符", INDICATOR_OPS, load_default=">=")
+    value = fields.Float(
+        required=True,
+        allow_nan=False,
+        validate=validate.Range(-1e15, 1e15, error="指标数值超出范围"),
+        error_messages=_messages("指标数值", "指标数值必须是数字"),
+    )
+    unit = text("单位", 16, load_default="")
+
+
+# ---- demands 场景需求 --------------------------------------------------------------------------
+
+
+class ListingArgs(PageArgs):
+    q = text("关键词", 100, load_default="")
+    field = text("领域", 40, load_default="")
+    region = text("地区", 32, load_default="")
+    maturity = choice("成熟度", MATURITY)
+    scenario_type = choice("场景类型", SCENARIO_TYPES)
+
+
+class DemandPatch(ApiSchema):
+    title = text("标题", 200, allow_none=False)
+    description = text("需求描述", 20_000, allow_none=False)
+    field = text("领域", 40)
+    scenario_type = choice("场景类型", SCENARIO_TYPES)
+    industry_code = text("国民经济行业代码", 8)
+    indicators = fields.List(
+        fields.Nested(Indicator),
+        validate=validate.Length(max=50, error="量化指标最多{max}条"),
+        error_messages=_messages("量化指标", "量化指标必须是列表"),
+    )
+    offered_resources = text("可提供的场景资源", 20_000)
+    budget_min_fen = money("预算下限")
+    budget_max_fen = money("预算上限")
+    cooperation_modes = choices("合作方式", COOPERATION_MODES)
+    required_maturity = choice("要求的成熟度", MATURITY, allow_none=True)
+    deadline = day("截止日期")
+    confidentiality = choice("保密级别", CONFIDENTIALITY)
+    reward_fen = money("揭榜奖励")
+    challenge_deadline = day("揭榜截止日期")
+    status = choice("状态", PUBLISHABLE)
+    ipc_codes = code_list("IPC分类号")
+
+    @post_load
+    def _blank_code_is_none(self, data: dict, **_kwargs) -> dict:
+        # An empty industry code means "none", not a code that does not exist.
+        if data.get("industry_code") is not None and not data["industry_code"].strip():
+            data["industry_code"] = None
+        return data
+
+    @validates_schema
+    def _budget_order(self, data: dict, **_kwargs) -> None:
+        low, high = data.get("budget_min_fen"), data.get("budget_max_fen")
+        if low is not None and high is not None and low > high:
+            raise ma.ValidationError("预算下限不能高于预算上限", "budget_min_fen")
+
+
+class DemandIn(DemandPatch):
+    title = text("标题", 200, required=True)
+    description = text("需求描述", 20_000, required=True)
+
+
+class DemandOut(ma.Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    field = fields.String(allow_none=True)
+    scenario_type = fields.String(required=True)
+    scenario_label = fields.String()
+    industry_code = fields.String(allow_none=True)
+    indicators = fields.List(fields.Nested(Indicator))
+    offered_resources = fields.String(allow_none=True)
+    budget_min_fen = fields.Integer(allow_none=True)
+    budget_max_fen = fields.Integer(allow_none=True)
+    cooperation_modes = fields.List(fields.String())
+    required_maturity = fields.String(allow_none=True)
+    deadline = fields.Date(allow_none=True)
+    province = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    confidentiality = fields.String(required=True)
+    reward_fen = fields.Integer(allow_none=True)
+    challenge_deadline = fields.Date(allow_none=True)
+    status = fields.String(required=True)
+    ipc_codes = fields.List(fields.String())
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    organization = fields.Nested(
+        OrganizationOut,
+        allow_none=True,
+        metadata={"description": "发布机构；脱敏需求对他人显示为 null"},
+    )
+
+
+DemandPage = page_of(DemandOut, "DemandPage")
+
+
+# ---- outcomes 科技成果 and patents -------------------------------------------------------------
+
+
+class PatentIn(ApiSchema):
+    number = text("专利号", 40, required=True)
+    title = text("专利名称", 200)
+    kind = choice("专利类型", PATENT_KINDS)
+    applied_on = day("申请日")
+    granted_on = day("授权日")
+    expires_on = day("到期日")
+    legal_status = choice("法律状态", PATENT_STATUS)
+    ipc_codes = code_list("IPC分类号")
+
+
+class PatentOut(ma.Schema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    outcome_id = fields.Integer(allow_none=True)
+    title = fields.String(allow_none=True)
+    kind = fields.String(required=True)
+    kind_label = fields.String()
+    applied_on = fields.Date(allow_none=True)
+    granted_on = fields.Date(allow_none=True)
+    expires_on = fields.Date(allow_none=True)
+    legal_status = fields.String(required=True)
+    status_label = fields.String()
+    ipc_codes = fields.List(fields.String())
+
+
+class PatentArgs(PageArgs):
+    number = text("专利号", 40, load_default="")
+    ipc = text("IPC分类号前缀", 32, load_default="")
+
+
+PatentPage = page_of(PatentOut, "PatentPage")
+
+
+class OutcomeListArgs(PageArgs):
+    q = text("关键词", 100, load_default="")
+    field = text("领域", 40, load_default="")
+    region = text("地区", 32, load_default="")
+    maturity = choice("成熟度", MATURITY)
+
+
+class OutcomePatch(ApiSchema):
+    title = text("成果名称", 200, allow_none=False)
+    abstract = text("成果简介", 20_000)
+    team = text("团队", 400)
+    field = text("领域", 40)
+    maturity = choice("成熟度", MATURITY, allow_none=True)
+    trl = integer("技术就绪度（TRL）", 1, 9, allow_none=True)
+    indicators = fields.List(
+        fields.Nested(Indicator),
+        validate=validate.Length(max=50, error="技术指标最多{max}条"),
+        error_messages=_messages("技术指标", "技术指标必须是列表"),
+    )
+    incumbent_comparison = text("与现有技术对比", 20_000)
+    fiscal_funded = flag("财政资助")
+    transfer_modes = choices("转化方式", COOPERATION_MODES)
+    asking_price_fen = money("报价")
+    use_first_eligible = flag("可先用后转")
+    team_share_pct = integer("团队赋权比例", 0, 100, allow_none=True)
+    implemented = flag("已实施")
+    status = choice("状态", PUBLISHABLE)
+    ipc_codes = code_list("IPC分类号")
+
+
+class OutcomeIn(OutcomePatch):
+    title = text("成果名称", 200, required=True)
+
+
+class OutcomeOut(ma.Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    abstract = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    field = fields.String(allow_none=True)
+    maturity = fields.String(allow_none=True)
+    maturity_label = fields.String()
+    trl = fields.Integer(allow_none=True)
+    indicators = fields.List(fields.Nested(Indicator))
+    incumbent_comparison = fields.String(allow_none=True)
+    fiscal_funded = fields.Boolean()
+    transfer_modes = fields.List(fields.String())
+    asking_price_fen = fields.Integer(allow_none=True)
+    use_first_eligible = fields.Boolean()
+    team_share_pct = fields.Integer(allow_none=True)
+    implemented = fields.Boolean()
+    province = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    ipc_codes = fields.List(fields.String())
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    organization = fields.Nested(OrganizationOut, allow_none=True)
+
+
+class OutcomeDetailOut(OutcomeOut):
+    patents = fields.List(fields.Nested(PatentOut))
+
+
+OutcomePage = page_of(OutcomeOut, "OutcomePage")
+
+
+# ---- taxonomies --------------------------------------------------------------------------------
+
+
+class IpcArgs(PageArgs):
+    code = text("IPC分类号", 32, load_default="")
+    prefix = text("IPC分类号前缀", 32, load_default="")
+    q = text("关键词", 100, load_default="")
+
+
+class IpcOut(ma.Schema):
+    code = fields.String(required=True)
+    level = fields.String(required=True)
+    parent = fields.String(allow_none=True)
+    title = fields.String(required=True)
+    notes = fields.String(allow_none=True)
+
+
+IpcPage = page_of(IpcOut, "IpcPage")
+
+
+class IndustryArgs(PageArgs):
+    code = text("行业代码", 8, load_default="")
+    parent = text("上级行业代码", 8, load_default="")
+    section = text("门类", 1, load_default="")
+    q = text("关键词", 100, load_default="")
+
+
+class IndustryOut(ma.Schema):
+    code = fields.String(required=True)
+    level = fields.Integer(required=True)
+    section = fields.String(required=True)
+    parent = fields.String(allow_none=True)
+    name = fields.String(required=True)
+    remark = fields.String(allow_none=True)
+
+
+IndustryPage = page_of(IndustryOut, "IndustryPage")
+
+
+# ---- search ------------------------------------------------------------------------------------
+
+SEARCH_KINDS = {"demand": "场景需求", "outcome": "科技成果"}
+
+
+class SearchArgs(ApiSchema):
+    kind = choice("检索对象", SEARCH_KINDS, required=True)
+    q = text("检索内容", 500, required=True)
+    k = integer("返回条数", 1, 50, strict=False, load_default=10)
+
+
+class SearchHit(ma.Schema):
+    score = fields.Float(allow_none=True, metadata={"description": "语义相似度；关键词检索为 null"})
+    demand = fields.Nested(DemandOut, allow_none=True)
+    outcome = fields.Nested(OutcomeOut, allow_none=True)
+
+
+class SearchOut(ma.Schema):
+    kind = fields.String(required=True)
+    method = fields.String(
+        required=True,
+        validate=validate.OneOf(["semantic", "keyword"]),
+        metadata={"description": "semantic：向量索引；keyword：索引为空时的关键词检索"},
+    )
+    items = fields.List(fields.Nested(SearchHit), required=True)
+
+
+# ---- me and tokens -----------------------------------------------------------------------------
+
+
+class MeOut(ma.Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(list(ROLES)))
+    role_label = fields.String()
+    organization = fields.Nested(OrganizationOut, allow_none=True)
+    permissions = fields.List(fields.String(), metadata={"description": "可执行的集合级操作"})
+    auth = fields.String(
+        required=True, metadata={"description": "token：API 令牌；session：浏览器登录"}
+    )
+
+
+class TokenIn(ApiSchema):
+    name = text("令牌名称", 80, required=True)
+
+
+class TokenOut(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class TokenCreatedOut(TokenOut):
+    token = fields.String(
+        required=True, metadata={"description": "完整令牌，只显示这一次，请妥善保存"}
+    )

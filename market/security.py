@@ -1,0 +1,120 @@
+"""Response security headers, secure cookies in production, and rate limits.
+
+Rate limits use flask-limiter: in memory in embedded mode, in Redis (``REDIS_URL``) in
+production so every gunicorn worker shares one count. Tests run without limits unless a test
+sets ``RATE_LIMITS_ENABLED``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+log = logging.getLogger(__name__)
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+HSTS = "max-age=31536000; includeSubDomains"
+LOGIN_LIMIT = "10 per minute"  # per client address, POST only
+API_LIMIT = "300 per minute"  # per token, or per address for anonymous reads
+
+
+def init_security(app: Flask) -> Limiter:
+    secure_cookies(app.config)
+    app.after_request(_add_headers)
+    return init_limits(app)
+
+
+def secure_cookies(config: dict) -> None:
+    """In production cookies travel only over HTTPS and never to scripts."""
+    config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    if config.get("MODE") != "production":
+        return
+    config["SESSION_COOKIE_SECURE"] = True
+    config["REMEMBER_COOKIE_SECURE"] = True
+    config.setdefault("PREFERRED_URL_SCHEME", "https")
+
+
+def _add_headers(response):
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if current_app.config.get("MODE") == "production":
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+def storage_uri(config: dict) -> str:
+    explicit = config.get("RATELIMIT_STORAGE_URI")
+    if explicit:
+        return explicit
+    broker = config.get("CELERY", {}).get("broker_url", "")
+    return broker if broker.startswith(("redis://", "rediss://")) else "memory://"
+
+
+def init_limits(app: Flask) -> Limiter:
+    app.config.setdefault("RATE_LIMITS_ENABLED", not app.config.get("TESTING", False))
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("LOGIN_RATE_LIMIT", LOGIN_LIMIT)
+    app.config.setdefault("API_RATE_LIMIT", API_LIMIT)
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config)
+    limiter = Limiter(key_func=get_remote_address, key_prefix="scenebridge")
+    limiter.init_app(app)
+    limiter.request_filter(lambda: not current_app.config["RATE_LIMITS_ENABLED"])
+    _limit_login(app, limiter)
+    _limit_api(app, limiter)
+    app.extensions["scenebridge.limiter"] = limiter
+    return limiter
+
+
+def _limit_login(app: Flask, limiter: Limiter) -> None:
+    view = app.view_functions.get("auth.login")
+    if view is None:
+        log.warning("no auth.login view to rate-limit")
+        return
+    app.view_functions["auth.login"] = limiter.limit(
+        lambda: current_app.config["LOGIN_RATE_LIMIT"],
+        methods=["POST"],
+        key_func=get_remote_address,
+    )(view)
+
+
+def api_key() -> str:
+    """Per token when the request carries a valid one, otherwise per client address."""
+    from .api.auth import request_token
+
+    token = request_token()
+    if token is not None:
+        return f"token:{token.id}"
+    return f"ip:{get_remote_address()}"
+
+
+def _limit_api(app: Flask, limiter: Limiter) -> None:
+    shared = limiter.shared_limit(
+        lambda: current_app.config["API_RATE_LIMIT"], scope="api", key_func=api_key
+    )
+    for blueprint in app.extensions.get("scenebridge.api", []):
+        shared(blueprint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -29,21 +30,32 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_prefixed_env("MARKET")
     else:
         app.config.from_mapping(test_config)
+    _load_learned_weights(app)
     check_production(app.config)
     check_services(app.config)
 
     _init_extensions(app)
     _register_blueprints(app)
 
-    from . import cli, errors
+    from . import bench, cli, errors
 
     errors.register(app)
     cli.register(app)
+    bench.register(app)
 
     from .tasks import init_celery
 
     init_celery(app)
     return app
+
+
+def _load_learned_weights(app: Flask) -> None:
+    """Weights saved by `flask matching learn --save` override the defaults."""
+    path = Path(app.instance_path) / "match_weights.json"
+    if app.config.get("TESTING") or "MATCH_WEIGHTS" in app.config:
+        return
+    if path.exists():
+        app.config["MATCH_WEIGHTS"] = json.loads(path.read_text(encoding="utf-8"))
 
 
 def _init_extensions(app: Flask) -> None:
@@ -85,6 +97,29 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
+    from .accounts.routes import bp as accounts_bp
+    from .workspace.enterprise import bp as enterprise_bp
+    from .workspace.institution import bp as institution_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(enterprise_bp)
+    app.register_blueprint(institution_bp)
+
+    from .broker.consent import bp as use_first_bp
+    from .broker.routes import bp as broker_bp
+    from .broker.terms import bp as terms_bp
+    from .notices.routes import bp as notices_bp
+
+    app.register_blueprint(broker_bp)
+    app.register_blueprint(terms_bp)
+    app.register_blueprint(use_first_bp)
+    app.register_blueprint(notices_bp)
+
+    from .api import init_api
+    from .security import init_security
+
+    init_api(app)
+    init_security(app)  # after every blueprint: it rate-limits auth.login and the API
 
 
 @event.listens_for(Engine, "connect")

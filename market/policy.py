@@ -68,8 +68,13 @@ RULES: dict[str, Rule] = {
     "outcome.create": _all(_role("institution"), _member_of_approved_org(*RESEARCH_KINDS)),
     "outcome.edit": _any(admin, _all(_role("institution"), _owner)),
     "outcome.see_proposals": _any(staff, _owner),
+    "outcome.view_unpublished": _any(staff, _owner),
     "outcome.import": _all(_role("institution"), _member_of_approved_org(*RESEARCH_KINDS)),
     "outcome.consent_use_first": _all(_role("institution"), _owner),
+    # workspaces (the pages; posting still needs an approved organisation)
+    "workspace.enterprise": _role("enterprise"),
+    "workspace.institution": _role("institution"),
+    "import.view": _any(admin, _all(_role("institution"), _owner)),
     # matching and deals
     "match.review": staff,
     "match.view": _any(staff, _party_to_match),
@@ -77,6 +82,9 @@ RULES: dict[str, Rule] = {
     "termsheet.create": staff,
     "termsheet.edit": _any(staff, _party_to_sheet),
     "termsheet.view": _any(staff, _party_to_sheet),
+    "termsheet.export": _any(staff, _party_to_sheet),
+    "broker.cockpit": staff,
+    "use_first.consents": _role("institution"),
     "deal.view": _any(staff, _party_to_deal),
     "deal.move": staff,
     "deal.reward": staff,
@@ -87,6 +95,7 @@ RULES: dict[str, Rule] = {
     "audit.view": admin,
     "case.publish": admin,
     "policy.edit": admin,
+    "token.revoke_any": admin,
     "dashboard.view": staff,
 }
 

@@ -1,23 +1,30 @@
 """SQLAlchemy models shared by the web app and the worker. No imports from ``market``."""
 
 from .accounts import Organization, User
+from .api import ApiToken
 from .base import Base, UTCDateTime, content_hash, db, utcnow
 from .deals import Deal, DealEvent, Match, Notice, Objection, RewardShare, TermSheet
 from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from .imports import ImportBatch, OrganizationReview
 from .listings import Demand, Outcome, Patent, outcome_ipc
 from .ops import AuditLog, Job, ListingVector, PolicyProfile
 from .taxonomy import Industry, IpcCode
+from .workflow import BenchmarkCase, DealSubsidy, UseFirstReview
 
 __all__ = [
+    "ApiToken",
+    "BenchmarkCase",
     "AuditLog",
     "Base",
     "Conflict",
     "Deal",
     "DealEvent",
+    "DealSubsidy",
     "Demand",
     "DomainError",
     "Forbidden",
     "Industry",
+    "ImportBatch",
     "IpcCode",
     "Job",
     "ListingVector",
@@ -26,11 +33,13 @@ __all__ = [
     "Notice",
     "Objection",
     "Organization",
+    "OrganizationReview",
     "Outcome",
     "Patent",
     "PolicyProfile",
     "RewardShare",
     "TermSheet",
+    "UseFirstReview",
     "User",
     "UTCDateTime",
     "ValidationError",

@@ -89,3 +89,22 @@ def import_outcomes(batch_id: int) -> dict:
         enqueue("embed_batch", "outcome", outcome_ids)
 
     return _committed(bulk_import.run_import, batch_id, bulk_import.CHUNK, index_chunk)
+
+
+@shared_task(name="workers.tasks.use_first_sweep", **RETRY)
+def use_first_sweep(today: str | None = None) -> dict:
+    """到期即转: mark due fiscal-funded outcomes for their owners' consent (daily, idempotent)."""
+    from datetime import date
+
+    from market.services import use_first
+
+    day = date.fromisoformat(today) if today else date.today()
+    return _committed(use_first.sweep_use_first, day)
+
+
+@shared_task(name="workers.tasks.close_notice_windows", **RETRY)
+def close_notice_windows() -> int:
+    """Mark 公示 notices whose window has ended."""
+    from market.services import notices
+
+    return _committed(notices.close_expired)

@@ -80,6 +80,52 @@ def outcome(outcome_id: int):
     return render_template("public/outcome.html", item=item, modes=COOPERATION_MODES)
 
 
+@bp.route("/dashboard")
+def dashboard():
+    from ..queries.dashboard import summary
+
+    return render_template("public/dashboard.html", data=summary(), charts=CHARTS)
+
+
+CHARTS = {
+    "fields": "各领域开放需求",
+    "regions": "各地区需求与成果",
+    "maturity": "成果成熟度分布",
+    "proposals": "推荐按阶段",
+    "deals": "交易按阶段",
+    "funnel": "转化漏斗",
+}
+
+
+@bp.route("/dashboard/<name>.svg")
+def dashboard_chart(name: str):
+    """One chart as an SVG image; its inline styles are allowed for this image response only."""
+    from ..queries import dashboard as d
+    from . import charts
+
+    title = CHARTS.get(name)
+    if title is None:
+        abort(404)
+    if name == "regions":
+        svg = charts.grouped(title, d.listings_by_region()[:12], ("场景需求", "科技成果"))
+    elif name == "funnel":
+        svg = charts.funnel(title, d.funnel())
+    else:
+        rows = {
+            "fields": d.demands_by_field,
+            "maturity": d.outcomes_by_maturity,
+            "proposals": d.proposals_by_stage,
+            "deals": d.deals_by_stage,
+        }[name]()
+        svg = charts.bar(title, rows, horizontal=name != "maturity")
+    response = current_app.response_class(svg, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/healthz")
 def healthz():
     """Liveness for the container healthcheck: the database answers."""

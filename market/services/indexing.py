@@ -248,8 +248,10 @@ def suggest_ipc(text: str, k: int = 3) -> list[dict]:
     with _lock:
         if _suggester is None:
             _suggester = IpcSuggester.from_tsv(default_tsv_path())
-    return [{"code": s.code, "title": s.title.split(" 注意")[0][:60],
-             "score": round(float(s.score), 3)} for s in _suggester.suggest(text, k)]
+    return [
+        {"code": s.code, "title": s.title.split(" 注意")[0][:60], "score": round(float(s.score), 3)}
+        for s in _suggester.suggest(text, k)
+    ]
 
 
 def stale_ids(kind: str, limit: int | None = None) -> list[int]:

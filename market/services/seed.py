@@ -47,6 +47,9 @@ def seed_all(
         "organizations": load_organizations(seed_dir / "organizations.json"),
     }
     added["users"] = load_demo_users()
+    from .terms import load_policy_profiles
+
+    added["policy_profiles"] = load_policy_profiles()["added"]
     added["demands"] = load_demands(seed_dir / "demands.json", progress)
     catalogue = seed_dir / "catalogue"
     added["patent_outcomes"] = load_patent_outcomes(

@@ -12,13 +12,20 @@ from market.services import indexing
 from market.services.listings import post_demand, post_outcome, set_status, update_outcome
 from models import ListingVector, Outcome, db
 
-TITLES = ["一种长航时巡检无人机", "锂电池热失控预警方法", "水产养殖溶解氧在线监测装置",
-          "光伏组件自动清洗机器人", "中药提取浓缩工艺"]
+TITLES = [
+    "一种长航时巡检无人机",
+    "锂电池热失控预警方法",
+    "水产养殖溶解氧在线监测装置",
+    "光伏组件自动清洗机器人",
+    "中药提取浓缩工艺",
+]
 
 
 @pytest.fixture
 def outcomes(institution):
-    items = [post_outcome(institution, {"title": t, "abstract": f"{t}的技术方案。"}) for t in TITLES]
+    items = [
+        post_outcome(institution, {"title": t, "abstract": f"{t}的技术方案。"}) for t in TITLES
+    ]
     db.session.commit()
     return items
 
@@ -39,8 +46,11 @@ def test_unchanged_text_is_never_encoded_twice(app, outcomes, monkeypatch):
     emb = indexing.embedder()
     calls = []
     real = type(emb).encode
-    monkeypatch.setattr(type(emb), "encode",
-                        lambda self, texts, **kw: calls.append(len(texts)) or real(self, texts, **kw))
+    monkeypatch.setattr(
+        type(emb),
+        "encode",
+        lambda self, texts, **kw: calls.append(len(texts)) or real(self, texts, **kw),
+    )
     indexing.rebuild("outcome")
     assert calls == []
     assert len(indexing.get_index("outcome")) == 5
@@ -61,8 +71,10 @@ def test_closing_removes_from_index(app, outcomes):
 
 
 def test_reconcile_repairs_missing_stale_and_orphaned(app, outcomes, enterprise):
-    post_demand(enterprise, {"title": "无人机巡检", "description": "续航≥45分钟。",
-                             "scenario_type": "industry"})
+    post_demand(
+        enterprise,
+        {"title": "无人机巡检", "description": "续航≥45分钟。", "scenario_type": "industry"},
+    )
     db.session.commit()
     report = indexing.reconcile()
     db.session.commit()

@@ -8,16 +8,26 @@ from models import Match, ValidationError, db
 
 
 def _decided(enterprise, institution, n: int, rng: random.Random) -> None:
-    demand = post_demand(enterprise, {"title": "需求", "description": "描述",
-                                      "scenario_type": "industry"})
+    demand = post_demand(
+        enterprise, {"title": "需求", "description": "描述", "scenario_type": "industry"}
+    )
     for i in range(n):
         outcome = post_outcome(institution, {"title": f"成果{i}"})
         accepted = i % 2 == 0
-        features = {"semantic": rng.uniform(0.6, 1.0) if accepted else rng.uniform(0.0, 0.4),
-                    "region": rng.random(), "budget": None}
-        db.session.add(Match(demand=demand, outcome=outcome, score=0.5,
-                             stage="accepted" if accepted else "rejected",
-                             decision_features=features))
+        features = {
+            "semantic": rng.uniform(0.6, 1.0) if accepted else rng.uniform(0.0, 0.4),
+            "region": rng.random(),
+            "budget": None,
+        }
+        db.session.add(
+            Match(
+                demand=demand,
+                outcome=outcome,
+                score=0.5,
+                stage="accepted" if accepted else "rejected",
+                decision_features=features,
+            )
+        )
     db.session.commit()
 
 

@@ -1,0 +1,1 @@
+"""Registration, password reset, profile and organisation review."""

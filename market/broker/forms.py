@@ -1,0 +1,234 @@
+"""Forms of the broker cockpit, term-sheet page and consent page; messages in Chinese."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from market.licensing import ENUM_LABELS, FIELD_LABELS, SUPPORTED_MODES
+from market.licensing.exports import SECTIONS
+from market.licensing.sheet import ENUM_VALUES, FIELD_UNITS, NULLABLE_FIELDS, READ_ONLY_FIELDS
+from models.enums import COOPERATION_MODES, REJECTION_REASONS
+
+from ..services.notices import METHODS, RESOLUTIONS
+
+MONEY_MAX = Decimal("100000000000")  # 元: a thousand 亿
+REQUIRED = _l("此项必填")
+
+
+def options(items) -> list[SelectChoice]:
+    """Choices as SelectChoice objects (tuples are deprecated in WTForms 3.3)."""
+    return [SelectChoice(str(value), label) for value, label in items]
+
+
+def fen(yuan_amount: Decimal | None) -> int | None:
+    """元 with up to two decimals → integer fen."""
+    if yuan_amount is None:
+        return None
+    return int((yuan_amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def money_field(label, required: bool = True) -> DecimalField:
+    first = InputRequired(message=REQUIRED) if required else Optional()
+    return DecimalField(
+        label,
+        places=2,
+        validators=[
+            first,
+            NumberRange(min=0, max=MONEY_MAX, message=_l("金额须在0到1000亿元之间")),
+        ],
+    )
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class AcceptForm(VersionedForm):
+    comment = TextAreaField(_l("备注（可选）"), validators=[Optional(), Length(max=2000)])
+
+
+class RejectForm(VersionedForm):
+    reason = SelectField(
+        _l("拒绝原因"),
+        choices=options([("", _l("请选择")), *REJECTION_REASONS.items()]),
+        validators=[DataRequired(message=_l("请选择拒绝原因"))],
+    )
+    comment = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])
+
+
+class MoveForm(VersionedForm):
+    to_stage = SelectField(_l("转到阶段"), validators=[DataRequired(message=_l("请选择阶段"))])
+    note = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])
+    registration_no = StringField(
+        _l("技术合同登记号（转为“已登记”时必填）"), validators=[Optional(), Length(max=64)]
+    )
+
+
+class DraftTermsForm(FlaskForm):
+    profile_key = SelectField(_l("政策档案"), validators=[DataRequired(message=REQUIRED)])
+    mode = SelectField(
+        _l("合作方式"),
+        choices=options((m, COOPERATION_MODES.get(m, m)) for m in SUPPORTED_MODES),
+        default="use_first",
+        validators=[DataRequired(message=REQUIRED)],
+    )
+
+
+class NoticeForm(FlaskForm):
+    price = money_field(_l("成交价格（元）"))
+    method = SelectField(_l("定价方式"), choices=options(METHODS.items()), default="negotiated")
+
+
+class SubsidyForm(FlaskForm):
+    amount = money_field(_l("技术转移服务补助金额（元）"))
+
+
+class RewardForm(FlaskForm):
+    recipient = SelectField(
+        _l("奖励对象"), coerce=int, validators=[InputRequired(message=REQUIRED)]
+    )
+    amount = money_field(_l("奖励金额（元）"))
+    note = StringField(_l("说明"), validators=[Optional(), Length(max=200)])
+
+
+class ResolveForm(FlaskForm):
+    decision = RadioField(
+        _l("处理结果"),
+        choices=options(RESOLUTIONS.items()),
+        validators=[DataRequired(message=_l("请选择处理结果"))],
+    )
+    note = TextAreaField(
+        _l("处理说明"),
+        validators=[
+            DataRequired(message=REQUIRED),
+            Length(min=5, max=2000, message=_l("5到2000个字")),
+        ],
+    )
+
+
+class ConsentForm(FlaskForm):
+    pass
+
+
+class DeclineForm(FlaskForm):
+    reason = TextAreaField(
+        _l("不同意的理由"),
+        validators=[
+            DataRequired(message=_l("请说明理由")),
+            Length(min=5, max=2000, message=_l("理由须为5到2000个字")),
+        ],
+    )
+
+
+class SimulateForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form that changes nothing
+
+    low = money_field(_l("保守情景年销售额（万元）"))
+    base = money_field(_l("基准情景年销售额（万元）"))
+    high = money_field(_l("乐观情景年销售额（万元）"))
+    discount = DecimalField(
+        _l("折现率（%）"),
+        places=2,
+        default=Decimal("8"),
+        validators=[
+            InputRequired(message=REQUIRED),
+            NumberRange(min=0, max=100, message=_l("折现率须在0到100之间")),
+        ],
+    )
+
+
+# -- the term-sheet edit form, built from the engine's field list --------------------------------
+
+BOOL_CHOICES = [("true", _l("是")), ("false", _l("否"))]
+
+
+def editable_fields() -> list[str]:
+    names = [n for _, fields in SECTIONS for n in fields]
+    return [n for n in names if n not in READ_ONLY_FIELDS and n in FIELD_UNITS]
+
+
+def _term_field(name: str):
+    unit, label = FIELD_UNITS[name], FIELD_LABELS[name]
+    nullable = name in NULLABLE_FIELDS
+    first = Optional() if nullable else InputRequired(message=REQUIRED)
+    if unit == "fen":
+        return DecimalField(f"{label}（元）", places=2, validators=[first])
+    if unit == "bps":
+        return DecimalField(
+            f"{label}（%）",
+            places=2,
+            validators=[first, NumberRange(min=0, max=100, message=_l("须在0到100之间"))],
+        )
+    if unit in ("months", "days"):
+        suffix = "个月" if unit == "months" else "日"
+        return IntegerField(f"{label}（{suffix}）", validators=[first])
+    if unit == "date":
+        return DateField(label, validators=[first])
+    if unit == "bool":
+        return SelectField(label, choices=options(BOOL_CHOICES))
+    if unit == "enum":
+        labels = ENUM_LABELS.get(name, {})
+        return SelectField(label, choices=options((v, labels.get(v, v)) for v in ENUM_VALUES[name]))
+    # Free text may stay empty until negotiated (shown as 待定).
+    return StringField(label, validators=[Optional(), Length(max=200)])
+
+
+def terms_form_class() -> type[VersionedForm]:
+    attrs = {name: _term_field(name) for name in editable_fields()}
+    return type("TermsForm", (VersionedForm,), attrs)
+
+
+def form_value(name: str, value: Any) -> Any:
+    """An engine value as the form shows it (元, %, yes/no)."""
+    unit = FIELD_UNITS[name]
+    if value is None:
+        return None
+    if unit == "fen":
+        return Decimal(value) / 100
+    if unit == "bps":
+        return Decimal(value) / 100
+    if unit == "bool":
+        return "true" if value else "false"
+    if unit == "date" and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value
+
+
+def engine_value(name: str, value: Any) -> Any:
+    """A form value as the engine reads it (fen, bps, ISO dates)."""
+    unit = FIELD_UNITS[name]
+    if unit == "text":
+        return (value or "").strip()
+    if value is None or value == "":
+        return None
+    if unit in ("fen", "bps"):
+        return fen(value)
+    if unit == "date":
+        return value.isoformat()
+    if unit == "bool":
+        return value == "true"
+    return value

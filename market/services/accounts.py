@@ -1,0 +1,181 @@
+"""Registering organisations, reviewing them, password reset tokens and profile changes."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import exists, select
+
+from models import Organization, OrganizationReview, User, ValidationError, db
+from models.enums import ORG_KINDS
+
+from . import audit
+
+log = logging.getLogger(__name__)
+
+RESET_SALT = "password-reset"
+RESET_MAX_AGE = 3600
+
+# The role a registering user gets follows from the kind of organisation they register.
+ROLE_FOR_KIND = {
+    "enterprise": "enterprise",
+    "university": "institution",
+    "institute": "institution",
+    "hospital": "institution",
+    "service": "broker",
+}
+
+
+def role_for_kind(kind: str) -> str:
+    if kind not in ORG_KINDS:
+        raise ValidationError(f"未知的机构类型：{kind}", "kind")
+    return ROLE_FOR_KIND[kind]
+
+
+def register_organization(org_data: dict, user_data: dict) -> tuple[Organization, User]:
+    """Create an unapproved organisation with its first user."""
+    name = (org_data.get("name") or "").strip()
+    if name and db.session.scalar(select(Organization.id).where(Organization.name == name)):
+        raise ValidationError("该机构名称已注册，请联系该机构的现有用户或运营人员", "org_name")
+    email = (user_data.get("email") or "").strip().lower()
+    if email and db.session.scalar(select(User.id).where(User.email == email)):
+        raise ValidationError("该邮箱已注册，请直接登录或找回密码", "email")
+    org = Organization(
+        name=name,
+        kind=org_data.get("kind"),
+        province=org_data.get("province"),
+        city=org_data.get("city"),
+        is_sme=bool(org_data.get("is_sme")),
+        approved=False,
+    )
+    user = User(
+        email=email,
+        name=(user_data.get("name") or "").strip(),
+        role=role_for_kind(org.kind),
+        organization=org,
+    )
+    user.set_password(user_data.get("password") or "")
+    db.session.add_all([org, user])
+    db.session.flush()
+    audit.record(user.id, "org.register", org, after={"name": org.name, "kind": org.kind})
+    return org, user
+
+
+def pending_organizations() -> list[Organization]:
+    """Organisations waiting for review: not approved and not rejected."""
+    rejected = exists().where(
+        OrganizationReview.organization_id == Organization.id,
+        OrganizationReview.decision == "rejected",
+    )
+    stmt = (
+        select(Organization)
+        .where(Organization.approved.is_(False), ~rejected)
+        .order_by(Organization.created_at, Organization.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def approve_organization(org: Organization, reviewer: User) -> Organization:
+    org.approved = True
+    db.session.add(
+        OrganizationReview(organization=org, reviewer_id=reviewer.id, decision="approved")
+    )
+    db.session.flush()
+    audit.record(
+        reviewer.id, "org.approve", org, before={"approved": False}, after={"approved": True}
+    )
+    return org
+
+
+def reject_organization(org: Organization, reviewer: User, reason: str | None) -> Organization:
+    """Refuse an organisation: its users can no longer sign in, the record stays for audit."""
+    if org.approved:
+        raise ValidationError("该机构已通过审核，不能再拒绝", "organization")
+    reason = (reason or "").strip()[:500] or None
+    for user in org.users:
+        user.active = False
+    db.session.add(
+        OrganizationReview(
+            organization=org, reviewer_id=reviewer.id, decision="rejected", reason=reason
+        )
+    )
+    db.session.flush()
+    audit.record(reviewer.id, "org.reject", org, after={"approved": False, "reason": reason})
+    return org
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    # Bound into the token so a link stops working once the password has changed (single use).
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def make_reset_token(user: User) -> str:
+    return _serializer().dumps({"uid": user.id, "pw": _password_fingerprint(user)})
+
+
+def user_for_reset_token(token: str, max_age: int = RESET_MAX_AGE) -> User:
+    """The user a reset link belongs to; refuses expired, tampered or already used links."""
+    try:
+        data = _serializer().loads(token, max_age=max_age)
+    except SignatureExpired as e:
+        raise ValidationError("重置链接已过期（有效期1小时），请重新申请", "token") from e
+    except BadSignature as e:
+        raise ValidationError("重置链接无效，请重新申请", "token") from e
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("pw") != _password_fingerprint(user):
+        raise ValidationError("重置链接无效或已使用，请重新申请", "token")
+    return user
+
+
+def request_password_reset(email: str, link_for) -> bool:
+    """Issue a reset link for an active account. ``link_for(token)`` builds the absolute URL.
+
+    In embedded mode there is no mail server: the link goes to the server log only.
+    """
+    email = (email or "").strip().lower()
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.active:
+        log.info("password reset requested for an unknown or inactive address")
+        return False
+    link = link_for(make_reset_token(user))
+    if current_app.config.get("MODE") == "embedded":
+        log.warning("密码重置链接（仅写入日志）password reset link for %s: %s", user.email, link)
+    else:
+        log.warning(
+            "password reset requested for user %s but no mail backend is configured", user.id
+        )
+    return True
+
+
+def reset_password(user: User, password: str) -> None:
+    user.set_password(password)
+    db.session.flush()
+    audit.record(user.id, "user.reset_password", user)
+
+
+def update_profile(user: User, name: str) -> User:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("姓名不能为空", "name")
+    if len(name) > 80:
+        raise ValidationError("姓名不能超过80个字", "name")
+    before = {"name": user.name}
+    user.name = name
+    db.session.flush()
+    audit.record(user.id, "user.profile", user, before=before, after={"name": name})
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current or ""):
+        raise ValidationError("当前密码不正确", "current_password")
+    user.set_password(new)
+    db.session.flush()
+    audit.record(user.id, "user.change_password", user)

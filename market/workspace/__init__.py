@@ -1,0 +1,1 @@
+"""Enterprise and institution workspaces: my listings, forms and bulk import."""

@@ -1,0 +1,34 @@
+"""Helpers shared by the workspace and account pages."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from models import ValidationError
+
+from ..extensions import login_manager
+from ..policy import require
+
+
+def attach_error(form: FlaskForm, error: ValidationError, aliases: dict | None = None) -> None:
+    """Show a service's error next to the form field it concerns (or above the form)."""
+    aliases = aliases or {}
+    name = aliases.get(error.field, error.field)
+    field = getattr(form, name, None) if name else None
+    if field is not None and hasattr(field, "errors") and hasattr(field, "label"):
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def guard(action: str):
+    """A before_request hook: signed in, and allowed ``action`` (e.g. the workspace itself)."""
+
+    def check():
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        require(current_user, action)
+        return None
+
+    return check

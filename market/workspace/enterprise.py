@@ -1,0 +1,131 @@
+"""Enterprise workspace: my 场景需求, the guided form with the listing linter, closing a demand."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from models import Demand, ValidationError, db
+from models.enums import CONFIDENTIALITY, INDICATOR_OPS
+
+from ..policy import can, require
+from ..services import listings
+from ..services.lint import lint_demand
+from ..tasks import enqueue
+from . import queries
+from .common import attach_error, guard
+from .forms import CONFIDENTIALITY_HELP, DemandForm
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("enterprise", __name__, url_prefix="/workspace/enterprise")
+bp.before_request(guard("workspace.enterprise"))
+
+# Service field names → form field names where they differ.
+FIELD_ALIASES = {
+    "budget_min_fen": "budget_min",
+    "budget_max_fen": "budget_max",
+    "offered_resources": "offered_detail",
+    "indicators": None,
+}
+
+
+@bp.route("/")
+def index():
+    org = current_user.organization
+    return render_template(
+        "workspace/enterprise/index.html",
+        org=org,
+        demands=queries.my_demands(org.id) if org else [],
+        may_post=can(current_user, "demand.create"),
+    )
+
+
+@bp.route("/demands/new", methods=["GET", "POST"])
+def new_demand():
+    require(current_user, "demand.create")
+    form = DemandForm()
+    if request.method == "GET":
+        form.pad_indicators()
+        return _render(form, None)
+    return _save(form, None)
+
+
+@bp.route("/demands/<int:demand_id>/edit", methods=["GET", "POST"])
+def edit_demand(demand_id: int):
+    demand = db.get_or_404(Demand, demand_id)
+    require(current_user, "demand.edit", demand)
+    if request.method == "GET":
+        form = DemandForm(obj=demand)
+        form.load(demand)
+        return _render(form, demand)
+    return _save(DemandForm(obj=demand), demand)
+
+
+@bp.route("/demands/<int:demand_id>/close", methods=["POST"])
+def close_demand(demand_id: int):
+    demand = db.get_or_404(Demand, demand_id)
+    require(current_user, "demand.edit", demand)
+    listings.set_status(demand, "closed", current_user.id)
+    db.session.commit()
+    enqueue("embed_listing", "demand", demand.id)  # removes it from the search index
+    flash(_("需求“%(t)s”已关闭，不再出现在场景机会清单中。", t=demand.title), "info")
+    return redirect(url_for("enterprise.index"))
+
+
+def _save(form: DemandForm, demand: Demand | None):
+    action = request.form.get("action", "draft")
+    publish = action in ("publish", "publish_confirmed")
+    if not form.validate_on_submit():
+        form.pad_indicators()
+        return _render(form, demand, status=422)
+    try:
+        data = form.service_data()
+    except ValidationError as e:
+        return _failed(form, demand, e)
+    warnings = lint_demand(data) if publish else []
+    if action == "publish" and warnings:
+        # Not saved yet: the author sees the warnings and may fix them or publish anyway.
+        form.pad_indicators()
+        return _render(form, demand, warnings=warnings)
+    data["status"] = "published" if publish else "draft"
+    try:
+        demand = _store(demand, data)
+        db.session.commit()
+    except ValidationError as e:
+        return _failed(form, demand, e)
+    enqueue("embed_listing", "demand", demand.id)
+    flash(_("需求已发布") if publish else _("已保存为草稿"), "success")
+    return redirect(url_for("enterprise.index"))
+
+
+def _store(demand: Demand | None, data: dict) -> Demand:
+    if demand is None:
+        require(current_user, "demand.create")
+        return listings.post_demand(current_user.organization, data, current_user.id)
+    return listings.update_demand(demand, data, current_user.id)
+
+
+def _failed(form: DemandForm, demand: Demand | None, error: ValidationError):
+    db.session.rollback()
+    attach_error(form, error, FIELD_ALIASES)
+    form.pad_indicators()
+    return _render(form, demand, status=422)
+
+
+def _render(form: DemandForm, demand: Demand | None, warnings=None, status: int = 200):
+    return (
+        render_template(
+            "workspace/enterprise/demand_form.html",
+            form=form,
+            demand=demand,
+            warnings=warnings or [],
+            confidentiality_help=CONFIDENTIALITY_HELP,
+            confidentiality=CONFIDENTIALITY,
+            ops=INDICATOR_OPS,
+        ),
+        status,
+    )

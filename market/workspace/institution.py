@@ -1,0 +1,265 @@
+"""Institution (TTO) workspace: my 科技成果 with patents, and bulk import from a spreadsheet."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from models import ImportBatch, Outcome, ValidationError, db
+from models.enums import INDICATOR_OPS
+
+from ..policy import can, require
+from ..services import bulk_import, listings
+from ..tasks import enqueue
+from . import queries
+from .common import attach_error, guard
+from .forms import ConfirmImportForm, OutcomeForm, PatentForm, UploadForm
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("institution", __name__, url_prefix="/workspace/institution")
+bp.before_request(guard("workspace.institution"))
+
+OUTCOME_ALIASES = {"asking_price_fen": "asking_price", "indicators": None}
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+PREVIEW_VALID_ROWS = 100
+
+
+@bp.route("/")
+def index():
+    org = current_user.organization
+    return render_template(
+        "workspace/institution/index.html",
+        org=org,
+        outcomes=queries.my_outcomes(org.id) if org else [],
+        total=queries.count_outcomes(org.id) if org else 0,
+        batches=queries.recent_batches(org.id) if org else [],
+        may_post=can(current_user, "outcome.create"),
+    )
+
+
+# ---------------------------------------------------------------- one outcome at a time
+
+
+@bp.route("/outcomes/new", methods=["GET", "POST"])
+def new_outcome():
+    require(current_user, "outcome.create")
+    form = OutcomeForm()
+    if request.method == "GET":
+        form.pad_indicators()
+        return _render_outcome(form, None)
+    return _save_outcome(form, None)
+
+
+@bp.route("/outcomes/<int:outcome_id>/edit", methods=["GET", "POST"])
+def edit_outcome(outcome_id: int):
+    outcome = db.get_or_404(Outcome, outcome_id)
+    require(current_user, "outcome.edit", outcome)
+    if request.method == "GET":
+        form = OutcomeForm(obj=outcome)
+        form.load(outcome)
+        return _render_outcome(form, outcome)
+    return _save_outcome(OutcomeForm(obj=outcome), outcome)
+
+
+@bp.route("/outcomes/<int:outcome_id>/patents", methods=["POST"])
+def add_patent(outcome_id: int):
+    outcome = db.get_or_404(Outcome, outcome_id)
+    require(current_user, "outcome.edit", outcome)
+    patent_form = PatentForm(prefix="patent")
+    if patent_form.validate_on_submit():
+        try:
+            patent = listings.add_patent(outcome, patent_form.service_data(), current_user.id)
+            db.session.commit()
+        except ValidationError as e:
+            db.session.rollback()
+            attach_error(patent_form, e, {"ipc_codes": "ipc"})
+        else:
+            flash(_("已添加专利 %(n)s", n=patent.number), "success")
+            return redirect(url_for("institution.edit_outcome", outcome_id=outcome.id) + "#patents")
+    form = OutcomeForm(obj=outcome, formdata=None)
+    form.load(outcome)
+    return _render_outcome(form, outcome, patent_form=patent_form, status=422)
+
+
+@bp.route("/outcomes/<int:outcome_id>/close", methods=["POST"])
+def close_outcome(outcome_id: int):
+    outcome = db.get_or_404(Outcome, outcome_id)
+    require(current_user, "outcome.edit", outcome)
+    listings.set_status(outcome, "closed", current_user.id)
+    db.session.commit()
+    enqueue("embed_listing", "outcome", outcome.id)
+    flash(_("成果“%(t)s”已下架", t=outcome.title), "info")
+    return redirect(url_for("institution.index"))
+
+
+def _save_outcome(form: OutcomeForm, outcome: Outcome | None):
+    publish = request.form.get("action") == "publish"
+    if not form.validate_on_submit():
+        form.pad_indicators()
+        return _render_outcome(form, outcome, status=422)
+    try:
+        data = {**form.service_data(), "status": "published" if publish else "draft"}
+        outcome = _store_outcome(outcome, data, form.ipc_list())
+        db.session.commit()
+    except ValidationError as e:
+        db.session.rollback()
+        attach_error(form, e, OUTCOME_ALIASES)
+        form.pad_indicators()
+        return _render_outcome(form, outcome, status=422)
+    enqueue("embed_listing", "outcome", outcome.id)
+    flash(_("成果已发布") if publish else _("已保存为草稿"), "success")
+    return redirect(url_for("institution.edit_outcome", outcome_id=outcome.id))
+
+
+def _store_outcome(outcome: Outcome | None, data: dict, ipc: list[str]) -> Outcome:
+    if outcome is None:
+        require(current_user, "outcome.create")
+        return listings.post_outcome(current_user.organization, data, current_user.id, ipc)
+    return listings.update_outcome(outcome, data, current_user.id, ipc)
+
+
+def _render_outcome(form, outcome, patent_form=None, status: int = 200):
+    return (
+        render_template(
+            "workspace/institution/outcome_form.html",
+            form=form,
+            outcome=outcome,
+            patent_form=patent_form or PatentForm(prefix="patent", formdata=None),
+            ops=INDICATOR_OPS,
+        ),
+        status,
+    )
+
+
+# ---------------------------------------------------------------- bulk import
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def upload():
+    require(current_user, "outcome.import")
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload_file = form.file.data
+        limit = _limit()
+        data = upload_file.read(limit + 1)
+        try:
+            if len(data) > limit:
+                raise bulk_import.UploadRejected(
+                    _("文件超过%(n)sMB，请拆分后分批上传", n=round(limit / 1024 / 1024, 1))
+                )
+            batch = bulk_import.preview(
+                current_user.organization, current_user, upload_file.filename or "", data
+            )
+            db.session.commit()
+        except ValidationError as e:
+            db.session.rollback()
+            attach_error(form, e)
+        else:
+            return redirect(url_for("institution.batch", batch_id=batch.id))
+    status = 422 if form.errors else 200
+    return render_template("workspace/institution/import_upload.html", form=form), status
+
+
+@bp.route("/import/template.<ext>")
+def template(ext: str):
+    if ext == "csv":
+        body = bulk_import.template_csv().encode("utf-8")
+        mimetype = "text/csv; charset=utf-8"
+    elif ext == "xlsx":
+        body = bulk_import.template_xlsx()
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        return Response(status=404)
+    return _download(body, mimetype, f"outcome-import-template.{ext}")
+
+
+@bp.route("/import/<int:batch_id>")
+def batch(batch_id: int):
+    item = _batch(batch_id)
+    results = sorted(item.results, key=lambda r: (r["status"] != "invalid", r["row"]))
+    shown = [r for r in results if r["status"] != "valid"]
+    shown += [r for r in results if r["status"] == "valid"][:PREVIEW_VALID_ROWS]
+    return render_template(
+        "workspace/institution/import_batch.html",
+        batch=item,
+        job=item.job,
+        results=shown,
+        hidden_valid=max(0, item.valid_rows - PREVIEW_VALID_ROWS)
+        if item.status == "previewed"
+        else 0,
+        errors=[r for r in results if r["errors"]],
+        form=ConfirmImportForm(),
+        labels=bulk_import.RESULT_LABELS,
+    )
+
+
+@bp.route("/import/<int:batch_id>/confirm", methods=["POST"])
+def confirm(batch_id: int):
+    item = _batch(batch_id)
+    require(current_user, "outcome.import")
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("institution.batch", batch_id=item.id))
+    bulk_import.confirm(item, current_user, publish=form.publish.data)
+    db.session.commit()
+    try:
+        enqueue("import_outcomes", batch_id)
+    except Exception:
+        # Eager mode runs the import here; its failure is already recorded on the job.
+        log.exception("import batch %s failed", batch_id)
+    return redirect(url_for("institution.batch", batch_id=batch_id))
+
+
+@bp.route("/import/<int:batch_id>/progress")
+def progress(batch_id: int):
+    item = _batch(batch_id)
+    job = item.job
+    if job is None:
+        return {"status": item.status, "done": 0, "total": 0, "percent": 0, "finished": False}
+    return {
+        "status": job.status,
+        "done": job.done,
+        "total": job.total,
+        "percent": 100 if job.status == "done" else job.percent,
+        "message": job.message or "",
+        "finished": job.status in ("done", "failed"),
+        "report_url": url_for("institution.report", batch_id=item.id),
+    }
+
+
+@bp.route("/import/<int:batch_id>/report.csv")
+def report(batch_id: int):
+    item = _batch(batch_id)
+    body = bulk_import.report_csv(item).encode("utf-8")
+    return _download(body, "text/csv; charset=utf-8", f"import-report-{item.id}.csv")
+
+
+def _batch(batch_id: int) -> ImportBatch:
+    item = db.get_or_404(ImportBatch, batch_id)
+    require(current_user, "import.view", item)
+    return item
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _limit() -> int:
+    """Spreadsheets get a tighter cap than the app-wide MAX_CONTENT_LENGTH."""
+    return int(current_app.config.get("IMPORT_MAX_BYTES", IMPORT_MAX_BYTES))

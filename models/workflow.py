@@ -1,0 +1,79 @@
+"""Deal workflow records the deal tables do not carry: the service subsidy a reward is a share
+of, the 标杆案例 drafted when a deal is signed, and 到期即转 consent tasks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import UTCDateTime, db, utcnow
+from .deals import Deal
+from .listings import Outcome
+
+CONSENT_STATES = {
+    "pending_consent": "待权利人确认",
+    "pooled": "已进入先用后转成果池",
+    "declined": "权利人已说明理由",
+}
+
+
+class DealSubsidy(db.Model):
+    """技术转移服务补助 granted for a deal; broker rewards are capped as a share of it."""
+
+    __tablename__ = "deal_subsidy"
+    __table_args__ = (CheckConstraint("amount_fen >= 0", name="amount"),)
+
+    deal_id: Mapped[int] = mapped_column(
+        ForeignKey("deal.id", ondelete="CASCADE"), primary_key=True
+    )
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    profile_key: Mapped[str] = mapped_column(String(40))
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    deal: Mapped[Deal] = relationship()
+
+
+class BenchmarkCase(db.Model):
+    """标杆案例: drafted when a deal is signed, published to the 标杆案例清单 by an admin."""
+
+    __tablename__ = "benchmark_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    deal: Mapped[Deal] = relationship()
+
+
+class UseFirstReview(db.Model):
+    """到期即转: an outcome the sweep found due, and its owner's consent or reasoned refusal."""
+
+    __tablename__ = "use_first_review"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({', '.join(repr(s) for s in CONSENT_STATES)})", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outcome_id: Mapped[int] = mapped_column(
+        ForeignKey("outcome.id", ondelete="CASCADE"), unique=True
+    )
+    state: Mapped[str] = mapped_column(String(20), default="pending_consent", index=True)
+    found_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(400))
+    rule_source: Mapped[str] = mapped_column(String(400))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    outcome: Mapped[Outcome] = relationship()
+
+    @property
+    def state_label(self) -> str:
+        return CONSENT_STATES[self.state]

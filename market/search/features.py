@@ -37,6 +37,7 @@ USE_FIRST_MODES = frozenset(("use_first", "open_license"))
 FULL_LIFE_YEARS = 5.0  # remaining patent life at which a licence is no longer cut short
 
 DEFAULT_WEIGHTS: dict[str, float] = {
+    "fused": 0.0,
     "semantic": 3.0,
     "lexical": 2.0,
     "ipc": 1.5,
@@ -50,6 +51,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "indicators": 1.5,
 }
 FEATURE_LABELS: dict[str, str] = {
+    "fused": "综合检索排名",
     "semantic": "语义相似度",
     "lexical": "关键词匹配",
     "ipc": "IPC分类相符",

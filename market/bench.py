@@ -83,6 +83,16 @@ def register(app: Flask) -> None:
             json.dumps([bench_ingest(key, count) for key in keys], indent=1, ensure_ascii=False)
         )
 
+    @bench.command("match")
+    @click.option("--outcomes", "n_outcomes", type=int, default=100_000, show_default=True)
+    @click.option("--demands", "n_demands", type=int, default=1000, show_default=True)
+    @click.option("--queries", "n_queries", type=int, default=200, show_default=True)
+    def match(n_outcomes, n_demands, n_queries) -> None:
+        """匹配速度：需求→前10推荐（含解释）、自由文本搜索、批量推荐，与纯 FAISS 检索对比。"""
+        click.echo(
+            json.dumps(bench_match(n_outcomes, n_demands, n_queries), indent=1, ensure_ascii=False)
+        )
+
     @bench.command("tune")
     @click.option(
         "--bench-dir",
@@ -233,6 +243,175 @@ def bench_ingest(embedder_key: str, count: int) -> dict:
         "pipeline_texts_per_s": round(pipeline, 2),
         "pipeline_vs_raw": round(pipeline / raw["texts_per_s"], 3),
     }
+
+
+def _percentiles(samples: list[float]) -> dict:
+    ms = np.array(samples) * 1000
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p95_ms": round(float(np.percentile(ms, 95)), 2),
+        "n": len(samples),
+    }
+
+
+def _synthetic_catalogue(n_outcomes: int, dim: int) -> dict[str, Any]:
+    """n outcome rows with real titles (cycled), synthetic vectors, and a real BM25 index."""
+    from market.search.bench_embed_index import clustered_vectors
+    from market.search.lexical import LexicalIndex
+    from market.services import indexing
+    from market.services.seed import _demo_attributes
+    from models import Organization, Outcome, content_hash, db
+
+    org = Organization(
+        name="基准测试机构", kind="university", approved=True, city="深圳市", province="广东省"
+    )
+    db.session.add(org)
+    db.session.flush()
+    path = Path(__file__).resolve().parent.parent / "seed_data/catalogue/patent_titles.jsonl"
+    titles = [json.loads(line)["title"] for line in path.open(encoding="utf-8")]
+    rows = []
+    for n in range(n_outcomes):
+        title = f"{titles[n % len(titles)]}（{n}）"
+        rows.append(
+            {
+                "organization_id": org.id,
+                "title": title,
+                "abstract": None,
+                "status": "published",
+                "is_demo": True,
+                "city": org.city,
+                "province": org.province,
+                "content_hash": content_hash(title, None),
+                "indexed_hash": content_hash(title, None),
+                "indicators": [],
+                "suggested_ipc": [],
+                "implemented": False,
+                **_demo_attributes(str(n)),
+            }
+        )
+    for start in range(0, len(rows), 20_000):
+        db.session.execute(insert(Outcome.__table__), rows[start : start + 20_000])
+    db.session.commit()
+    ids = np.array(list(db.session.scalars(select(Outcome.id).order_by(Outcome.id))))
+    emb = indexing.embedder()
+    started = time.perf_counter()
+    index = indexing._new_index("outcome")
+    index.add(ids, clustered_vectors(len(ids), dim))
+    index.save(indexing.index_dir("outcome"))
+    built = time.perf_counter() - started
+    lexical = LexicalIndex().build(ids.tolist(), [r["title"] for r in rows])
+    lexical.save(indexing.index_dir("outcome") / "lexical")
+    indexing.forget_indexes()
+    return {
+        "outcomes": len(ids),
+        "index_type": index.kind,
+        "index_build_s": round(built, 1),
+        "model": emb.name,
+    }
+
+
+def _bench_demands(n_demands: int) -> list:
+    """The demo demands, repeated up to n; query vectors stored once per distinct text."""
+    from market.services import indexing, matching
+    from market.services.listings import post_demand
+    from market.services.seed import SEED_DIR, _demand_data
+    from models import Demand, ListingVector, Organization, db
+
+    org = db.session.scalar(select(Organization))
+    records = json.loads((SEED_DIR / "demands.json").read_text(encoding="utf-8"))
+    demands = []
+    for n in range(n_demands):
+        rec = records[n % len(records)]
+        skip = ("province", "city", "industry_code")  # no taxonomy tables in the bench DB
+        data = {k: v for k, v in _demand_data(rec).items() if k not in skip}
+        data["confidentiality"] = "public"
+        data["deadline"] = None
+        demands.append(post_demand(org, data))
+    db.session.commit()
+    model = indexing.model_key(indexing.embedder())
+    vectors = {}
+    for demand in demands:
+        key = demand.content_hash
+        if key not in vectors:
+            vectors[key] = matching.query_vector("demand", demand)[0]
+        else:
+            db.session.merge(
+                ListingVector(
+                    kind="demand:query",
+                    listing_id=demand.id,
+                    model=model,
+                    content_hash=key,
+                    vector=vectors[key].tobytes(),
+                )
+            )
+    db.session.commit()
+    return list(db.session.scalars(select(Demand).order_by(Demand.id)))
+
+
+def bench_match(n_outcomes: int, n_demands: int, n_queries: int) -> dict:
+    """Speed of the matcher at scale, beside the FAISS search it is built on."""
+    from market import create_app
+    from market.services import indexing, matching
+
+    source = current_app
+    with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "bench",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.db'}",
+                "INDEX_DIR": str(Path(tmp) / "index"),
+                "MODEL_DIR": source.config["MODEL_DIR"],
+                "EMBEDDING_MODEL": source.config["EMBEDDING_MODEL"],
+                "FLAT_INDEX_LIMIT": source.config["FLAT_INDEX_LIMIT"],
+            }
+        )
+        with app.app_context():
+            from models import db
+
+            db.create_all()
+            emb = indexing.embedder()
+            report = _synthetic_catalogue(n_outcomes, emb.dim)
+            demands = _bench_demands(n_demands)
+            sample = [demands[i % len(demands)] for i in range(n_queries)]
+            vectors = [matching.query_vector("demand", d) for d in sample]
+            index = indexing.get_index("outcome")
+            matching.outcomes_for_demand(sample[0])  # warm caches and the IPC suggester
+            faiss_only, full = [], []
+            for demand, vector in zip(sample, vectors, strict=True):
+                t = time.perf_counter()
+                index.search(vector, 10)
+                faiss_only.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                matching.outcomes_for_demand(demand, k=10, explain=True)
+                full.append(time.perf_counter() - t)
+            texts = [d.title for d in sample[:50]]
+            search = []
+            for text in texts:
+                t = time.perf_counter()
+                matching.search_text("outcome", text, k=10)
+                search.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            for demand in demands:
+                matching.propose_for_demand(demand.id)
+            db.session.commit()
+            batch_s = time.perf_counter() - t
+            report.update(
+                {
+                    "faiss_only": _percentiles(faiss_only),
+                    "demand_to_top10_with_explanations": _percentiles(full),
+                    "free_text_search_with_encoding": _percentiles(search),
+                    "p95_ratio_to_faiss_only": round(
+                        float(np.percentile(full, 95) / np.percentile(faiss_only, 95)), 1
+                    ),
+                    "batch_proposals": {
+                        "demands": len(demands),
+                        "per_s": round(len(demands) / batch_s, 1),
+                    },
+                }
+            )
+            _dispose(app)
+    return report
 
 
 def collect_features(paths, embedder_key: str, max_queries: int | None = None) -> dict:

@@ -203,6 +203,9 @@ class Demand(ListingMixin, db.Model):
         return clean_indicators(value)
 
     def embedding_text(self) -> str:
+        # A description that already opens with the title would weigh its words twice.
+        if self.description.startswith(self.title):
+            return self.description
         return f"{self.title}\n{self.description}"
 
     def refresh_hash(self) -> None:
@@ -304,6 +307,8 @@ class Outcome(ListingMixin, db.Model):
         return clean_indicators(value)
 
     def embedding_text(self) -> str:
+        if self.abstract and self.abstract.startswith(self.title):
+            return self.abstract
         return f"{self.title}\n{self.abstract or ''}".strip()
 
     def refresh_hash(self) -> None:

@@ -474,3 +474,228 @@ class TokenCreatedOut(TokenOut):
     token = fields.String(
         required=True, metadata={"description": "完整令牌，只显示这一次，请妥善保存"}
     )
+
+
+# ---- matches 推荐 ------------------------------------------------------------------------------
+
+MATCH_STAGE_CHOICES = {
+    "proposed": "系统推荐",
+    "accepted": "经纪人已接受",
+    "rejected": "经纪人已拒绝",
+    "withdrawn": "已撤回",
+}
+REJECTION_CHOICES = {
+    "unclear_benefit": "效益不明确",
+    "too_early": "技术尚不成熟",
+    "price_gap": "价格差距过大",
+    "field_mismatch": "领域不匹配",
+    "duplicate": "重复推荐",
+    "not_genuine": "需求不真实",
+    "other": "其他",
+}
+
+
+class MatchArgs(PageArgs):
+    demand_id = integer("场景需求编号", 1, 2**63 - 1, strict=False)
+    outcome_id = integer("科技成果编号", 1, 2**63 - 1, strict=False)
+    stage = choice("推荐状态", MATCH_STAGE_CHOICES)
+
+
+class ListingRef(ma.Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+
+
+class MatchOut(ma.Schema):
+    id = fields.Integer(required=True)
+    demand = fields.Nested(ListingRef, required=True)
+    outcome = fields.Nested(ListingRef, required=True)
+    score = fields.Float(required=True)
+    rank = fields.Integer(allow_none=True)
+    complexity = fields.Float()
+    stage = fields.String(required=True)
+    stage_label = fields.String()
+    rejection_reason = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    version = fields.Integer(
+        required=True,
+        attribute="version_id",
+        metadata={"description": "乐观锁版本号：接受/拒绝时回传，以免覆盖他人的处理"},
+    )
+    created_at = fields.DateTime()
+
+
+class MatchDetailOut(MatchOut):
+    components = fields.Dict(keys=fields.String(), values=fields.Float())
+    explanation = fields.Dict(metadata={"description": "评分构成、约束检查、指标对照与匹配短语"})
+
+
+MatchPage = page_of(MatchOut, "MatchPage")
+
+
+class AcceptIn(ApiSchema):
+    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
+    comment = text("备注", 2000, load_default="")
+
+
+class RejectIn(ApiSchema):
+    reason = choice("拒绝原因", REJECTION_CHOICES, required=True)
+    comment = text("说明", 2000, load_default="")
+    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
+
+
+# ---- term sheets 条款书, deals 项目, notices 公示 ------------------------------------------------
+
+TERMSHEET_MODES = {
+    "use_first": "先用后转",
+    "license": "许可",
+    "transfer": "转让",
+    "open_license": "开放许可",
+}
+DEAL_STAGE_CHOICES = {
+    "reviewed": "已审核",
+    "introduced": "已对接",
+    "negotiating": "洽谈中",
+    "notice": "公示中",
+    "signed": "已签约",
+    "registered": "已登记",
+    "lost": "已终止",
+}
+
+
+class TermSheetArgs(PageArgs):
+    match_id = integer("推荐编号", 1, 2**63 - 1, strict=False)
+
+
+class TermSheetIn(ApiSchema):
+    match_id = integer("推荐编号", 1, 2**63 - 1, required=True)
+    profile_key = text("政策档案", 40, load_default=None)
+    mode = text("交易方式", 16, load_default="use_first", allow_none=False)
+
+
+class TermSheetPatch(ApiSchema):
+    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
+    changes = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=40)),
+        required=True,
+        validate=validate.Length(min=1, max=40, error="一次最多修改{max}项条款"),
+        error_messages=_messages("修改内容", "修改内容必须是 {条款: 新值} 对象"),
+        metadata={"description": '{条款名: 新值}，如 {"royalty_rate": 300}（基点）'},
+    )
+
+
+class ViolationOut(ma.Schema):
+    rule_id = fields.String(required=True)
+    source = fields.String()
+    citation = fields.String()
+    field = fields.String()
+    message = fields.String(required=True)
+
+
+class TermSheetOut(ma.Schema):
+    id = fields.Integer(required=True)
+    match_id = fields.Integer(allow_none=True)
+    outcome_id = fields.Integer(required=True)
+    licensee_id = fields.Integer(allow_none=True)
+    profile_key = fields.String(required=True)
+    mode = fields.String(required=True)
+    status = fields.String()
+    version = fields.Integer(required=True, attribute="version_id")
+    terms = fields.Method("_terms", metadata={"description": "每项条款的值、单位与来源"})
+    sheet_version = fields.Method("_sheet_version")
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def _terms(self, row) -> dict:
+        return (row.data or {}).get("terms", {})
+
+    def _sheet_version(self, row) -> int:
+        return int((row.data or {}).get("version", 1))
+
+
+class TermSheetDetailOut(TermSheetOut):
+    data = fields.Dict(metadata={"description": "完整条款书（里程碑、延期付款计划、修改记录）"})
+
+
+TermSheetPage = page_of(TermSheetOut, "TermSheetPage")
+
+
+class DealArgs(PageArgs):
+    stage = choice("项目阶段", DEAL_STAGE_CHOICES)
+
+
+class DealEventOut(ma.Schema):
+    from_stage = fields.String(allow_none=True)
+    to_stage = fields.String(required=True)
+    user_id = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+    at = fields.DateTime(required=True)
+
+
+class DealOut(ma.Schema):
+    id = fields.Integer(required=True)
+    match_id = fields.Integer(required=True)
+    stage = fields.String(required=True)
+    stage_label = fields.String()
+    broker_id = fields.Integer(allow_none=True)
+    term_sheet_id = fields.Integer(allow_none=True)
+    price_fen = fields.Integer(allow_none=True)
+    lost_reason = fields.String(allow_none=True)
+    contract_registration_no = fields.String(allow_none=True)
+    stage_changed_at = fields.DateTime()
+    version = fields.Integer(required=True, attribute="version_id")
+    created_at = fields.DateTime()
+
+
+class DealDetailOut(DealOut):
+    match = fields.Nested(MatchOut)
+    events = fields.List(fields.Nested(DealEventOut))
+    allowed_moves = fields.List(fields.String())
+
+
+DealPage = page_of(DealOut, "DealPage")
+
+
+class MoveIn(ApiSchema):
+    to_stage = choice("目标阶段", DEAL_STAGE_CHOICES, required=True)
+    note = text("说明", 2000, load_default="")
+    registration_no = text("技术合同登记号", 64, load_default="")
+    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
+
+
+class NoticeOut(ma.Schema):
+    id = fields.Integer(required=True)
+    deal_id = fields.Integer(allow_none=True)
+    outcome_title = fields.String(required=True)
+    parties = fields.String(required=True)
+    price_fen = fields.Integer(required=True)
+    method = fields.String(required=True)
+    opens_at = fields.DateTime(required=True)
+    closes_at = fields.DateTime(required=True)
+    status = fields.String(required=True)
+
+
+class ObjectionOut(ma.Schema):
+    """What the public sees of an objection: never the objector's contact details."""
+
+    id = fields.Integer(required=True)
+    notice_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    text = fields.String(required=True)
+    status = fields.String(required=True)
+    resolution = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class NoticeDetailOut(NoticeOut):
+    objections = fields.List(fields.Nested(ObjectionOut))
+
+
+NoticePage = page_of(NoticeOut, "NoticePage")
+
+
+class ObjectionIn(ApiSchema):
+    name = text("姓名或单位", 80, required=True)
+    contact = text("联系方式", 120, required=True)
+    text = text("异议内容", 2000, required=True)

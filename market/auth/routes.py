@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -16,11 +18,17 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "电子邮箱",
-        validators=[DataRequired("请输入电子邮箱"), Email("电子邮箱格式不正确"), Length(max=254)],
+        _l("电子邮箱"),
+        validators=[
+            DataRequired(_l("请输入电子邮箱")),
+            Email(_l("电子邮箱格式不正确")),
+            Length(max=254),
+        ],
     )
-    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=200)])
-    remember = BooleanField("记住我")
+    password = PasswordField(
+        _l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=200)]
+    )
+    remember = BooleanField(_l("记住我"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -30,9 +38,9 @@ def login():
         user = db.session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
         if user and user.active and user.check_password(form.password.data):
             login_user(user, remember=form.remember.data)
-            flash(f"欢迎回来，{user.name}", "success")
+            flash(_("欢迎回来，%(name)s", name=user.name), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("public.home"))
-        form.password.errors.append("邮箱或密码不正确")
+        form.password.errors.append(_("邮箱或密码不正确"))
     return render_template("auth/login.html", form=form)
 
 
@@ -40,7 +48,7 @@ def login():
 @login_required
 def logout():
     logout_user()
-    flash("您已退出登录", "info")
+    flash(_("您已退出登录"), "info")
     return redirect(url_for("public.home"))
 
 

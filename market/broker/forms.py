@@ -176,7 +176,7 @@ def _term_field(name: str):
     nullable = name in NULLABLE_FIELDS
     first = Optional() if nullable else InputRequired(message=REQUIRED)
     if unit == "fen":
-        return DecimalField(f"{label}（元）", places=2, validators=[first])
+        return DecimalField(label + _l("（元）"), places=2, validators=[first])
     if unit == "bps":
         return DecimalField(
             f"{label}（%）",
@@ -184,7 +184,7 @@ def _term_field(name: str):
             validators=[first, NumberRange(min=0, max=100, message=_l("须在0到100之间"))],
         )
     if unit in ("months", "days"):
-        suffix = "个月" if unit == "months" else "日"
+        suffix = _l("个月") if unit == "months" else _l("日")
         return IntegerField(f"{label}（{suffix}）", validators=[first])
     if unit == "date":
         return DateField(label, validators=[first])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from market.licensing.dates import add_years
 from market.licensing.errors import WindowError
@@ -94,13 +94,17 @@ class NoticeFacts:
             raise WindowError("异议数不能为负")
 
 
+CHINA_TIME = timezone(timedelta(hours=8))
+
+
 def can_sign(notice: NoticeFacts, now: datetime) -> tuple[bool, str]:
     """Whether the contract may be signed: the notice ran its full window with no open objection."""
     _require_aware(now, "now")
     if notice.withdrawn:
         return False, "公示已撤回，须重新公示"
     if now < notice.closes_at:
-        return False, f"公示期未满，{notice.closes_at.isoformat()}截止"
+        local = notice.closes_at.astimezone(CHINA_TIME)
+        return False, f"公示期未满，{local:%Y-%m-%d %H:%M}（北京时间）截止"
     if notice.open_objections:
         return False, f"尚有{notice.open_objections}项异议未处理"
     return True, "公示期满且无未决异议，可以签约"

@@ -15,6 +15,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from models import Demand, Outcome, db
@@ -88,12 +90,12 @@ def dashboard():
 
 
 CHARTS = {
-    "fields": "各领域开放需求",
-    "regions": "各地区需求与成果",
-    "maturity": "成果成熟度分布",
-    "proposals": "推荐按阶段",
-    "deals": "交易按阶段",
-    "funnel": "转化漏斗",
+    "fields": _l("各领域开放需求"),
+    "regions": _l("各地区需求与成果"),
+    "maturity": _l("成果成熟度分布"),
+    "proposals": _l("推荐按阶段"),
+    "deals": _l("交易按阶段"),
+    "funnel": _l("转化漏斗"),
 }
 
 
@@ -106,8 +108,9 @@ def dashboard_chart(name: str):
     title = CHARTS.get(name)
     if title is None:
         abort(404)
+    title = str(title)
     if name == "regions":
-        svg = charts.grouped(title, d.listings_by_region()[:12], ("场景需求", "科技成果"))
+        svg = charts.grouped(title, d.listings_by_region()[:12], (_("场景需求"), _("科技成果")))
     elif name == "funnel":
         svg = charts.funnel(title, d.funnel())
     else:

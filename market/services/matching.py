@@ -105,7 +105,11 @@ def retrieve(
     dense_score, lexical_score = _unit(dense), _unit(lexical)
     rankings = [r for r in ([i for i, _ in dense], [i for i, _ in lexical]) if r]
     fused = rrf(rankings, k=60, limit=k) if rankings else []
-    return [Candidate(int(i), dense_score.get(i), lexical_score.get(i), float(s)) for i, s in fused]
+    fused_unit = _unit([(int(i), float(s)) for i, s in fused])
+    return [
+        Candidate(int(i), dense_score.get(i), lexical_score.get(i), fused_unit[int(i)])
+        for i, _ in fused
+    ]
 
 
 def _unit(hits: list[tuple[int, float]]) -> dict[int, float]:
@@ -190,24 +194,33 @@ def score_candidates(
     today: date,
     viewer_is_broker: bool = True,
     explain: bool = True,
+    k: int | None = None,
 ) -> list[Candidate]:
-    """Fit features, hard constraints and the final score for each (demand, outcome) pair."""
+    """Fit features, hard constraints and the final score for each (demand, outcome) pair;
+    the best ``k`` are returned, and only those are explained (phrase matching is the costly
+    part, and nobody reads the explanation of the 87th candidate)."""
     w = weights()
     kept = []
+    facts = {}
     for demand, outcome, cand in pairs:
         features = fit.compute_features(
             demand, outcome, semantic=cand.dense, lexical=cand.lexical, today=today
         )
+        features.values["fused"] = cand.fused
         failed = fit.hard_constraints(demand, outcome, today, viewer_is_broker=viewer_is_broker)
         if failed:
             continue  # hard constraints filter, never just down-weight
         cand.features = features
         cand.score = fit.combine(features, w)
-        if explain:
-            phrases = fit.matched_phrases(demand.text, outcome.text)
-            cand.explanation = {**fit.explain(features, phrases, w), "highlight": phrases}
+        facts[cand.listing_id] = (demand, outcome)
         kept.append(cand)
     kept.sort(key=lambda c: (-c.score, -c.fused, c.listing_id))
+    kept = kept[:k] if k is not None else kept
+    if explain:
+        for cand in kept:
+            demand, outcome = facts[cand.listing_id]
+            phrases = fit.matched_phrases(demand.text, outcome.text)
+            cand.explanation = {**fit.explain(cand.features, phrases, w), "highlight": phrases}
     return kept
 
 
@@ -236,7 +249,7 @@ def outcomes_for_demand(
         for c in candidates
         if c.listing_id in outcomes
     ]
-    return score_candidates(pairs, today, viewer_is_broker, explain)[:k]
+    return score_candidates(pairs, today, viewer_is_broker, explain, k)
 
 
 def demands_for_outcome(
@@ -257,7 +270,7 @@ def demands_for_outcome(
         for c in candidates
         if c.listing_id in demands
     ]
-    return score_candidates(pairs, today, viewer_is_broker, explain)[:k]
+    return score_candidates(pairs, today, viewer_is_broker, explain, k)
 
 
 def search_text(kind: str, text: str, k: int = 20, mode: str = "hybrid") -> list[Candidate]:

@@ -1,0 +1,1 @@
+"""Operator pages (运营管理): the audit log viewer."""

@@ -1,0 +1,94 @@
+"""What the two parties see of the matcher: an enterprise's proposals for its demand, an
+institution's fitting demands for its outcome, one proposal's explanation, and a request for an
+introduction by a broker."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from models import Demand, Match, Outcome, db
+from models.enums import CONFIDENTIALITY, COOPERATION_MODES
+
+from ..broker.highlight import highlight
+from ..policy import can, require
+from ..services import audit, matching, terms
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("parties", __name__, url_prefix="/my")
+bp.before_request(login_required(lambda: None))
+
+VISIBLE_STAGES = ("proposed", "accepted")
+
+
+@bp.route("/demands/<int:demand_id>/proposals")
+def demand_proposals(demand_id: int):
+    demand = db.get_or_404(Demand, demand_id)
+    require(current_user, "demand.see_proposals", demand)
+    matches = db.session.scalars(
+        select(Match)
+        .where(Match.demand_id == demand.id, Match.stage.in_(VISIBLE_STAGES))
+        .order_by(Match.score.desc())
+    ).all()
+    return render_template("parties/demand_proposals.html", demand=demand, matches=matches)
+
+
+@bp.route("/outcomes/<int:outcome_id>/demands")
+def outcome_demands(outcome_id: int):
+    outcome = db.get_or_404(Outcome, outcome_id)
+    require(current_user, "outcome.see_proposals", outcome)
+    ranked = matching.demands_for_outcome(outcome, k=10, viewer_is_broker=False)
+    demands = {
+        d.id: d
+        for d in db.session.scalars(
+            select(Demand).where(Demand.id.in_([c.listing_id for c in ranked]))
+        )
+    }
+    rows = [(demands[c.listing_id], c) for c in ranked if c.listing_id in demands]
+    return render_template("parties/outcome_demands.html", outcome=outcome, rows=rows)
+
+
+@bp.route("/proposals/<int:match_id>")
+def proposal(match_id: int):
+    match = db.get_or_404(Match, match_id)
+    require(current_user, "match.view", match)
+    explanation = match.explanation or {}
+    spans = explanation.get("highlight") or {}
+    preview, preview_error = terms.preview_for_match(match)
+    hide = match.demand.confidentiality != "public" and not can(
+        current_user, "demand.view_confidential", match.demand
+    )
+    return render_template(
+        "parties/proposal.html",
+        match=match,
+        ex=explanation,
+        demand_text=highlight(match.demand.embedding_text(), spans.get("demand_spans", [])),
+        outcome_text=highlight(match.outcome.embedding_text(), spans.get("outcome_spans", [])),
+        preview=terms.summary_rows(preview) if preview else None,
+        preview_profile=preview.profile_key if preview else None,
+        preview_error=preview_error,
+        confidentiality=CONFIDENTIALITY,
+        modes=COOPERATION_MODES,
+        hide_demand_identity=hide,
+        may_request=can(current_user, "match.request_intro", match),
+    )
+
+
+@bp.route("/proposals/<int:match_id>/introduce", methods=["POST"])
+def request_introduction(match_id: int):
+    match = db.get_or_404(Match, match_id)
+    require(current_user, "match.request_intro", match)
+    audit.record(
+        current_user.id,
+        "match.request_intro",
+        match,
+        after={"organization_id": current_user.organization_id},
+    )
+    db.session.commit()
+    flash(_("已请技术经纪人为双方牵线，经纪人会在工作台看到您的请求。"), "success")
+    return redirect(url_for("parties.proposal", match_id=match.id))

@@ -1,0 +1,84 @@
+"""The parties' view of the matcher: proposals for a demand, demands for an outcome."""
+
+import pytest
+
+from market.services import indexing, matching
+from market.services.listings import post_demand, post_outcome
+from models import AuditLog, Match, db
+
+
+@pytest.fixture
+def matched(enterprise, institution, create_user, create_org):
+    other = create_org("示例别家企业", "enterprise")
+    demand = post_demand(
+        enterprise,
+        {
+            "title": "风电叶片无人机巡检",
+            "scenario_type": "industry",
+            "description": "需要无人机自主巡检风电叶片，续航≥40分钟。",
+        },
+    )
+    secret = post_demand(
+        other,
+        {
+            "title": "风电无人机巡检（脱敏）",
+            "scenario_type": "industry",
+            "description": "无人机巡检风电叶片。",
+            "confidentiality": "desensitized",
+        },
+    )
+    outcome = post_outcome(
+        institution,
+        {"title": "风电叶片无人机自主巡检系统", "abstract": "无人机巡检叶片，续航50分钟。"},
+    )
+    users = {
+        "ent": create_user("ent@test.cn", "enterprise", enterprise),
+        "other": create_user("other@test.cn", "enterprise", other),
+        "tto": create_user("tto@test.cn", "institution", institution),
+    }
+    db.session.commit()
+    indexing.reconcile()
+    matching.refresh_proposals()
+    db.session.commit()
+    return demand, secret, outcome, users
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_enterprise_sees_its_proposals_with_explanation(client, auth, matched):
+    demand, _, outcome, _ = matched
+    auth.login("ent@test.cn")
+    page = text(client.get(f"/my/demands/{demand.id}/proposals"))
+    assert "风电叶片无人机自主巡检系统" in page and "评分" in page
+    match = db.session.query(Match).filter_by(demand_id=demand.id, outcome_id=outcome.id).one()
+    detail = text(client.get(f"/my/proposals/{match.id}"))
+    assert "<mark>" in detail and "评分构成" in detail and "先用后转条款草案" in detail
+    response = client.post(f"/my/proposals/{match.id}/introduce")
+    assert response.status_code == 302
+    assert db.session.query(AuditLog).filter_by(action="match.request_intro").count() == 1
+
+
+def test_other_enterprise_cannot_see_them(client, auth, matched):
+    demand, *_ = matched
+    auth.login("other@test.cn")
+    assert client.get(f"/my/demands/{demand.id}/proposals").status_code == 403
+    match = db.session.query(Match).filter_by(demand_id=demand.id).first()
+    assert client.get(f"/my/proposals/{match.id}").status_code == 403
+
+
+def test_institution_sees_fitting_demands_and_identity_is_hidden(client, auth, matched):
+    demand, secret, outcome, _ = matched
+    auth.login("tto@test.cn")
+    page = text(client.get(f"/my/outcomes/{outcome.id}/demands"))
+    assert "风电叶片无人机巡检" in page and "风电无人机巡检（脱敏）" in page
+    match = db.session.query(Match).filter_by(demand_id=secret.id, outcome_id=outcome.id).one()
+    detail = text(client.get(f"/my/proposals/{match.id}"))
+    assert "发布单位已脱敏" in detail and "示例别家企业" not in detail
+
+
+def test_anonymous_is_sent_to_login(client, matched):
+    demand, *_ = matched
+    response = client.get(f"/my/demands/{demand.id}/proposals")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]

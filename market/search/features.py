@@ -37,7 +37,7 @@ USE_FIRST_MODES = frozenset(("use_first", "open_license"))
 FULL_LIFE_YEARS = 5.0  # remaining patent life at which a licence is no longer cut short
 
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "fused": 0.0,
+    "fused": 5.0,
     "semantic": 3.0,
     "lexical": 2.0,
     "ipc": 1.5,
@@ -47,7 +47,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "budget": 1.0,
     "cooperation": 0.5,
     "patent_life": 0.5,
-    "use_first": 0.5,
+    "use_first": 1.0,
     "indicators": 1.5,
 }
 FEATURE_LABELS: dict[str, str] = {

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from market.search.indicators import (
@@ -456,12 +457,14 @@ def explain(
 _GENERIC_PHRASES = frozenset(UNITS) | frozenset(CHANGE_WORDS)
 
 
-def _phrase_candidates(text: str) -> set[str]:
-    return {
+@lru_cache(maxsize=8192)
+def _phrase_candidates(text: str) -> frozenset[str]:
+    """Candidate phrases of one text; a demand's text is compared with many outcomes."""
+    return frozenset(
         w
         for w in jieba_words(text)
         if len(w) >= 2 and w not in STOPWORDS and w not in _GENERIC_PHRASES and not w.isdigit()
-    }
+    )
 
 
 def _spans(text: str, phrase: str) -> list[tuple[int, int]]:

@@ -1,8 +1,14 @@
-"""Response security headers, secure cookies in production, and rate limits.
+"""Response security headers, secure cookies in production, rate limits, trusted proxies.
 
 Rate limits use flask-limiter: in memory in embedded mode, in Redis (``REDIS_URL``) in
 production so every gunicorn worker shares one count. Tests run without limits unless a test
 sets ``RATE_LIMITS_ENABLED``.
+
+Behind a reverse proxy that terminates TLS (nginx, a cloud load balancer), set
+``MARKET_TRUSTED_PROXIES`` to the number of proxies in front of gunicorn: the client address and
+scheme are then read from the ``X-Forwarded-For`` / ``X-Forwarded-Proto`` they append, so rate
+limits count real clients and ``request.is_secure`` is true. The default, 0, trusts no header,
+since a client talking to gunicorn directly could write them itself.
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ import logging
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +52,20 @@ API_LIMIT = "300 per minute"  # per token, or per address for anonymous reads
 
 
 def init_security(app: Flask) -> Limiter:
+    trust_proxies(app)
     secure_cookies(app.config)
     app.after_request(_add_headers)
     return init_limits(app)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the headers of ``TRUSTED_PROXIES`` proxies."""
+    count = int(app.config.setdefault("TRUSTED_PROXIES", 0) or 0)
+    if count < 0:
+        raise ConfigError("TRUSTED_PROXIES 须为 0（不经代理）或反向代理的层数")
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+        log.info("trusting X-Forwarded-For/-Proto from %d proxy(ies)", count)
 
 
 def secure_cookies(config: dict) -> None:

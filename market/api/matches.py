@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from models import Demand, Match, NotFound, Outcome, User, db
@@ -47,7 +47,11 @@ def visible_matches(user: User):
         .where(
             or_(
                 demand.organization_id == user.organization_id,
-                outcome.organization_id == user.organization_id,
+                and_(
+                    outcome.organization_id == user.organization_id,
+                    # a 仅经纪人可见 demand reaches the outcome's side only once accepted
+                    or_(demand.confidentiality != "broker_only", Match.stage == "accepted"),
+                ),
             )
         )
     )

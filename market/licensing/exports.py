@@ -7,7 +7,6 @@ which reportlab cannot embed, so it is not a candidate.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import os
@@ -22,6 +21,7 @@ from market.licensing.errors import CjkFontMissing
 from market.licensing.formatting import chinese_date, format_value, yuan
 from market.licensing.labels import ENUM_LABELS, FIELD_LABELS, SOURCE_KIND_LABELS
 from market.licensing.sheet import Term, TermSheet
+from market.spreadsheets import FORMULA_PREFIXES, csv_text
 from models.enums import COOPERATION_MODES
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ FONT_CANDIDATES = (
 )
 FONT_INSTALL_HINT = "apt-get install -y fonts-wqy-zenhei"
 DOCX_BODY_FONT, DOCX_HEADING_FONT, DOCX_LATIN_FONT = "宋体", "黑体", "Times New Roman"
-CSV_DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_DANGEROUS_PREFIXES = FORMULA_PREFIXES  # the name tests and callers already use
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("一、价格与付费方式", ("base_price", "fee_form", "entry_fee")),
@@ -423,16 +423,6 @@ def to_csv(records: Iterable[Mapping[str, Any]], *, chinese_header: bool = True)
     if not records:
         return ""
     keys = list(records[0])
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        [_safe_cell(REGISTRATION_LABELS.get(k, k) if chinese_header else k) for k in keys]
-    )
-    for record in records:
-        writer.writerow([_safe_cell(record.get(k, "")) for k in keys])
-    return out.getvalue()
-
-
-def _safe_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_DANGEROUS_PREFIXES) else text
+    header = [REGISTRATION_LABELS.get(k, k) if chinese_header else k for k in keys]
+    rows = [[record.get(k, "") for k in keys] for record in records]
+    return csv_text([header, *rows], lineterminator="\r\n")

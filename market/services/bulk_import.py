@@ -40,6 +40,7 @@ from models import (
 from models.enums import COOPERATION_MODES, MATURITY, MATURITY_TRL, PATENT_KINDS, PATENT_STATUS
 from models.listings import TEXT_LIMIT, TITLE_LIMIT
 
+from ..spreadsheets import append_row, csv_text, neutralise
 from . import audit
 from .listings import add_patent, post_outcome
 
@@ -87,8 +88,6 @@ MAX_ZIP_ENTRIES = 500
 MAX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_RATIO = 200
 CHUNK = 200
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 TRUE_WORDS = {"是", "y", "yes", "true", "1", "支持", "有", "√", "✓"}
 FALSE_WORDS = {"否", "n", "no", "false", "0", "不支持", "无", "×", "✗"}
 KIND_WORDS = {
@@ -715,27 +714,22 @@ def _set_failed(batch_id: int, error: Exception) -> None:
 
 def safe_cell(value: Any) -> str:
     """A CSV cell that spreadsheet programs will not run as a formula."""
-    text = _cell_text(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return neutralise(_cell_text(value))
 
 
 def report_csv(batch: ImportBatch) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["行号", "成果名称", "状态", "错误"])
+    rows = [["行号", "成果名称", "状态", "错误"]]
     for result in sorted(batch.results, key=lambda r: r["row"]):
         errors = "；".join(
             (f"「{e['column']}」" if e["column"] else "") + e["message"] for e in result["errors"]
         )
         status = RESULT_LABELS.get(result["status"], result["status"])
-        writer.writerow([safe_cell(v) for v in (result["row"], result["title"], status, errors)])
-    return "\ufeff" + out.getvalue()  # the BOM makes Excel open UTF-8 Chinese correctly
+        rows.append([_cell_text(v) for v in (result["row"], result["title"], status, errors)])
+    return csv_text(rows, bom=True)  # the BOM makes Excel open UTF-8 Chinese correctly
 
 
 def template_csv() -> str:
-    out = io.StringIO()
-    csv.writer(out).writerow(HEADERS)
-    return "\ufeff" + out.getvalue()
+    return csv_text([HEADERS], bom=True)
 
 
 def template_xlsx() -> bytes:
@@ -745,13 +739,13 @@ def template_xlsx() -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "成果清单"
-    sheet.append(HEADERS)
+    append_row(sheet, HEADERS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     guide = book.create_sheet("填写说明")
-    guide.append(["列名", "怎么填"])
+    append_row(guide, ["列名", "怎么填"])
     for header in HEADERS:
-        guide.append([header, HELP[header]])
+        append_row(guide, [header, HELP[header]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

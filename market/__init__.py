@@ -37,9 +37,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from . import bench, cli, errors
+    from . import bench, cli, errors, formatting
 
     errors.register(app)
+    formatting.register(app)
     cli.register(app)
     bench.register(app)
 

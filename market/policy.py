@@ -45,6 +45,15 @@ def _party_to_match(user, match) -> bool:
     return user.organization_id in orgs
 
 
+def _sees_proposal(user, match) -> bool:
+    """A party to the pair, except that a 仅经纪人可见 demand reaches the outcome's side only
+    through a broker: its machine proposals stay hidden until a broker accepts one."""
+    if user.organization_id == match.demand.organization_id:
+        return True
+    hidden = match.demand.confidentiality == "broker_only" and match.stage != "accepted"
+    return not hidden and user.organization_id == match.outcome.organization_id
+
+
 def _party_to_deal(user, deal) -> bool:
     return _party_to_match(user, deal.match)
 
@@ -53,6 +62,10 @@ def _party_to_sheet(user, sheet) -> bool:
     if sheet.match is not None:
         return _party_to_match(user, sheet.match)
     return user.organization_id == sheet.outcome.organization_id
+
+
+def _demand_owner(user, submission) -> bool:
+    return user.organization_id == submission.demand.organization_id
 
 
 staff = _role("broker", "admin")
@@ -77,8 +90,8 @@ RULES: dict[str, Rule] = {
     "import.view": _any(admin, _all(_role("institution"), _owner)),
     # matching and deals
     "match.review": staff,
-    "match.view": _any(staff, _party_to_match),
-    "match.request_intro": _party_to_match,
+    "match.view": _any(staff, _sees_proposal),
+    "match.request_intro": _sees_proposal,
     "termsheet.create": staff,
     "termsheet.edit": _any(staff, _party_to_sheet),
     "termsheet.view": _any(staff, _party_to_sheet),
@@ -90,6 +103,12 @@ RULES: dict[str, Rule] = {
     "deal.reward": staff,
     "notice.open": staff,
     "notice.resolve_objection": staff,
+    # 揭榜挂帅: institutions enter outcomes, the posting enterprise decides, staff look on
+    "challenge.submit": _all(_role("institution"), _member_of_approved_org(*RESEARCH_KINDS)),
+    "challenge.withdraw": _all(_role("institution"), _owner),
+    "challenge.decide": _any(admin, _all(_role("enterprise"), _owner)),
+    "challenge.view_submissions": _any(staff, _owner),
+    "challenge.view_submission": _any(staff, _owner, _demand_owner),
     # operations
     "org.approve": admin,
     "audit.view": admin,

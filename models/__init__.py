@@ -3,6 +3,7 @@
 from .accounts import Organization, User
 from .api import ApiToken
 from .base import Base, UTCDateTime, content_hash, db, utcnow
+from .challenges import ChallengeSubmission
 from .deals import Deal, DealEvent, Match, Notice, Objection, RewardShare, TermSheet
 from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from .imports import ImportBatch, OrganizationReview
@@ -16,6 +17,7 @@ __all__ = [
     "BenchmarkCase",
     "AuditLog",
     "Base",
+    "ChallengeSubmission",
     "Conflict",
     "Deal",
     "DealEvent",

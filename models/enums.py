@@ -101,3 +101,12 @@ DEAL_STAGES = {
 }
 
 INDICATOR_OPS = {">=": "≥", "<=": "≤", ">": "＞", "<": "＜", "=": "＝", "~": "约"}
+
+# 揭榜挂帅 entries: submitted → shortlisted → winner; the rest become not_selected.
+SUBMISSION_STATES = {
+    "submitted": "已揭榜",
+    "shortlisted": "已入围",
+    "winner": "揭榜方",
+    "not_selected": "未入选",
+    "withdrawn": "已撤回",
+}

@@ -1,15 +1,20 @@
-"""/admin/audit: who changed what, filtered by action, object, user and date (admins only)."""
+"""/admin: the audit log and the 标杆案例 publishing desk (admins only)."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+
+from models import BenchmarkCase, ValidationError, db
 
 from ..extensions import login_manager
 from ..policy import require
+from ..services import cases
 from . import audit
+from .forms import CaseActionForm, CaseForm
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +41,75 @@ def audit_log():
         actions=audit.known_actions(),
         object_types=audit.known_object_types(),
     )
+
+
+# -- 标杆案例 ------------------------------------------------------------------------------------
+
+
+@bp.route("/cases")
+def case_list():
+    require(current_user, "case.publish")
+    state = request.args.get("state", "")
+    page = request.args.get("page", 1, type=int) or 1
+    return render_template(
+        "admin/cases.html",
+        page=cases.admin_cases(state, max(1, min(page, 100_000)), PER_PAGE),
+        state=state if state in cases.STATES else "",
+        action_form=CaseActionForm(),
+    )
+
+
+@bp.route("/cases/<int:case_id>", methods=["GET", "POST"])
+def case_edit(case_id: int):
+    require(current_user, "case.publish")
+    case = db.get_or_404(BenchmarkCase, case_id)
+    form = CaseForm(obj=case)
+    if form.validate_on_submit():
+        try:
+            cases.update_case(case, form.title.data, form.summary.data, current_user)
+            db.session.commit()
+        except ValidationError as e:
+            db.session.rollback()
+            target = form[e.field] if e.field in ("title", "summary") else None
+            if target is not None:
+                target.errors = [*target.errors, e.message]
+            else:
+                form.form_errors.append(e.message)
+        else:
+            flash(_("案例已保存"), "success")
+            return redirect(url_for("admin.case_list"))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template(
+        "admin/case_edit.html",
+        case=case,
+        row=cases.present([case])[0],
+        form=form,
+        action_form=CaseActionForm(),
+    ), status
+
+
+@bp.route("/cases/<int:case_id>/publish", methods=["POST"])
+def case_publish(case_id: int):
+    return _toggle(case_id, publish=True)
+
+
+@bp.route("/cases/<int:case_id>/unpublish", methods=["POST"])
+def case_unpublish(case_id: int):
+    return _toggle(case_id, publish=False)
+
+
+def _toggle(case_id: int, publish: bool):
+    require(current_user, "case.publish")
+    case = db.get_or_404(BenchmarkCase, case_id)
+    if not CaseActionForm().validate_on_submit():
+        flash(_("页面已过期，请刷新后重试"), "danger")
+        return redirect(url_for("admin.case_list"))
+    if publish:
+        cases.publish_case(case, current_user)
+        message = _("案例已发布到标杆案例清单")
+    else:
+        cases.unpublish_case(case, current_user)
+        message = _("案例已撤下，转为草稿")
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("admin.case_list"))

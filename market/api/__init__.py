@@ -10,12 +10,36 @@ import logging
 
 from flask import Flask
 
-from . import deals, demands, matches, me, outcomes, patents, search, taxonomies, tokens
+from . import (
+    cases,
+    challenges,
+    deals,
+    demands,
+    matches,
+    me,
+    outcomes,
+    patents,
+    search,
+    taxonomies,
+    tokens,
+)
 from .common import Api
 
 log = logging.getLogger(__name__)
 
-RESOURCES = (demands, outcomes, patents, taxonomies, search, me, tokens, matches, deals)
+RESOURCES = (
+    demands,
+    outcomes,
+    patents,
+    taxonomies,
+    search,
+    me,
+    tokens,
+    matches,
+    deals,
+    cases,
+    challenges,
+)
 DESCRIPTION = (
     "场景桥 SceneBridge 开放接口。读取公开数据无需鉴权；写操作需在请求头携带 "
     "`Authorization: Bearer <API 令牌>`。错误统一为 {code, message, errors: {字段: [说明]}}；"

@@ -699,3 +699,78 @@ class ObjectionIn(ApiSchema):
     name = text("姓名或单位", 80, required=True)
     contact = text("联系方式", 120, required=True)
     text = text("异议内容", 2000, required=True)
+
+
+# ---- 标杆案例 ------------------------------------------------------------------------------------
+
+
+class CaseOut(ma.Schema):
+    id = fields.Integer(required=True, attribute="case.id")
+    title = fields.String(required=True, attribute="case.title")
+    summary = fields.String(required=True, attribute="case.summary")
+    published_at = fields.DateTime(attribute="case.published_at")
+    outcome_title = fields.String(required=True)
+    demand_title = fields.String(
+        allow_none=True, metadata={"description": "需求方要求保密时为 null"}
+    )
+    region = fields.String()
+    field = fields.String()
+    signed_at = fields.DateTime(allow_none=True)
+
+
+CasePage = page_of(CaseOut, "CasePage")
+
+
+# ---- 揭榜挂帅 challenge submissions ------------------------------------------------------------
+
+SUBMISSION_STATE_CHOICES = {
+    "submitted": "已揭榜",
+    "shortlisted": "已入围",
+    "winner": "揭榜方",
+    "not_selected": "未入选",
+    "withdrawn": "已撤回",
+}
+DECISION_CHOICES = {
+    "shortlist": "入围（需求方）",
+    "winner": "选定揭榜方（需求方）",
+    "withdraw": "撤回（揭榜机构）",
+}
+
+
+class SubmissionArgs(PageArgs):
+    state = choice("揭榜状态", SUBMISSION_STATE_CHOICES)
+
+
+class SubmissionIn(ApiSchema):
+    outcome_id = integer("科技成果编号", 1, 2**63 - 1, required=True)
+    pitch = text("揭榜说明", 2000, required=True)
+
+
+class DecisionIn(ApiSchema):
+    decision = choice("决定", DECISION_CHOICES, required=True)
+    note = text("决定说明", 2000, load_default="")
+    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
+
+
+class SubmissionOut(ma.Schema):
+    id = fields.Integer(required=True)
+    demand = fields.Nested(ListingRef, required=True)
+    outcome = fields.Nested(ListingRef, required=True)
+    organization = fields.Nested(OrganizationOut, required=True)
+    pitch = fields.String(required=True)
+    state = fields.String(required=True)
+    state_label = fields.String()
+    decided_at = fields.DateTime(allow_none=True)
+    decision_note = fields.String(allow_none=True)
+    match_id = fields.Integer(
+        allow_none=True, metadata={"description": "选定揭榜方后生成的推荐编号（经纪人据此对接）"}
+    )
+    version = fields.Integer(
+        required=True,
+        attribute="version_id",
+        metadata={"description": "乐观锁版本号：作出决定时回传，以免覆盖他人的处理"},
+    )
+    created_at = fields.DateTime()
+
+
+SubmissionPage = page_of(SubmissionOut, "SubmissionPage")

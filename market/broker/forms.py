@@ -11,6 +11,9 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DecimalField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -197,9 +200,158 @@ def _term_field(name: str):
     return StringField(label, validators=[Optional(), Length(max=200)])
 
 
+# Milestone and 延期支付 rows: blank rows are ignored, a started row must be complete.
+MAX_ROWS = 30
+REVENUE_EVENT = "revenue_at_least"
+
+
+def _row_money(label, minimum: Decimal = Decimal(0), message=None) -> DecimalField:
+    return DecimalField(
+        label,
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(
+                min=minimum, max=MONEY_MAX, message=message or _l("金额须在0到1000亿元之间")
+            ),
+        ],
+    )
+
+
+class RowForm(Form):
+    """One row of a schedule table (no CSRF of its own: the page form carries it)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.row_errors: list[str] = []  # rule violations the engine pinned on this row
+
+    def is_blank(self) -> bool:
+        return all(f.data in (None, "") for f in self)
+
+    def _require(self, field, message) -> bool:
+        if field.data in (None, "") and not field.errors:
+            field.errors.append(message)
+            return False
+        return True
+
+
+class MilestoneRowForm(RowForm):
+    event = SelectField(
+        _l("里程碑事件"),
+        choices=options([("", _l("请选择")), *ENUM_LABELS["milestone_event"].items()]),
+        validators=[Optional()],
+    )
+    threshold = _row_money(
+        _l("约定累计收入（元）"), Decimal("0.01"), _l("约定额须大于0且不超过1000亿元")
+    )
+    amount = _row_money(_l("支付金额（元）"))
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.is_blank():
+            return ok
+        ok = self._require(self.event, _l("请选择里程碑事件")) and ok
+        ok = self._require(self.amount, _l("请填写支付金额")) and ok
+        if self.event.data == REVENUE_EVENT:
+            ok = self._require(self.threshold, _l("请填写约定的累计销售收入")) and ok
+        elif self.threshold.data is not None:
+            self.threshold.errors.append(_l("只有“累计销售收入达到约定额”需要填写约定额"))
+            ok = False
+        return ok
+
+    def engine_row(self) -> dict[str, Any]:
+        threshold = self.threshold.data if self.event.data == REVENUE_EVENT else None
+        return {
+            "event": self.event.data,
+            "amount": fen(self.amount.data),
+            "threshold": fen(threshold),
+        }
+
+
+class InstalmentRowForm(RowForm):
+    due_on = DateField(_l("到期日"), validators=[Optional()], render_kw={"type": "date"})
+    amount = _row_money(
+        _l("本期金额（元）"), Decimal("0.01"), _l("每期金额须大于0且不超过1000亿元")
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.is_blank():
+            return ok
+        ok = self._require(self.due_on, _l("请填写到期日（YYYY-MM-DD）")) and ok
+        ok = self._require(self.amount, _l("请填写本期金额")) and ok
+        return ok
+
+    def engine_row(self) -> dict[str, Any]:
+        return {"due_on": self.due_on.data.isoformat(), "amount": fen(self.amount.data)}
+
+
+def _rows(form_class: type[RowForm]) -> FieldList:
+    return FieldList(
+        FormField(form_class),
+        min_entries=1,
+        max_entries=MAX_ROWS,
+    )
+
+
+class TermsFormBase(VersionedForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.list_errors: dict[str, list[str]] = {}  # rules broken by a row table as a whole
+
+
 def terms_form_class() -> type[VersionedForm]:
-    attrs = {name: _term_field(name) for name in editable_fields()}
-    return type("TermsForm", (VersionedForm,), attrs)
+    attrs: dict[str, Any] = {name: _term_field(name) for name in editable_fields()}
+    attrs["milestones"] = _rows(MilestoneRowForm)
+    attrs["deferred_schedule"] = _rows(InstalmentRowForm)
+    # Present only when the page sent its row tables: a post without them leaves the rows alone.
+    attrs["rows_sent"] = HiddenField(default="1")
+    return type("TermsForm", (TermsFormBase,), attrs)
+
+
+def list_rows(form, name: str) -> list[dict[str, Any]]:
+    """The non-blank rows of a schedule table as the engine reads them."""
+    return [entry.form.engine_row() for entry in form[name] if not entry.form.is_blank()]
+
+
+def current_rows(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """A stored sheet's milestones or instalments in the same plain shape as `list_rows`."""
+    if name == "milestones":
+        return [
+            {
+                "event": m["event"],
+                "amount": m["amount"]["value"],
+                "threshold": m["threshold"]["value"] if m.get("threshold") else None,
+            }
+            for m in data.get("milestones", [])
+        ]
+    return [
+        {"due_on": i["due_on"]["value"], "amount": i["amount"]["value"]}
+        for i in data.get("deferred_schedule", [])
+    ]
+
+
+def row_form_data(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """Stored rows as the row forms show them (元, dates), plus one blank row to add."""
+    shown = []
+    for row in current_rows(data, name):
+        if name == "milestones":
+            shown.append(
+                {
+                    "event": row["event"],
+                    "amount": _yuan(row["amount"]),
+                    "threshold": _yuan(row["threshold"]),
+                }
+            )
+        else:
+            shown.append(
+                {"due_on": date.fromisoformat(row["due_on"]), "amount": _yuan(row["amount"])}
+            )
+    return [*shown, {}]
+
+
+def _yuan(amount_fen: int | None) -> Decimal | None:
+    return None if amount_fen is None else Decimal(amount_fen) / 100
 
 
 def form_value(name: str, value: Any) -> Any:

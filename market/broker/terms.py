@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from datetime import date
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -12,12 +14,23 @@ from flask_login import current_user
 
 from market.licensing import ENUM_LABELS, FIELD_LABELS, UNIT_LABELS
 from market.licensing.exports import display, section_rows, source_label
+from market.licensing.formatting import chinese_date, yuan
 from models import Conflict, TermSheet, ValidationError, db
 
 from ..policy import can, require
 from ..services import terms
 from .common import signed_in
-from .forms import SimulateForm, engine_value, fen, form_value, terms_form_class
+from .forms import (
+    SimulateForm,
+    current_rows,
+    editable_fields,
+    engine_value,
+    fen,
+    form_value,
+    list_rows,
+    row_form_data,
+    terms_form_class,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +60,11 @@ def edit(sheet_id: int):
         for name in _field_names(form)
         if (value := engine_value(name, form[name].data)) != current.get(name)
     }
+    if "rows_sent" in request.form:
+        for name in LIST_FIELDS:
+            rows = list_rows(form, name)
+            if rows != current_rows(row.data, name):
+                changes[name] = rows
     try:
         terms.edit_terms(row, changes, current_user, form.expected_version())
         db.session.commit()
@@ -66,14 +84,23 @@ def edit(sheet_id: int):
     return redirect(url_for("terms.view", sheet_id=sheet_id))
 
 
+LIST_FIELDS = ("milestones", "deferred_schedule")
+ROW_NUMBER = re.compile(r"第(\d+)(?:个|期)")
+
+
 def _field_names(form) -> list[str]:
-    return [f.name for f in form if f.name not in ("csrf_token", "version")]
+    """The scalar terms on the form (the row tables are read separately)."""
+    return [name for name in editable_fields() if name in form]
 
 
 def _filled_form(row: TermSheet):
     values = {n: form_value(n, t["value"]) for n, t in row.data["terms"].items()}
     form_cls = terms_form_class()
-    form = form_cls(formdata=None, version=row.version_id)
+    form = form_cls(
+        formdata=None,
+        version=row.version_id,
+        **{name: row_form_data(row.data, name) for name in LIST_FIELDS},
+    )
     for name in _field_names(form):
         form[name].data = values.get(name)
     return form
@@ -82,11 +109,55 @@ def _filled_form(row: TermSheet):
 def _attach_violations(form, error: terms.TermsRefused) -> None:
     for v in error.violations:
         message = f"{v.message}（依据：{v.citation}；规则 {v.rule_id}）"
-        if v.field in form and v.field not in ("csrf_token", "version"):
+        if v.field in LIST_FIELDS:
+            _attach_to_rows(form, v.field, message)
+        elif v.field in form and v.field not in ("csrf_token", "version"):
             form[v.field].errors = [*form[v.field].errors, message]
         else:
             label = FIELD_LABELS.get(v.field, v.field)
             form.form_errors.append(f"{label}：{message}")
+
+
+def _attach_to_rows(form, name: str, message: str) -> None:
+    """Put a rule broken by one row next to that row; a rule about the whole table above it."""
+    entries = [e for e in form[name] if not e.form.is_blank()]
+    found = ROW_NUMBER.search(message)
+    if found and 0 < int(found.group(1)) <= len(entries):
+        offending = [entries[int(found.group(1)) - 1]]
+    elif name == "deferred_schedule":
+        offending = [e for e in entries if _outside_term(form, e.form)]
+    else:
+        offending = []
+    for entry in offending:
+        entry.form.row_errors.append(message)
+    if not offending:
+        form.list_errors.setdefault(name, []).append(message)
+
+
+def _outside_term(form, row) -> bool:
+    start, end = form["start_on"].data, form["end_on"].data
+    due, amount = row.due_on.data, row.amount.data
+    outside = start is not None and end is not None and due is not None and not start <= due <= end
+    return outside or (amount is not None and amount <= 0)
+
+
+def change_text(field: str, value) -> str:
+    """A history value as people read it: milestone and instalment lists spelt out."""
+    if field == "milestones" and isinstance(value, list):
+        parts = []
+        for m in value:
+            event = ENUM_LABELS["milestone_event"].get(m["event"], m["event"])
+            if m.get("threshold"):
+                event = f"{event}（{yuan(m['threshold']['value'])}）"
+            parts.append(f"{event} {yuan(m['amount']['value'])}")
+        return "；".join(parts) or _("无")
+    if field == "deferred_schedule" and isinstance(value, list):
+        parts = [
+            f"{chinese_date(date.fromisoformat(i['due_on']['value']))} {yuan(i['amount']['value'])}"
+            for i in value
+        ]
+        return "；".join(parts) or _("无")
+    return "" if value is None else str(value)
 
 
 def _render(row: TermSheet, form, status: int = 200):
@@ -122,6 +193,7 @@ def _render(row: TermSheet, form, status: int = 200):
             scenario_labels=ENUM_LABELS["scenario"],
             exports=terms.EXPORTS,
             field_labels=FIELD_LABELS,
+            change_text=change_text,
         ),
         status,
     )

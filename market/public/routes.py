@@ -22,7 +22,9 @@ from flask_login import current_user
 from models import Demand, Outcome, db
 from models.enums import COOPERATION_MODES, MATURITY, SCENARIO_TYPES
 
+from ..policy import can
 from ..queries import listings as q
+from ..services import cases
 
 bp = Blueprint("public", __name__)
 
@@ -31,7 +33,14 @@ bp = Blueprint("public", __name__)
 def home():
     from ..services.indexing import status as index_status
 
-    return render_template("public/home.html", index=index_status(), **q.home_lists())
+    latest_cases = cases.published_cases(1, 6)
+    return render_template(
+        "public/home.html",
+        index=index_status(),
+        case_count=latest_cases.total,
+        latest_cases=latest_cases.items,
+        **q.home_lists(),
+    )
 
 
 @bp.route("/demands")
@@ -62,6 +71,7 @@ def demand(demand_id: int):
         modes=COOPERATION_MODES,
         maturity=MATURITY,
         show_identity=_sees_identity(item),
+        **_challenge(item),
     )
 
 
@@ -80,6 +90,15 @@ def outcome(outcome_id: int):
     if item.status != "published" and not _owns(item):
         abort(404)
     return render_template("public/outcome.html", item=item, modes=COOPERATION_MODES)
+
+
+@bp.route("/cases", endpoint="cases")
+def cases_list():
+    """标杆案例清单: published cases only."""
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    return render_template(
+        "public/cases.html", page=cases.published_cases(page, current_app.config["PAGE_SIZE"])
+    )
 
 
 @bp.route("/dashboard")
@@ -150,6 +169,30 @@ def bootstrap_asset(filename: str):
 
     root = Path(bootstrap_wrapper.get_bootstrap_dir())
     return send_from_directory(root, filename, max_age=86400)
+
+
+def _challenge(item: Demand) -> dict:
+    """揭榜挂帅: status and entry count for everyone; the 揭榜 form for institutions."""
+    from ..services import challenges
+    from ..workspace.forms import SubmissionForm
+
+    if not item.is_challenge:
+        return {}
+    info = {"challenge": challenges.status(item), "entry_form": None, "my_entries": []}
+    if can(current_user, "challenge.submit"):
+        org_id = current_user.organization_id
+        info["my_entries"] = challenges.for_organization(org_id, item.id)
+        if info["challenge"].is_open and item.confidentiality != "broker_only":
+            form = SubmissionForm(formdata=None)
+            form.set_outcomes(challenges.eligible_outcomes(org_id, item))
+            info["entry_form"] = form
+    info["entries_url"] = (
+        url_for("enterprise.challenge", demand_id=item.id)
+        if can(current_user, "workspace.enterprise")
+        and can(current_user, "challenge.view_submissions", item)
+        else None
+    )
+    return info
 
 
 def _sees_restricted() -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, func, or_, select
 
-from models import Deal, Demand, Organization, Outcome, db
+from models import Demand, Organization, Outcome, db
 
 
 @dataclass
@@ -132,19 +132,14 @@ def home_lists(latest: int = 6) -> dict:
         Demand.status == "published", Demand.confidentiality != "broker_only"
     )
     outcomes = select(Outcome).where(Outcome.status == "published")
-    cases = select(Deal).where(Deal.stage.in_(("signed", "registered")))
     return {
         "demand_count": _count(open_demands),
         "outcome_count": _count(outcomes),
-        "case_count": _count(cases),
         "latest_demands": db.session.scalars(
             open_demands.order_by(Demand.created_at.desc(), Demand.id.desc()).limit(latest)
         ).all(),
         "latest_outcomes": db.session.scalars(
             outcomes.order_by(Outcome.id.desc()).limit(latest)
-        ).all(),
-        "latest_cases": db.session.scalars(
-            cases.order_by(Deal.stage_changed_at.desc()).limit(latest)
         ).all(),
     }
 

@@ -327,7 +327,7 @@ def propose_for_demand(demand_id: int, k: int = PROPOSALS) -> dict:
         keep.add(cand.listing_id)
     withdrawn = 0
     for outcome_id, match in existing.items():
-        if outcome_id not in keep and match.stage == "proposed":
+        if outcome_id not in keep and match.stage == "proposed" and not _challenge_win(match):
             match.stage = "withdrawn"
             withdrawn += 1
     db.session.flush()
@@ -372,9 +372,19 @@ def _upsert_match(
     match.components = components
     match.explanation = _json_safe(cand.explanation)
     match.complexity = complexity(cand)
-    match.model_version = version
+    if not _challenge_win(match):
+        match.model_version = version
     match.updated_at = utcnow()
     return match
+
+
+# A 揭榜挂帅 winner's proposal was chosen by the enterprise, not ranked by the matcher: a
+# refresh re-scores it but never withdraws it (see services/challenges.py).
+CHALLENGE_VERSION = "challenge"
+
+
+def _challenge_win(match: Match) -> bool:
+    return match.model_version == CHALLENGE_VERSION
 
 
 def refresh_proposals(demand_ids: list[int] | None = None) -> dict:

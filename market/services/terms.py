@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from market import licensing
 from market.licensing import charts, exports
+from market.licensing.sheet import LIST_FIELDS
 from models import (
     Conflict,
     Match,
@@ -221,10 +222,15 @@ def edit_terms(
         user.id,
         "termsheet.edit",
         row,
-        before={k: before.to_dict()["terms"].get(k) for k in changes},
-        after={k: row.data["terms"].get(k) for k in changes},
+        before={k: _stored(before.to_dict(), k) for k in changes},
+        after={k: _stored(row.data, k) for k in changes},
     )
     return row
+
+
+def _stored(data: dict[str, Any], name: str) -> Any:
+    """A scalar term, or the milestone / instalment list, as stored in the sheet's JSON."""
+    return data.get(name) if name in LIST_FIELDS else data["terms"].get(name)
 
 
 def _flush_or_conflict(row: TermSheet) -> None:

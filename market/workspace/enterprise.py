@@ -1,4 +1,5 @@
-"""Enterprise workspace: my 场景需求, the guided form with the listing linter, closing a demand."""
+"""Enterprise workspace: my 场景需求, the guided form with the listing linter, closing a demand,
+and the entries of my 揭榜挂帅 challenges (入围, 选定揭榜方)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from models import Demand, ValidationError, db
+from models import ChallengeSubmission, Conflict, Demand, ValidationError, db
 from models.enums import CONFIDENTIALITY, INDICATOR_OPS
 
 from ..policy import can, require
-from ..services import listings
+from ..services import challenges, listings
 from ..services.lint import lint_demand
 from ..tasks import enqueue
 from . import queries
 from .common import attach_error, guard
-from .forms import CONFIDENTIALITY_HELP, DemandForm
+from .forms import CONFIDENTIALITY_HELP, DecisionForm, DemandForm
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,72 @@ def _render(form: DemandForm, demand: Demand | None, warnings=None, status: int 
             confidentiality_help=CONFIDENTIALITY_HELP,
             confidentiality=CONFIDENTIALITY,
             ops=INDICATOR_OPS,
+        ),
+        status,
+    )
+
+
+# ---------------------------------------------------------------- 揭榜挂帅 entries
+
+DECISIONS = {"shortlist": challenges.shortlist, "winner": challenges.pick_winner}
+
+
+@bp.route("/challenges/<int:demand_id>")
+def challenge(demand_id: int):
+    demand = db.get_or_404(Demand, demand_id)
+    require(current_user, "challenge.view_submissions", demand)
+    return _render_challenge(demand)
+
+
+@bp.route("/submissions/<int:submission_id>/decision", methods=["POST"])
+def decide(submission_id: int):
+    entry = db.get_or_404(ChallengeSubmission, submission_id)
+    demand = entry.demand
+    require(current_user, "challenge.decide", demand)
+    form = DecisionForm(prefix=f"s{entry.id}")
+    decision = DECISIONS.get(request.form.get("action", ""))
+    if decision is None:
+        form.form_errors.append(_("请选择“入围”或“选定揭榜方”"))
+        return _render_challenge(demand, entry.id, form, 422)
+    if not form.validate_on_submit():
+        return _render_challenge(demand, entry.id, form, 422)
+    try:
+        decision(entry, current_user, form.note.data or "", form.expected_version())
+        db.session.commit()
+    except ValidationError as e:
+        db.session.rollback()
+        attach_error(form, e)
+        return _render_challenge(demand, entry.id, form, 422)
+    except Conflict as e:
+        db.session.rollback()
+        form.form_errors.append(e.message)
+        form.version.data = str(entry.version_id)  # the user now sees the current state
+        return _render_challenge(demand, entry.id, form, 409)
+    if entry.state == "winner":
+        flash(
+            _("已选定“%(t)s”为揭榜方，其余揭榜记录已标记为未入选。", t=entry.outcome.title),
+            "success",
+        )
+    else:
+        flash(_("“%(t)s”已入围。", t=entry.outcome.title), "success")
+    return redirect(url_for("enterprise.challenge", demand_id=demand.id))
+
+
+def _render_challenge(demand: Demand, failed_id: int | None = None, failed=None, status=200):
+    entries = challenges.for_demand(demand, current_user)
+    forms = {
+        e.id: failed
+        if e.id == failed_id
+        else DecisionForm(prefix=f"s{e.id}", formdata=None, version=e.version_id)
+        for e in entries
+    }
+    return (
+        render_template(
+            "workspace/enterprise/challenge.html",
+            demand=demand,
+            entries=entries,
+            forms=forms,
+            challenge=challenges.status(demand),
         ),
         status,
     )

@@ -19,6 +19,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -31,6 +32,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from models.challenges import NOTE_LIMIT, PITCH_LIMIT
 from models.enums import (
     CONFIDENTIALITY,
     COOPERATION_MODES,
@@ -429,3 +431,56 @@ class UploadForm(FlaskForm):
 
 class ConfirmImportForm(FlaskForm):
     publish = BooleanField(_l("导入后立即发布（不勾选则保存为草稿）"), default=True)
+
+
+class SubmissionForm(FlaskForm):
+    """揭榜: one of the institution's published outcomes and how it meets the indicators."""
+
+    # The service decides whose outcome may be entered, so a foreign id is refused there.
+    outcome_id = SelectField(
+        _l("用于揭榜的成果"),
+        validate_choice=False,
+        validators=[DataRequired(_l("请选择用于揭榜的成果"))],
+    )
+    pitch = TextAreaField(
+        _l("揭榜说明"),
+        validators=[
+            DataRequired(_l("请填写揭榜说明")),
+            Length(max=PITCH_LIMIT, message=_l("不能超过2000个字")),
+        ],
+        description=_l("逐项说明成果如何满足榜单的量化指标，例如实测数据、试点或应用情况。"),
+    )
+
+    def set_outcomes(self, outcomes) -> None:
+        self.outcome_id.choices = options(
+            [("", _l("请选择")), *((str(o.id), o.title) for o in outcomes)]
+        )
+
+    def outcome_ref(self) -> int | None:
+        try:
+            return int(self.outcome_id.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class DecisionForm(VersionedForm):
+    """入围 / 选定揭榜方 on one entry; the pressed button names the decision."""
+
+    note = TextAreaField(
+        _l("决定说明（可选）"),
+        validators=[Optional(), Length(max=NOTE_LIMIT, message=_l("不能超过2000个字"))],
+    )
+
+
+class WithdrawForm(VersionedForm):
+    pass

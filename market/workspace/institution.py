@@ -1,4 +1,5 @@
-"""Institution (TTO) workspace: my 科技成果 with patents, and bulk import from a spreadsheet."""
+"""Institution (TTO) workspace: my 科技成果 with patents, bulk import from a spreadsheet, and
+揭榜挂帅: entering an outcome against a challenge and following my entries."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -17,15 +19,30 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from models import ImportBatch, Outcome, ValidationError, db
+from models import (
+    ChallengeSubmission,
+    Conflict,
+    Demand,
+    ImportBatch,
+    Outcome,
+    ValidationError,
+    db,
+)
 from models.enums import INDICATOR_OPS
 
 from ..policy import can, require
-from ..services import bulk_import, listings
+from ..services import bulk_import, challenges, listings
 from ..tasks import enqueue
 from . import queries
 from .common import attach_error, guard
-from .forms import ConfirmImportForm, OutcomeForm, PatentForm, UploadForm
+from .forms import (
+    ConfirmImportForm,
+    OutcomeForm,
+    PatentForm,
+    SubmissionForm,
+    UploadForm,
+    WithdrawForm,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +50,8 @@ bp = Blueprint("institution", __name__, url_prefix="/workspace/institution")
 bp.before_request(guard("workspace.institution"))
 
 OUTCOME_ALIASES = {"asking_price_fen": "asking_price", "indicators": None}
+# Errors about the challenge itself show above the 揭榜 form.
+SUBMISSION_ALIASES = {"demand_id": None, "status": None, "challenge_deadline": None}
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 PREVIEW_VALID_ROWS = 100
 
@@ -263,3 +282,69 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 def _limit() -> int:
     """Spreadsheets get a tighter cap than the app-wide MAX_CONTENT_LENGTH."""
     return int(current_app.config.get("IMPORT_MAX_BYTES", IMPORT_MAX_BYTES))
+
+
+# ---------------------------------------------------------------- 揭榜挂帅
+
+
+@bp.route("/challenges")
+def challenges_index():
+    org = current_user.organization
+    entries = challenges.for_organization(org.id) if org else []
+    return render_template(
+        "workspace/institution/challenges.html",
+        entries=entries,
+        forms={e.id: WithdrawForm(formdata=None, version=e.version_id) for e in entries},
+    )
+
+
+@bp.route("/challenges/<int:demand_id>/enter", methods=["GET", "POST"])
+def enter_challenge(demand_id: int):
+    demand = db.get_or_404(Demand, demand_id)
+    if demand.status != "published" or demand.confidentiality == "broker_only":
+        abort(404)
+    require(current_user, "challenge.submit")
+    form = SubmissionForm()
+    form.set_outcomes(challenges.eligible_outcomes(current_user.organization_id, demand))
+    if request.method == "GET" or not form.validate_on_submit():
+        return _render_entry(demand, form, 200 if request.method == "GET" else 422)
+    outcome = db.session.get(Outcome, form.outcome_ref()) if form.outcome_ref() else None
+    try:
+        challenges.submit(demand, outcome, current_user, form.pitch.data)
+        db.session.commit()
+    except ValidationError as e:
+        db.session.rollback()
+        attach_error(form, e, SUBMISSION_ALIASES)
+        return _render_entry(demand, form, 422)
+    flash(_("已揭榜“%(t)s”，可在“我的揭榜”中查看进展。", t=demand.title), "success")
+    return redirect(url_for("institution.challenges_index"))
+
+
+@bp.route("/submissions/<int:submission_id>/withdraw", methods=["POST"])
+def withdraw_entry(submission_id: int):
+    entry = db.get_or_404(ChallengeSubmission, submission_id)
+    require(current_user, "challenge.withdraw", entry)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            challenges.withdraw(entry, current_user, form.expected_version())
+            db.session.commit()
+        except (ValidationError, Conflict) as e:
+            db.session.rollback()
+            flash(e.message, "danger")
+        else:
+            flash(_("已撤回对“%(t)s”的揭榜。", t=entry.demand.title), "info")
+    return redirect(url_for("institution.challenges_index"))
+
+
+def _render_entry(demand: Demand, form: SubmissionForm, status: int):
+    return (
+        render_template(
+            "workspace/institution/challenge_enter.html",
+            demand=demand,
+            form=form,
+            challenge=challenges.status(demand),
+            mine=challenges.for_organization(current_user.organization_id or 0, demand.id),
+        ),
+        status,
+    )

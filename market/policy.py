@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from models import Forbidden
+from sqlalchemy import ColumnElement, and_
+
+from models import Demand, Forbidden
 
 Rule = Callable[[Any, Any], bool]
 
@@ -134,3 +136,43 @@ def can(user, action: str, resource: Any = None) -> bool:
 def require(user, action: str, resource: Any = None) -> None:
     if not can(user, action, resource):
         raise Forbidden("您没有权限进行此操作", None)
+
+
+# ---- what a viewer sees of a demand: the confidentiality tiers -------------------------------
+# A published 公开 or 脱敏 demand is open to everyone, anonymous visitors included, but a 脱敏 one
+# withholds the posting organisation. The rest — 仅经纪人可见 demands, drafts, closed ones and a
+# 脱敏 demand's organisation — needs ``demand.view_confidential``: the owner and staff. Asked of
+# the collection (no demand) that action is staff only: they also find 仅经纪人可见 demands in the
+# public lists and search, where owners do not (theirs are in the workspace). A tier missing
+# from these tuples is hidden: new tiers fail closed.
+OPEN_TIERS = ("public", "desensitized")
+NAMED_TIERS = ("public",)
+
+
+def may_view_demand(user, demand: Demand) -> bool:
+    """The demand exists for ``user`` (pages and API answer 404 otherwise)."""
+    return _open(demand) or can(user, "demand.view_confidential", demand)
+
+
+def may_see_demand_organization(user, demand: Demand) -> bool:
+    """``user`` is told which organisation posted the demand."""
+    return demand.confidentiality in NAMED_TIERS or can(user, "demand.view_confidential", demand)
+
+
+def open_demands() -> ColumnElement[bool]:
+    """SQL twin of the open half of ``may_view_demand``: what everyone sees listed."""
+    return and_(Demand.status == "published", Demand.confidentiality.in_(OPEN_TIERS))
+
+
+def listed_demands(user) -> ColumnElement[bool]:
+    """SQL condition for the demands ``user`` finds in the public lists and search."""
+    return demand_shelf(can(user, "demand.view_confidential"))
+
+
+def demand_shelf(restricted: bool) -> ColumnElement[bool]:
+    """SQL: published demands of every tier when ``restricted`` (staff), else the open ones."""
+    return Demand.status == "published" if restricted else open_demands()
+
+
+def _open(demand: Demand) -> bool:
+    return demand.status == "published" and demand.confidentiality in OPEN_TIERS

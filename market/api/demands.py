@@ -10,7 +10,7 @@ import logging
 
 from models import Demand, NotFound, User, ValidationError, db
 
-from ..policy import can, require
+from ..policy import may_see_demand_organization, may_view_demand, require
 from ..queries import listings as q
 from ..services import listings as services
 from .auth import api_user, token_user
@@ -35,16 +35,12 @@ class Shown:
 
 
 def present(demand: Demand, user: User | None) -> Shown:
-    sees_identity = demand.confidentiality == "public" or can(
-        user, "demand.view_confidential", demand
-    )
-    return Shown(demand, demand.organization if sees_identity else None)
+    named = may_see_demand_organization(user, demand)
+    return Shown(demand, demand.organization if named else None)
 
 
 def visible(demand: Demand, user: User | None) -> bool:
-    if can(user, "demand.view_confidential", demand):
-        return True
-    return demand.status == "published" and demand.confidentiality != "broker_only"
+    return may_view_demand(user, demand)
 
 
 def load_visible(demand_id: int, user: User | None) -> Demand:
@@ -75,7 +71,7 @@ def list_demands(args: dict):
         page=args["page"],
         per_page=args["per_page"],
     )
-    page = q.public_demands(flt, include_restricted=can(user, "demand.view_confidential"))
+    page = q.public_demands(flt, user)
     items = [present(item, user) for item in page.items]
     return envelope(items, page.total, page.page, page.per_page)
 

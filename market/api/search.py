@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from models import Demand, Outcome, User, db
 
-from ..policy import can
 from ..queries import listings as q
 from ..services import indexing
 from .auth import api_user
@@ -62,10 +61,7 @@ def semantic(kind: str, text: str, k: int, user: User | None) -> list[tuple[obje
 
 def keyword(kind: str, text: str, k: int, user: User | None) -> list[tuple[object, None]]:
     flt = q.ListingFilter(q=text[:100], per_page=k)
-    if kind == "demand":
-        page = q.public_demands(flt, include_restricted=can(user, "demand.view_confidential"))
-    else:
-        page = q.public_outcomes(flt)
+    page = q.public_demands(flt, user) if kind == "demand" else q.public_outcomes(flt)
     return [(item, None) for item in page.items]
 
 

@@ -22,7 +22,7 @@ from flask_login import current_user
 from models import Demand, Outcome, db
 from models.enums import COOPERATION_MODES, MATURITY, SCENARIO_TYPES
 
-from ..policy import can
+from ..policy import can, may_see_demand_organization, may_view_demand
 from ..queries import listings as q
 from ..services import cases
 
@@ -46,7 +46,7 @@ def home():
 @bp.route("/demands")
 def demands():
     flt = q.ListingFilter.from_args(request.args, current_app.config["PAGE_SIZE"])
-    page = q.public_demands(flt, include_restricted=_sees_restricted())
+    page = q.public_demands(flt, current_user)
     return render_template(
         "public/demands.html",
         page=page,
@@ -61,16 +61,14 @@ def demands():
 @bp.route("/demands/<int:demand_id>")
 def demand(demand_id: int):
     item = db.get_or_404(Demand, demand_id)
-    if item.status != "published" and not _owns(item):
-        abort(404)
-    if item.confidentiality == "broker_only" and not (_sees_restricted() or _owns(item)):
+    if not may_view_demand(current_user, item):
         abort(404)
     return render_template(
         "public/demand.html",
         item=item,
         modes=COOPERATION_MODES,
         maturity=MATURITY,
-        show_identity=_sees_identity(item),
+        show_identity=may_see_demand_organization(current_user, item),
         **_challenge(item),
     )
 
@@ -87,7 +85,7 @@ def outcomes():
 @bp.route("/outcomes/<int:outcome_id>")
 def outcome(outcome_id: int):
     item = db.get_or_404(Outcome, outcome_id)
-    if item.status != "published" and not _owns(item):
+    if item.status != "published" and not can(current_user, "outcome.view_unpublished", item):
         abort(404)
     return render_template("public/outcome.html", item=item, modes=COOPERATION_MODES)
 
@@ -193,15 +191,3 @@ def _challenge(item: Demand) -> dict:
         else None
     )
     return info
-
-
-def _sees_restricted() -> bool:
-    return current_user.is_authenticated and current_user.role in ("broker", "admin")
-
-
-def _owns(item) -> bool:
-    return current_user.is_authenticated and current_user.organization_id == item.organization_id
-
-
-def _sees_identity(item: Demand) -> bool:
-    return item.confidentiality == "public" or _sees_restricted() or _owns(item)

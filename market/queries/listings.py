@@ -8,6 +8,8 @@ from sqlalchemy import Select, func, or_, select
 
 from models import Demand, Organization, Outcome, db
 
+from ..policy import demand_shelf, listed_demands, open_demands
+
 
 @dataclass
 class Page:
@@ -72,10 +74,18 @@ def _region(stmt: Select, model, region: str) -> Select:
     return stmt.where(or_(model.province == region, model.city == region))
 
 
-def public_demands(flt: ListingFilter, include_restricted: bool = False) -> Page:
-    stmt = select(Demand).where(Demand.status == "published")
-    if not include_restricted:
-        stmt = stmt.where(Demand.confidentiality != "broker_only")
+def public_demands(
+    flt: ListingFilter, viewer=None, *, include_restricted: bool | None = None
+) -> Page:
+    """The demands ``viewer`` finds in the public lists and search (``policy.listed_demands``).
+
+    ``include_restricted`` is the API's older way to say the viewer is staff, the answer of
+    ``can(user, "demand.view_confidential")``; it wins over ``viewer`` when given.
+    """
+    if include_restricted is None:
+        stmt = select(Demand).where(listed_demands(viewer))
+    else:
+        stmt = select(Demand).where(demand_shelf(include_restricted))
     if flt.q:
         pattern = _like(flt.q)
         stmt = stmt.where(
@@ -128,15 +138,14 @@ def regions() -> list[str]:
 
 
 def home_lists(latest: int = 6) -> dict:
-    open_demands = select(Demand).where(
-        Demand.status == "published", Demand.confidentiality != "broker_only"
-    )
+    # The 三张清单 on the home page show the same to everyone, staff included.
+    demands = select(Demand).where(open_demands())
     outcomes = select(Outcome).where(Outcome.status == "published")
     return {
-        "demand_count": _count(open_demands),
+        "demand_count": _count(demands),
         "outcome_count": _count(outcomes),
         "latest_demands": db.session.scalars(
-            open_demands.order_by(Demand.created_at.desc(), Demand.id.desc()).limit(latest)
+            demands.order_by(Demand.created_at.desc(), Demand.id.desc()).limit(latest)
         ).all(),
         "latest_outcomes": db.session.scalars(
             outcomes.order_by(Outcome.id.desc()).limit(latest)

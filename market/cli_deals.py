@@ -9,7 +9,7 @@ from datetime import date, datetime
 import click
 from flask import Flask
 
-from models import db
+from models import db, local_today
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def register(app: Flask) -> None:
 
 def _parse_day(raw: str | None) -> date:
     if not raw:
-        return date.today()
+        return local_today()
     try:
         return datetime.strptime(raw, "%Y-%m-%d").date()
     except ValueError as e:

@@ -2,7 +2,7 @@
 
 from .accounts import Organization, User
 from .api import ApiToken
-from .base import Base, UTCDateTime, content_hash, db, utcnow
+from .base import Base, UTCDateTime, content_hash, db, local_today, utcnow
 from .challenges import ChallengeSubmission
 from .deals import Deal, DealEvent, Match, Notice, Objection, RewardShare, TermSheet
 from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
@@ -48,5 +48,6 @@ __all__ = [
     "content_hash",
     "db",
     "outcome_ipc",
+    "local_today",
     "utcnow",
 ]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator
@@ -28,6 +29,15 @@ db = SQLAlchemy(model_class=Base)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Deadlines, 公示 windows, licence dates and patent expiry are calendar dates in China.
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today's date in Beijing: 00:00-08:00 there is still yesterday in UTC."""
+    return (now or utcnow()).astimezone(BUSINESS_TZ).date()
 
 
 class UTCDateTime(TypeDecorator):

@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from market.services import indexing, matching
 from market.tasks import enqueue
-from models import db
+from models import db, local_today
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def use_first_sweep(today: str | None = None) -> dict:
 
     from market.services import use_first
 
-    day = date.fromisoformat(today) if today else date.today()
+    day = date.fromisoformat(today) if today else local_today()
     return _committed(use_first.sweep_use_first, day)
 
 

@@ -29,6 +29,7 @@ from models import (
     User,
     ValidationError,
     db,
+    local_today,
     utcnow,
 )
 from models.challenges import NOTE_LIMIT, PITCH_LIMIT
@@ -61,7 +62,7 @@ class ChallengeStatus:
 
 
 def today() -> date:
-    return utcnow().date()
+    return local_today()
 
 
 def winner_of(demand: Demand) -> ChallengeSubmission | None:

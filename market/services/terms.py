@@ -27,6 +27,7 @@ from models import (
     User,
     ValidationError,
     db,
+    local_today,
     utcnow,
 )
 
@@ -170,7 +171,7 @@ def draft_for_match(
     facts = outcome_facts(match.outcome)
     try:
         sheet = licensing.draft_terms(
-            facts, licensee_facts(match), mode, profile, today or date.today()
+            facts, licensee_facts(match), mode, profile, today or local_today()
         )
     except licensing.DraftError as e:
         if e.violations:
@@ -335,7 +336,7 @@ def preview_for_match(
             licensee_facts(match),
             mode,
             profile,
-            today or date.today(),
+            today or local_today(),
         )
     except licensing.DraftError as e:
         reasons = "；".join(v.message for v in e.violations) or str(e)

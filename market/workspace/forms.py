@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +31,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from models import local_today
 from models.challenges import NOTE_LIMIT, PITCH_LIMIT
 from models.enums import (
     CONFIDENTIALITY,
@@ -208,13 +208,13 @@ class DemandForm(IndicatorsMixin, FlaskForm):
             raise FieldError(_("预算上限不能小于下限"))
 
     def validate_deadline(self, field) -> None:
-        if field.data and field.data < date.today() and field.object_data != field.data:
+        if field.data and field.data < local_today() and field.object_data != field.data:
             raise FieldError(_("截止日期不能早于今天"))
 
     def validate_challenge_deadline(self, field) -> None:
         if field.data and self.reward.data is None:
             raise FieldError(_("设置揭榜截止日期时，请同时填写揭榜奖励"))
-        if field.data and field.data < date.today() and field.object_data != field.data:
+        if field.data and field.data < local_today() and field.object_data != field.data:
             raise FieldError(_("揭榜截止日期不能早于今天"))
 
     def service_data(self) -> dict:

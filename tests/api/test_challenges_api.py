@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from models import ChallengeSubmission, Demand, Outcome, db
+from models import ChallengeSubmission, Demand, Outcome, db, local_today
 
 PITCH = "检出率实测98%，满足≥95%的指标。"
 
@@ -28,7 +28,7 @@ def challenge(enterprise) -> Demand:
         title="港口起重机裂纹检测揭榜",
         description="需要对港口起重机钢结构进行裂纹智能检测，检出率≥95%。",
         reward_fen=50_000_000,
-        challenge_deadline=date.today() + timedelta(days=20),
+        challenge_deadline=local_today() + timedelta(days=20),
     )
     demand.refresh_hash()
     db.session.add(demand)
@@ -93,7 +93,7 @@ def test_round_trip(client, challenge, outcomes, seller, buyer, broker):
 
 
 def test_expired_challenge_is_422_naming_the_field(client, challenge, outcomes, seller):
-    challenge.challenge_deadline = date.today() - timedelta(days=1)
+    challenge.challenge_deadline = local_today() - timedelta(days=1)
     db.session.commit()
     answer = enter(client, seller, challenge.id, outcomes[0].id)
     assert answer.status_code == 422

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from models import Demand, Outcome, db
+from models import Demand, Outcome, db, local_today
 
 
 def make_challenge(org, days_left: int | None = 30, **extra) -> Demand:
@@ -16,7 +16,7 @@ def make_challenge(org, days_left: int | None = 30, **extra) -> Demand:
         "description": "需要对港口起重机钢结构进行裂纹智能检测，检出率≥95%，可提供码头场地。",
         "field": "智能制造",
         "reward_fen": 50_000_000,
-        "challenge_deadline": date.today() + timedelta(days=days_left)
+        "challenge_deadline": local_today() + timedelta(days=days_left)
         if days_left is not None
         else None,
         "indicators": [{"name": "检出率", "op": ">=", "value": 95, "unit": "%"}],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from models import (
     Match,
     ValidationError,
     db,
+    local_today,
 )
 
 from .conftest import make_challenge, make_outcome
@@ -267,7 +268,7 @@ def test_institution_lists_its_own_entries(challenge, tto, three_entries, instit
 
 def test_days_left_counts_from_today(enterprise):
     far = make_challenge(enterprise, days_left=10)
-    assert challenges.status(far, on=date.today() + timedelta(days=3)).days_left == 7
+    assert challenges.status(far, on=local_today() + timedelta(days=3)).days_left == 7
     open_ended = make_challenge(enterprise, days_left=None, title="长期揭榜")
     assert challenges.status(open_ended).days_left is None
     assert challenges.status(open_ended).is_open

@@ -4,13 +4,13 @@ decisions (入围 / 选定揭榜方) with CSRF, optimistic locking and errors ne
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from market.services import challenges
-from models import AuditLog, ChallengeSubmission, Demand, Match, Outcome, db
+from models import AuditLog, ChallengeSubmission, Demand, Match, Outcome, db, local_today
 
 from .conftest import page
 
@@ -23,7 +23,7 @@ def make_challenge(org, days_left: int = 12, **extra) -> Demand:
         "title": "港口起重机钢结构裂纹智能检测揭榜",
         "description": "需要对港口起重机钢结构进行裂纹智能检测，检出率≥95%，可提供码头场地。",
         "reward_fen": 50_000_000,
-        "challenge_deadline": date.today() + timedelta(days=days_left),
+        "challenge_deadline": local_today() + timedelta(days=days_left),
         "indicators": [{"name": "检出率", "op": ">=", "value": 95, "unit": "%"}],
     }
     values.update(extra)

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from market.services.lint import lint_demand
 from market.services.listings import post_demand
-from models import Demand, db
+from models import Demand, db, local_today
 
 from .conftest import page
 
-NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()
+NEXT_YEAR = (local_today() + timedelta(days=365)).isoformat()
 GOOD = {
     "title": "海上风电叶片无人机自主巡检",
     "description": (

@@ -34,3 +34,12 @@ def test_localtime_format_and_template(app):
             "{{ t | localtime }}|{{ t | localtime('%H:%M:%S') }}", t=moment
         )
     assert out == "2026-03-02 00:30|00:30:59"
+
+
+def test_business_dates_are_beijing_dates():
+    from datetime import UTC, date, datetime
+
+    from models import local_today
+
+    assert local_today(datetime(2026, 12, 1, 15, 59, tzinfo=UTC)) == date(2026, 12, 1)
+    assert local_today(datetime(2026, 12, 1, 16, 0, tzinfo=UTC)) == date(2026, 12, 2)

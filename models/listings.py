@@ -220,6 +220,19 @@ class Demand(ListingMixin, db.Model):
         return bool(self.reward_fen)
 
 
+def outcome_text(title: str, abstract: str | None) -> str:
+    """An outcome's text as embedded and matched (an abstract opening with the title wins)."""
+    if abstract and abstract.startswith(title):
+        return abstract
+    return f"{title}\n{abstract or ''}".strip()
+
+
+def patent_in_force(legal_status: str, expires_on: date | None, today: date) -> bool:
+    if legal_status != "granted":
+        return False
+    return expires_on is None or expires_on > today
+
+
 outcome_ipc = Table(
     "outcome_ipc",
     db.metadata,
@@ -307,9 +320,7 @@ class Outcome(ListingMixin, db.Model):
         return clean_indicators(value)
 
     def embedding_text(self) -> str:
-        if self.abstract and self.abstract.startswith(self.title):
-            return self.abstract
-        return f"{self.title}\n{self.abstract or ''}".strip()
+        return outcome_text(self.title, self.abstract)
 
     def refresh_hash(self) -> None:
         self.content_hash = content_hash(self.title, self.abstract)
@@ -367,9 +378,7 @@ class Patent(db.Model):
         return value
 
     def in_force(self, today: date) -> bool:
-        if self.legal_status != "granted":
-            return False
-        return self.expires_on is None or self.expires_on > today
+        return patent_in_force(self.legal_status, self.expires_on, today)
 
     def remaining_years(self, today: date) -> float | None:
         if self.expires_on is None:

@@ -26,6 +26,7 @@ from market.search.indicators import (
     satisfaction,
 )
 from market.search.tokenize import STOPWORDS, jieba_words
+from models.base import local_today
 from models.enums import COOPERATION_MODES, MATURITY, MATURITY_ORDER, MATURITY_TRL
 
 logger = logging.getLogger(__name__)
@@ -252,7 +253,7 @@ def compute_features(
     today: date | None = None,
 ) -> FitFeatures:
     """Every fit feature for one pair; ``semantic``/``lexical`` are retrieval scores in [0, 1]."""
-    today = today or date.today()
+    today = today or local_today()
     ipc, ipc_level = ipc_compatibility(demand.ipc_codes, outcome.ipc_codes)
     stage = stage_of(outcome.maturity, outcome.trl)
     maturity, gap = maturity_fit(demand.required_maturity, stage)
@@ -309,7 +310,7 @@ def hard_constraints(
     viewer_is_broker: bool = False,
 ) -> list[str]:
     """Codes (keys of HARD_CONSTRAINTS) of the constraints this pair fails; empty means fine."""
-    today = today or date.today()
+    today = today or local_today()
     failed = []
     if patent_in_force(outcome.patent_status, outcome.patent_expires_on, today) is False:
         failed.append("patent_in_force")

@@ -9,6 +9,9 @@ Both directions use the same code: demand → outcomes and outcome → demands.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -21,7 +24,19 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from market.search import features as fit
 from market.search.fusion import rrf
-from models import Demand, ListingVector, Match, Organization, Outcome, db, utcnow
+from models import (
+    Demand,
+    ListingVector,
+    Match,
+    Organization,
+    Outcome,
+    Patent,
+    db,
+    local_today,
+    outcome_ipc,
+    utcnow,
+)
+from models.listings import outcome_text, patent_in_force
 
 from . import indexing
 
@@ -167,23 +182,75 @@ def demand_facts(demand: Demand, org: Organization | None = None) -> fit.DemandF
 
 
 def outcome_facts(outcome: Outcome, today: date) -> fit.OutcomeFacts:
-    patents = list(outcome.patents)
-    best = max(patents, key=lambda p: (p.in_force(today), p.expires_on or date.max), default=None)
-    declared = outcome.ipc_codes
-    return fit.OutcomeFacts(
-        text=outcome.embedding_text(),
-        ipc_codes=declared or [s["code"] for s in outcome.suggested_ipc or []],
-        maturity=outcome.maturity,
-        trl=outcome.trl,
-        city=outcome.city,
-        province=outcome.province,
-        asking_price_fen=outcome.asking_price_fen,
-        cooperation_modes=list(outcome.transfer_modes or []),
-        status=outcome.status,
-        patent_status=best.legal_status if best else None,
-        patent_expires_on=best.expires_on if best else None,
-        indicators=structured_indicators(outcome.indicators, outcome.embedding_text()),
+    patents = [(p.legal_status, p.expires_on) for p in outcome.patents]
+    return _outcome_facts(outcome, outcome.ipc_codes, patents, today)
+
+
+def _outcome_facts(row, declared: list[str], patents: list[tuple], today: date) -> fit.OutcomeFacts:
+    """Facts from an Outcome or a plain row with the same column names."""
+    best = max(
+        patents, key=lambda p: (patent_in_force(p[0], p[1], today), p[1] or date.max), default=None
     )
+    text = outcome_text(row.title, row.abstract)
+    return fit.OutcomeFacts(
+        text=text,
+        ipc_codes=declared or [s["code"] for s in row.suggested_ipc or []],
+        maturity=row.maturity,
+        trl=row.trl,
+        city=row.city,
+        province=row.province,
+        asking_price_fen=row.asking_price_fen,
+        cooperation_modes=list(row.transfer_modes or []),
+        status=row.status,
+        patent_status=best[0] if best else None,
+        patent_expires_on=best[1] if best else None,
+        indicators=structured_indicators(row.indicators, text),
+    )
+
+
+_FACT_COLUMNS = (
+    "id",
+    "title",
+    "abstract",
+    "suggested_ipc",
+    "maturity",
+    "trl",
+    "city",
+    "province",
+    "asking_price_fen",
+    "transfer_modes",
+    "status",
+    "indicators",
+)
+
+
+def load_outcome_facts(ids: list[int], today: date) -> dict[int, fit.OutcomeFacts]:
+    """``outcome_facts`` for many outcomes from three plain queries, without building ORM
+    objects (a third of a demand's matching time at 100 candidates when it did)."""
+    if not ids:
+        return {}
+    table, patent = Outcome.__table__, Patent.__table__
+    rows = db.session.execute(
+        select(*(table.c[name] for name in _FACT_COLUMNS)).where(table.c.id.in_(ids))
+    ).all()
+    codes: dict[int, list[str]] = {}
+    stmt = (
+        select(outcome_ipc.c.outcome_id, outcome_ipc.c.ipc_code)
+        .where(outcome_ipc.c.outcome_id.in_(ids))
+        .order_by(outcome_ipc.c.outcome_id, outcome_ipc.c.ipc_code)
+    )
+    for outcome_id, code in db.session.execute(stmt):
+        codes.setdefault(outcome_id, []).append(code)
+    patents: dict[int, list[tuple]] = {}
+    stmt = select(patent.c.outcome_id, patent.c.legal_status, patent.c.expires_on).where(
+        patent.c.outcome_id.in_(ids)
+    )
+    for outcome_id, status, expires_on in db.session.execute(stmt):
+        patents.setdefault(outcome_id, []).append((status, expires_on))
+    return {
+        row.id: _outcome_facts(row, codes.get(row.id, []), patents.get(row.id, []), today)
+        for row in rows
+    }
 
 
 # -- ranking ---------------------------------------------------------------------------------
@@ -234,7 +301,7 @@ def outcomes_for_demand(
     exclude: set[int] | None = None,
 ) -> list[Candidate]:
     """Demand → outcomes, best first."""
-    today = today or date.today()
+    today = today or local_today()
     vector = query_vector("demand", demand) if mode != "bm25" else None
     retrieval = "hybrid" if mode == "hybrid+features" else mode
     candidates = retrieve(
@@ -242,13 +309,9 @@ def outcomes_for_demand(
     )
     if mode != "hybrid+features":
         return candidates[:k]
-    outcomes = _load(Outcome, [c.listing_id for c in candidates])
+    facts = _outcome_facts_for([c.listing_id for c in candidates], today)
     d_facts = demand_facts(demand)
-    pairs = [
-        (d_facts, outcome_facts(outcomes[c.listing_id], today), c)
-        for c in candidates
-        if c.listing_id in outcomes
-    ]
+    pairs = [(d_facts, facts[c.listing_id], c) for c in candidates if c.listing_id in facts]
     return score_candidates(pairs, today, viewer_is_broker, explain, k)
 
 
@@ -260,7 +323,7 @@ def demands_for_outcome(
     viewer_is_broker: bool = False,
 ) -> list[Candidate]:
     """Outcome → demands (for tech-transfer offices), best first."""
-    today = today or date.today()
+    today = today or local_today()
     vector = query_vector("outcome", outcome)
     candidates = retrieve("demand", outcome.embedding_text(), vector, "hybrid")
     demands = _load(Demand, [c.listing_id for c in candidates])
@@ -277,6 +340,33 @@ def search_text(kind: str, text: str, k: int = 20, mode: str = "hybrid") -> list
     """Free-text search over one list: the query is encoded, then fused like a demand."""
     vector = indexing.embedder().encode([text], kind="query") if mode != "bm25" else None
     return retrieve(kind, text, vector, mode, k=k)
+
+
+_batch_facts: ContextVar[dict | None] = ContextVar("batch_facts", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Proposals for many listings in one transaction: an outcome's facts are built once.
+
+    Nothing is edited inside a batch (the worker's refresh runs alone in its transaction), so
+    the facts of an outcome that many demands retrieve stay valid until the batch ends.
+    """
+    token = _batch_facts.set({})
+    try:
+        yield
+    finally:
+        _batch_facts.reset(token)
+
+
+def _outcome_facts_for(ids: list[int], today: date) -> dict[int, fit.OutcomeFacts]:
+    cache = _batch_facts.get()
+    if cache is None:
+        return load_outcome_facts(ids, today)
+    missing = [i for i in ids if (i, today) not in cache]
+    for i, facts in load_outcome_facts(missing, today).items():
+        cache[(i, today)] = facts
+    return {i: cache[(i, today)] for i in ids if (i, today) in cache}
 
 
 def _load(model, ids: list[int]) -> dict[int, Any]:
@@ -393,11 +483,12 @@ def refresh_proposals(demand_ids: list[int] | None = None) -> dict:
     if demand_ids is not None:
         stmt = stmt.where(Demand.id.in_(demand_ids))
     totals = {"demands": 0, "proposed": 0, "withdrawn": 0}
-    for demand_id in db.session.scalars(stmt).all():
-        result = propose_for_demand(demand_id)
-        totals["demands"] += 1
-        totals["proposed"] += result["proposed"]
-        totals["withdrawn"] += result["withdrawn"]
+    with batch():
+        for demand_id in db.session.scalars(stmt).all():
+            result = propose_for_demand(demand_id)
+            totals["demands"] += 1
+            totals["proposed"] += result["proposed"]
+            totals["withdrawn"] += result["withdrawn"]
     return totals
 
 

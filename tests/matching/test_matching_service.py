@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from market.services import indexing, matching
 from market.services.listings import add_patent, post_demand, post_outcome, set_status
-from models import Match, db
+from models import IpcCode, Match, db
 
 TODAY = date(2026, 11, 22)
 
@@ -145,3 +145,46 @@ def test_free_text_search_modes(market):
 def test_refresh_proposals_counts(market):
     totals = matching.refresh_proposals()
     assert totals["demands"] == 1 and totals["proposed"] >= 2
+
+
+def test_bulk_facts_equal_the_orm_facts(market, institution):
+    _, good, early, expired, unrelated = market
+    add_patent(
+        good, {"number": "CN2222B", "legal_status": "granted", "expires_on": date(2031, 1, 1)}
+    )
+    add_patent(good, {"number": "CN3333A", "legal_status": "pending"})
+    good.ipc = [db.session.get(IpcCode, "B64C"), db.session.get(IpcCode, "F03D")]
+    good.indicators = [{"name": "续航", "op": ">=", "value": 50, "unit": "分钟"}]
+    db.session.flush()
+    ids = [good.id, early.id, expired.id, unrelated.id]
+    bulk = matching.load_outcome_facts(ids, TODAY)
+    for outcome in (good, early, expired, unrelated):
+        expected = matching.outcome_facts(outcome, TODAY)
+        got = bulk[outcome.id]
+        assert got.__dict__.keys() == expected.__dict__.keys()
+        for name in expected.__dict__:
+            mine, theirs = getattr(got, name), getattr(expected, name)
+            if name == "ipc_codes":
+                mine, theirs = sorted(mine), sorted(theirs)
+            assert mine == theirs, (outcome.title, name)
+    assert bulk[good.id].patent_status == "granted"
+    assert bulk[expired.id].patent_status == "expired"
+    assert sorted(bulk[good.id].ipc_codes) == ["B64C", "F03D"]
+
+
+def test_a_batch_builds_each_outcome_facts_once(market, monkeypatch):
+    demand, *_ = market
+    calls = []
+    real = matching.load_outcome_facts
+    monkeypatch.setattr(
+        matching,
+        "load_outcome_facts",
+        lambda ids, today: calls.append(list(ids)) or real(ids, today),
+    )
+    with matching.batch():
+        first = matching.outcomes_for_demand(demand, today=TODAY)
+        again = matching.outcomes_for_demand(demand, today=TODAY)
+    assert [c.listing_id for c in first] == [c.listing_id for c in again]
+    assert calls[0] and calls[1] == []  # the second demand found every outcome's facts cached
+    matching.outcomes_for_demand(demand, today=TODAY)
+    assert calls[2] == calls[0]  # outside a batch nothing is kept

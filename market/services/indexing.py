@@ -168,14 +168,17 @@ def _writing(kind: str) -> Iterator[object]:
 
 
 def _vectors_for(kind: str, listings: list) -> np.ndarray:
-    """Stored vectors where the text is unchanged; one batched encode for the rest."""
+    """Stored vectors where the text and the model build are unchanged; one batched encode for
+    the rest. Rows are keyed by ``model_key`` (name and weights checksum), as query vectors are,
+    so rebuilt weights under the same name never reuse stale vectors."""
     emb = embedder()
+    model = model_key(emb)
     stored = {
         row.listing_id: row
         for row in db.session.scalars(
             select(ListingVector).where(
                 ListingVector.kind == kind,
-                ListingVector.model == emb.name,
+                ListingVector.model == model,
                 ListingVector.listing_id.in_([item.id for item in listings]),
             )
         )
@@ -198,7 +201,7 @@ def _vectors_for(kind: str, listings: list) -> np.ndarray:
                 ListingVector(
                     kind=kind,
                     listing_id=item.id,
-                    model=emb.name,
+                    model=model,
                     content_hash=item.content_hash,
                     vector=vector.astype(np.float32).tobytes(),
                 )

@@ -176,3 +176,26 @@ def test_unknown_kind_refused(app):
     with pytest.raises(ValueError, match="unknown listing kind"):
         indexing.index_listings("patent", [1])
     assert db.session.scalars(select(Outcome)).all() == []
+
+
+def test_stored_vectors_are_reused_and_keyed_by_model_build(app, outcomes, monkeypatch):
+    indexing.reconcile()
+    db.session.commit()
+    key = indexing.model_key(indexing.embedder())
+    assert set(db.session.scalars(select(ListingVector.model))) == {key}
+    indexing.forget_indexes()
+    for folder in (indexing.index_dir("outcome"),):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                path.unlink()
+    encoded = []
+    emb = indexing.embedder()
+    real = emb.encode
+    monkeypatch.setattr(
+        emb, "encode", lambda texts, **kw: encoded.append(texts) or real(texts, **kw)
+    )
+    indexing.forget_indexes()
+    report = indexing.reconcile()
+    db.session.commit()
+    assert report["outcome"]["size"] == 5
+    assert encoded == []  # every vector came back from listing_vector

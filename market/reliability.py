@@ -107,6 +107,12 @@ def register(bench: click.Group) -> None:
     def pages(total, concurrency, workers) -> None:
         """页面延迟：完整演示目录下 /demands、/outcomes（含筛选）的 p95（目标 < 200 ms）。"""
         with served_copy(True, 0, None, workers, echo=_err) as server:
+            if not (server.catalogue["outcomes"] and server.catalogue["demands"]):
+                # Timing empty lists would "pass" and prove nothing.
+                raise click.ClickException(
+                    "数据库中没有已发布的需求或成果：请先运行 flask --app market db upgrade "
+                    "和 flask --app market seed"
+                )
             report = run_pages(server, total, concurrency)
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
 

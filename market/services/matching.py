@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from market.search import features as fit
 from market.search.fusion import rrf
@@ -326,7 +326,7 @@ def demands_for_outcome(
     today = today or local_today()
     vector = query_vector("outcome", outcome)
     candidates = retrieve("demand", outcome.embedding_text(), vector, "hybrid")
-    demands = _load(Demand, [c.listing_id for c in candidates])
+    demands = _load_demands([c.listing_id for c in candidates])
     o_facts = outcome_facts(outcome, today)
     pairs = [
         (demand_facts(demands[c.listing_id]), o_facts, c)
@@ -369,14 +369,10 @@ def _outcome_facts_for(ids: list[int], today: date) -> dict[int, fit.OutcomeFact
     return {i: cache[(i, today)] for i in ids if (i, today) in cache}
 
 
-def _load(model, ids: list[int]) -> dict[int, Any]:
+def _load_demands(ids: list[int]) -> dict[int, Demand]:
     if not ids:
         return {}
-    stmt = select(model).where(model.id.in_(ids))
-    if model is Outcome:
-        stmt = stmt.options(selectinload(Outcome.patents), selectinload(Outcome.ipc))
-    else:
-        stmt = stmt.options(joinedload(Demand.organization))
+    stmt = select(Demand).where(Demand.id.in_(ids)).options(joinedload(Demand.organization))
     return {row.id: row for row in db.session.scalars(stmt)}
 
 

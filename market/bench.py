@@ -269,6 +269,8 @@ def _synthetic_catalogue(n_outcomes: int, dim: int) -> dict[str, Any]:
     db.session.flush()
     path = Path(__file__).resolve().parent.parent / "seed_data/catalogue/patent_titles.jsonl"
     titles = [json.loads(line)["title"] for line in path.open(encoding="utf-8")]
+    # Each distinct title's IPC profile once (the numbered copies share it).
+    profiles = {t: indexing.ipc_profile(t).to_json() for t in titles[:n_outcomes]}
     rows = []
     for n in range(n_outcomes):
         title = f"{titles[n % len(titles)]}（{n}）"
@@ -285,6 +287,7 @@ def _synthetic_catalogue(n_outcomes: int, dim: int) -> dict[str, Any]:
                 "indexed_hash": content_hash(title, None),
                 "indicators": [],
                 "suggested_ipc": [],
+                "ipc_profile": profiles[titles[n % len(titles)]],
                 "implemented": False,
                 **_demo_attributes(str(n)),
             }
@@ -296,9 +299,13 @@ def _synthetic_catalogue(n_outcomes: int, dim: int) -> dict[str, Any]:
     emb = indexing.embedder()
     started = time.perf_counter()
     index = indexing._new_index("outcome")
-    index.add(ids, clustered_vectors(len(ids), dim))
+    vectors = clustered_vectors(len(ids), dim)
+    index.add(ids, vectors)
     index.save(indexing.index_dir("outcome"))
     built = time.perf_counter() - started
+    started = time.perf_counter()
+    _store_vectors_and_neighbors(index, ids, vectors)
+    linked = time.perf_counter() - started
     lexical = LexicalIndex().build(ids.tolist(), [r["title"] for r in rows])
     lexical.save(indexing.index_dir("outcome") / "lexical")
     indexing.forget_indexes()
@@ -306,8 +313,40 @@ def _synthetic_catalogue(n_outcomes: int, dim: int) -> dict[str, Any]:
         "outcomes": len(ids),
         "index_type": index.kind,
         "index_build_s": round(built, 1),
+        "neighbors_build_s": round(linked, 1),
         "model": emb.name,
     }
+
+
+def _store_vectors_and_neighbors(index, ids: np.ndarray, vectors: np.ndarray) -> None:
+    """listing_vector rows as the worker writes them: the vector and its nearest listings,
+    found by the same index the matcher searches (batched, as a full refresh does)."""
+    from market.services import indexing
+    from models import ListingVector, Outcome, db
+
+    model = indexing.model_key(indexing.embedder())
+    hashes = dict(db.session.execute(select(Outcome.id, Outcome.content_hash)).all())
+    step = 20_000
+    for start in range(0, len(ids), step):
+        chunk = [int(i) for i in ids[start : start + step]]
+        found = indexing._search_neighbors(
+            index, chunk, vectors[start : start + step], indexing.NEIGHBORS
+        )
+        db.session.execute(
+            insert(ListingVector.__table__),
+            [
+                {
+                    "kind": "outcome",
+                    "listing_id": i,
+                    "model": model,
+                    "content_hash": hashes[i],
+                    "vector": v.astype(np.float32).tobytes(),
+                    "neighbors": found[i],
+                }
+                for i, v in zip(chunk, vectors[start : start + step], strict=True)
+            ],
+        )
+        db.session.commit()
 
 
 def _bench_demands(n_demands: int) -> list:

@@ -107,6 +107,24 @@ def register(app: Flask) -> None:
             click.echo(json.dumps(indexing.rebuild(name), ensure_ascii=False))
             db.session.commit()
 
+    @index_group.command("neighbors")
+    @click.argument("kind", type=click.Choice(["demand", "outcome", "all"]), default="all")
+    def neighbors(kind: str) -> None:
+        """重新计算每个条目的相近条目（匹配时用于“领域一致性”）。"""
+        from .services import indexing
+
+        kinds = list(indexing.KINDS) if kind == "all" else [kind]
+        bars = Bars()
+        try:
+            for name in kinds:
+                label = {"demand": "场景需求", "outcome": "科技成果"}[name]
+                count = indexing.refresh_neighbors(
+                    name, progress=lambda done, total, label=label: bars(label, done, total)
+                )
+                click.echo(json.dumps({"kind": name, "listings": count}, ensure_ascii=False))
+        finally:
+            bars.close()
+
     @index_group.command("status")
     def index_status() -> None:
         """各类条目的索引进度。"""

@@ -47,6 +47,10 @@ def defaults(instance_path: str) -> dict:
             "beat_schedule": {
                 "reconcile": {"task": "workers.tasks.reconcile", "schedule": 300.0},
                 "use-first-sweep": {"task": "workers.tasks.use_first_sweep", "schedule": 86400.0},
+                "refresh-neighbors": {
+                    "task": "workers.tasks.refresh_neighbors",
+                    "schedule": 86400.0,
+                },
             },
         },
         "BABEL_DEFAULT_LOCALE": "zh",

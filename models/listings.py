@@ -152,6 +152,8 @@ class Demand(ListingMixin, db.Model):
     review_state: Mapped[str] = mapped_column(String(16), default="approved")
     ipc_codes: Mapped[list] = mapped_column(JSON, default=list)
     suggested_ipc: Mapped[list] = mapped_column(JSON, default=list)
+    # IpcProfile.to_json() of the text, written when the listing is indexed.
+    ipc_profile: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     organization: Mapped[Organization] = relationship()
 
@@ -273,6 +275,7 @@ class Outcome(ListingMixin, db.Model):
     implemented: Mapped[bool] = mapped_column(Boolean, default=False)
     use_first_state: Mapped[str | None] = mapped_column(String(20))
     suggested_ipc: Mapped[list] = mapped_column(JSON, default=list)
+    ipc_profile: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     source_ref: Mapped[str | None] = mapped_column(String(64))
 
     organization: Mapped[Organization] = relationship()

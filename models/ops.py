@@ -33,6 +33,9 @@ class ListingVector(db.Model):
     model: Mapped[str] = mapped_column(String(120), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    # The listing's nearest listings of the same kind by this model: [[id, cosine], ...], best
+    # first. Derived like the vector itself; kept current as listings come and go.
+    neighbors: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

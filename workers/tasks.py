@@ -72,6 +72,12 @@ def rebuild_index(kind: str) -> dict:
     return _committed(indexing.rebuild, kind)
 
 
+@shared_task(name="workers.tasks.refresh_neighbors", **RETRY)
+def refresh_neighbors() -> dict:
+    """Daily: recompute every listing's nearest-listing list (drops listings closed since)."""
+    return {kind: _committed(indexing.refresh_neighbors, kind) for kind in indexing.KINDS}
+
+
 @shared_task(name="workers.tasks.reconcile", **RETRY)
 def reconcile() -> dict:
     report = _committed(indexing.reconcile)

@@ -404,10 +404,25 @@ _REGION_CLAUSES = {
 }
 
 
-def _sentence(values: Mapping[str, float | None], details: Mapping[str, Any], phrases) -> str:
+def _neighbor_clause(evidence: Mapping[str, Any] | None) -> str | None:
+    """Said only when most of the listing's nearest listings were retrieved as well."""
+    found, total = (evidence or {}).get("neighbors_retrieved"), (evidence or {}).get("neighbors")
+    if not found or not total or found * 2 < total:
+        return None
+    return f"与其最相近的{total}项中有{found}项也与之相符，所属领域一致"
+
+
+def _sentence(
+    values: Mapping[str, float | None],
+    details: Mapping[str, Any],
+    phrases,
+    evidence: Mapping[str, Any] | None = None,
+) -> str:
     clauses = []
     if phrases:
         clauses.append(f"双方文本均涉及“{'、'.join(phrases[:3])}”")
+    if clause := _neighbor_clause(evidence):
+        clauses.append(clause)
     for clause in (
         _indicator_clause(details.get("indicator_matches", ())),
         _maturity_clause(details),
@@ -429,8 +444,11 @@ def explain(
     features: FitFeatures,
     matched: Sequence[str] | Mapping[str, Any] = (),
     weights: Mapping[str, float] | None = None,
+    evidence: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Score breakdown, hard constraints marked ✓/✗ and one plain Chinese sentence."""
+    """Score breakdown, hard constraints marked ✓/✗ and one plain Chinese sentence.
+
+    ``evidence`` is what hybrid retrieval saw (``Candidate.retrieval_evidence``)."""
     weights = DEFAULT_WEIGHTS if weights is None else weights
     phrases = list(matched.get("phrases", ())) if isinstance(matched, Mapping) else list(matched)
     failed = features.details.get("hard_constraints") or []
@@ -447,7 +465,7 @@ def explain(
             for m in features.details.get("indicator_matches", ())
         ],
         "matched_phrases": phrases,
-        "sentence": _sentence(features.values, features.details, phrases),
+        "sentence": _sentence(features.values, features.details, phrases, evidence),
     }
 
 

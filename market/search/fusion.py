@@ -112,3 +112,34 @@ def score_fusion(
     }
     rankings = [[d for d, _ in hits] for hits in results]
     return _ordered(scores, rankings, limit)
+
+
+def neighbor_smoothing(
+    scores: dict[Hashable, float],
+    neighbors: dict[Hashable, Sequence[Hashable]],
+    weight: float,
+    k: int,
+) -> dict[Hashable, float]:
+    """Each document's score plus ``weight`` × the mean score of its ``k`` nearest listings.
+
+    Listings that are alike tend to answer the same needs (the cluster hypothesis): a
+    candidate whose closest neighbours in the catalogue also scored well sits in the field
+    the query asks about, while a lone hit on a shared word does not. A neighbour that was
+    not retrieved scores 0; the mean is over ``k`` (not over the neighbours a listing has),
+    so a listing with few neighbours is never lifted by them more than a full list would be.
+    """
+    if weight < 0 or k < 1:
+        raise ValueError("weight must be non-negative and k at least 1")
+    if weight == 0:
+        return dict(scores)
+    return {
+        doc_id: score + weight * sum(scores.get(n, 0.0) for n in neighbors.get(doc_id, ())[:k]) / k
+        for doc_id, score in scores.items()
+    }
+
+
+def neighbor_support(
+    doc_id: Hashable, scores: dict[Hashable, float], neighbors: dict[Hashable, Sequence[Hashable]]
+) -> int:
+    """How many of a document's neighbours were retrieved too (for the explanation)."""
+    return sum(1 for n in neighbors.get(doc_id, ()) if scores.get(n, 0.0) > 0)

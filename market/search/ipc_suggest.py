@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from market.search.lexical import LexicalIndex
@@ -31,6 +32,73 @@ class IpcSuggestion:
     code: str
     title: str
     score: float
+
+
+@dataclass(frozen=True)
+class IpcProfile:
+    """Where a text sits in the IPC: weights over its best-matching subclasses, unit length.
+
+    ``weights`` keeps the top subclasses of the suggester's BM25 scores, each mapped to
+    ``exp(temperature * score / best)`` so the leaders dominate, then scaled to unit length;
+    two profiles compare by cosine (``similarity``). ``confidence`` is best / runner-up score:
+    near 1 when the text could belong to many subclasses (a list of keywords), 2 or more when
+    one subclass clearly fits (a need phrased like an IPC definition). Declared codes are
+    certain (``from_codes``).
+    """
+
+    weights: Mapping[str, float] = field(default_factory=dict)
+    confidence: float = 1.0
+
+    @classmethod
+    def from_scores(
+        cls, scored: Iterable[tuple[str, float]], top: int = 30, temperature: float = 5.0
+    ) -> IpcProfile:
+        best = sorted(((str(c), float(s)) for c, s in scored if s > 0), key=lambda x: -x[1])[:top]
+        if not best:
+            return cls()
+        lead = best[0][1]
+        raw = {code: math.exp(temperature * score / lead) for code, score in best}
+        runner_up = best[1][1] if len(best) > 1 else 0.0
+        confidence = lead / runner_up if runner_up > 0 else DECLARED_CONFIDENCE
+        return cls(_unit(raw), round(confidence, 4))
+
+    @classmethod
+    def from_codes(cls, codes: Iterable[str]) -> IpcProfile:
+        """Declared codes, each subclass weighing the same; they take precedence over text."""
+        subclasses = {re.sub(r"\s+", "", c).upper()[:4] for c in codes if c and c.strip()}
+        if not subclasses:
+            return cls()
+        return cls(_unit(dict.fromkeys(sorted(subclasses), 1.0)), DECLARED_CONFIDENCE)
+
+    @classmethod
+    def from_json(cls, payload: Mapping | None) -> IpcProfile:
+        if not payload:
+            return cls()
+        weights = {str(c): float(w) for c, w in payload.get("weights", {}).items()}
+        return cls(weights, float(payload.get("confidence", 1.0)))
+
+    def to_json(self) -> dict:
+        return {
+            "weights": {c: round(w, 5) for c, w in self.weights.items()},
+            "confidence": self.confidence,
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self.weights)
+
+    def similarity(self, other: IpcProfile) -> float:
+        """Cosine of two profiles (both unit length): 1 same subclasses, 0 nothing shared."""
+        small, large = sorted((self.weights, other.weights), key=len)
+        return sum(w * large[c] for c, w in small.items() if c in large)
+
+
+# A declared code is as certain as classification gets; also used for a single-subclass text.
+DECLARED_CONFIDENCE = 10.0
+
+
+def _unit(weights: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(w * w for w in weights.values()))
+    return {c: w / norm for c, w in weights.items()} if norm > 0 else {}
 
 
 @dataclass
@@ -103,6 +171,15 @@ class IpcSuggester:
 
     def __contains__(self, code: str) -> bool:
         return code in self._subclasses
+
+    def profile(self, text: str, top: int = 30, temperature: float = 5.0) -> IpcProfile:
+        """The text's ``IpcProfile`` over its ``top`` best subclasses."""
+        scores = self._index.score_all(text)
+        if scores is None:
+            return IpcProfile()
+        return IpcProfile.from_scores(
+            zip(self._index.ids, scores.tolist(), strict=True), top, temperature
+        )
 
     def suggest(self, text: str, k: int = 5) -> list[IpcSuggestion]:
         return [

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 KINDS: dict[str, type] = {"demand": Demand, "outcome": Outcome}
 RECONCILE_CHUNK = 2048  # listings per index save during catch-up: fewer, larger atomic saves
+NEIGHBORS = 20  # nearest listings kept per listing (the matcher's neighbour smoothing reads them)
+NEIGHBOR_CHUNK = 1024  # listings per batched search when the whole graph is recomputed
 _indexes: dict[tuple[str, str], object] = {}
 _lock = threading.Lock()
 
@@ -230,31 +232,136 @@ def index_listings(kind: str, ids: list[int]) -> dict:
             index.upsert(live_ids, vectors)
             lexical.remove(live_ids)
             lexical.add(live_ids, [item.embedding_text() for item in live])
+    if live:
+        db.session.flush()
+        _link_neighbors(kind, index, [item.id for item in live], vectors)
     now = utcnow()
     for item in live:
         item.indexed_hash, item.indexed_at = item.content_hash, now
         item.suggested_ipc = suggest_ipc(item.embedding_text())
+        item.ipc_profile = ipc_profile(item.embedding_text()).to_json()
     for item in listings:
         if item.status != "published":
             item.indexed_hash, item.indexed_at = None, None
     return {"kind": kind, "indexed": len(live), "removed": len(gone)}
 
 
+# -- nearest neighbours ----------------------------------------------------------------------
+
+
+def _merge_neighbors(current: list | None, incoming: list, drop: set[int], k: int) -> list:
+    """``current`` without ``drop`` (listings whose place is being recomputed) plus
+    ``incoming`` [[id, cosine], ...]; the ``k`` closest, best first, ties by id."""
+    merged = {int(i): float(s) for i, s in (current or []) if int(i) not in drop}
+    for i, s in incoming:
+        merged[int(i)] = float(s)
+    best = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:k]
+    return [[i, round(s, 4)] for i, s in best]
+
+
+def _search_neighbors(index, ids: list[int], vectors: np.ndarray, k: int) -> dict[int, list]:
+    scores, found = index.search(vectors, k + 1)
+    return {
+        listing_id: [
+            [int(n), round(float(s), 4)]
+            for n, s in zip(found[row], scores[row], strict=True)
+            if n >= 0 and int(n) != listing_id
+        ][:k]
+        for row, listing_id in enumerate(ids)
+    }
+
+
+def _link_neighbors(kind: str, index, ids: list[int], vectors: np.ndarray) -> None:
+    """Give freshly indexed listings their nearest listings, and offer each of them to its
+    neighbours' lists in turn, so older listings learn of closer newcomers."""
+    model = model_key(embedder())
+    fresh = _search_neighbors(index, ids, vectors, NEIGHBORS)
+    offers: dict[int, list] = {}
+    for listing_id, found in fresh.items():
+        for neighbor_id, score in found:
+            if neighbor_id not in fresh:
+                offers.setdefault(neighbor_id, []).append([listing_id, score])
+    rows = db.session.scalars(
+        select(ListingVector).where(
+            ListingVector.kind == kind,
+            ListingVector.model == model,
+            ListingVector.listing_id.in_(list(fresh) + list(offers)),
+        )
+    )
+    drop = set(fresh)
+    for row in rows:
+        if row.listing_id in fresh:
+            row.neighbors = fresh[row.listing_id]
+        else:
+            row.neighbors = _merge_neighbors(row.neighbors, offers[row.listing_id], drop, NEIGHBORS)
+
+
+def refresh_neighbors(kind: str, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute every indexed listing's neighbour list from scratch (exact for the current
+    catalogue: incremental updates never hear of listings that closed since)."""
+    model = model_key(embedder())
+    index = get_index(kind)
+    ids = sorted(int(i) for i in index.ids().tolist())
+    for start in range(0, len(ids), NEIGHBOR_CHUNK):
+        chunk = ids[start : start + NEIGHBOR_CHUNK]
+        rows = db.session.scalars(
+            select(ListingVector).where(
+                ListingVector.kind == kind,
+                ListingVector.model == model,
+                ListingVector.listing_id.in_(chunk),
+            )
+        ).all()
+        if rows:
+            vectors = np.vstack([np.frombuffer(r.vector, dtype=np.float32) for r in rows])
+            found = _search_neighbors(index, [r.listing_id for r in rows], vectors, NEIGHBORS)
+            for row in rows:
+                row.neighbors = found[row.listing_id]
+        db.session.commit()
+        if progress:
+            progress(min(start + NEIGHBOR_CHUNK, len(ids)), len(ids))
+    return len(ids)
+
+
+def neighbors_of(kind: str, ids: list[int]) -> dict[int, list[int]]:
+    """Stored neighbour ids of the given listings under the current model, best first."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ListingVector.listing_id, ListingVector.neighbors).where(
+            ListingVector.kind == kind,
+            ListingVector.model == model_key(embedder()),
+            ListingVector.listing_id.in_(ids),
+        )
+    )
+    return {listing_id: [int(n) for n, _ in found or ()] for listing_id, found in rows}
+
+
+# -- IPC suggestions and profiles ------------------------------------------------------------
+
 _suggester = None
 
 
-def suggest_ipc(text: str, k: int = 3) -> list[dict]:
-    """建议分类: IPC subclasses whose Chinese definitions best match the text."""
+def _get_suggester():
     global _suggester
     from market.search.ipc_suggest import IpcSuggester, default_tsv_path
 
     with _lock:
         if _suggester is None:
             _suggester = IpcSuggester.from_tsv(default_tsv_path())
+    return _suggester
+
+
+def suggest_ipc(text: str, k: int = 3) -> list[dict]:
+    """建议分类: IPC subclasses whose Chinese definitions best match the text."""
     return [
         {"code": s.code, "title": s.title.split(" 注意")[0][:60], "score": round(float(s.score), 3)}
-        for s in _suggester.suggest(text, k)
+        for s in _get_suggester().suggest(text, k)
     ]
+
+
+def ipc_profile(text: str):
+    """The text's place in the IPC (``IpcProfile``), for the matcher's classification channel."""
+    return _get_suggester().profile(text)
 
 
 def stale_ids(kind: str, limit: int | None = None) -> list[int]:
@@ -263,7 +370,10 @@ def stale_ids(kind: str, limit: int | None = None) -> list[int]:
         select(model.id)
         .where(
             model.status == "published",
-            (model.indexed_hash.is_(None)) | (model.indexed_hash != model.content_hash),
+            (model.indexed_hash.is_(None))
+            | (model.indexed_hash != model.content_hash)
+            # indexed before IPC profiles existed: re-indexing reuses the stored vector
+            | (model.ipc_profile.is_(None)),
         )
         .order_by(model.id)
     )
@@ -302,6 +412,9 @@ def reconcile(
             done += len(chunk)
             if progress:
                 progress(kind, done, len(todo))
+        if done > RECONCILE_CHUNK:
+            # Chunks indexed early met only part of the catalogue: make the graph exact.
+            refresh_neighbors(kind)
         report[kind] = {
             "indexed": done,
             "removed_orphans": len(orphans),
@@ -335,6 +448,8 @@ def rebuild(kind: str) -> dict:
     for start in range(0, len(ids), RECONCILE_CHUNK):
         index_listings(kind, ids[start : start + RECONCILE_CHUNK])
         db.session.commit()
+    if len(ids) > RECONCILE_CHUNK:
+        refresh_neighbors(kind)
     return {"kind": kind, "size": len(get_index(kind))}
 
 

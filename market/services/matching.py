@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from market.search import features as fit
-from market.search.fusion import rrf
+from market.search.fusion import neighbor_smoothing, neighbor_support, rrf
+from market.search.ipc_suggest import IpcProfile
 from models import (
     Demand,
     ListingVector,
@@ -46,6 +47,11 @@ CANDIDATES = 100
 PROPOSALS = 10
 MIN_SCORE = 0.0
 RETRIEVAL_MODES = ("bm25", "dense", "hybrid", "hybrid+features")
+RRF_K = 60
+# Hybrid retrieval settings (config keys MATCH_NEIGHBOR_WEIGHT, MATCH_IPC_GAIN), chosen on the
+# dev splits of tt-ipc and tt-csl only (see README, "Matching quality").
+NEIGHBOR_WEIGHT = 2.0  # λ: weight of the neighbours' mean fused score
+IPC_GAIN = 2.0  # the IPC ranking weighs min(1, gain × (query confidence − 1))
 
 
 @dataclass
@@ -57,6 +63,15 @@ class Candidate:
     score: float = 0.0
     features: fit.FitFeatures | None = None
     explanation: dict[str, Any] = field(default_factory=dict)
+    ipc: float | None = None  # cosine of the two IPC profiles (hybrid retrieval only)
+    neighbors: int | None = None  # how many of its nearest listings were retrieved too
+
+    def retrieval_evidence(self) -> dict[str, Any]:
+        return {
+            "ipc_similarity": None if self.ipc is None else round(self.ipc, 4),
+            "neighbors_retrieved": self.neighbors,
+            "neighbors": indexing.NEIGHBORS,
+        }
 
 
 def weights() -> dict[str, float]:
@@ -110,8 +125,16 @@ def retrieve(
     mode: str = "hybrid",
     k: int = CANDIDATES,
     exclude: set[int] | None = None,
+    profile: IpcProfile | None = None,
 ) -> list[Candidate]:
-    """Candidates of ``kind`` for a query, best first, by the chosen retrieval mode."""
+    """Candidates of ``kind`` for a query, best first, by the chosen retrieval mode.
+
+    ``hybrid`` fuses three rankings by reciprocal rank: dense, BM25 and, among their pooled
+    hits, the IPC profiles' similarity, weighted by how surely the query's subclass is known.
+    Each fused score then gains λ × the mean score of the listing's nearest listings
+    (``neighbor_smoothing``). ``profile`` is the query's IPC profile (declared codes win);
+    without one it is computed from ``text``.
+    """
     exclude = exclude or set()
     dense = dense_hits(kind, vector, k + len(exclude)) if mode != "bm25" else []
     lexical = lexical_hits(kind, text, k + len(exclude)) if mode != "dense" else []
@@ -119,12 +142,72 @@ def retrieve(
     lexical = [(i, s) for i, s in lexical if i not in exclude][:k]
     dense_score, lexical_score = _unit(dense), _unit(lexical)
     rankings = [r for r in ([i for i, _ in dense], [i for i, _ in lexical]) if r]
-    fused = rrf(rankings, k=60, limit=k) if rankings else []
-    fused_unit = _unit([(int(i), float(s)) for i, s in fused])
+    weights = [1.0] * len(rankings)
+    similarity: dict[int, float] = {}
+    if mode == "hybrid" and rankings:
+        pool = {i: n for n, i in enumerate(dict.fromkeys(i for r in rankings for i in r))}
+        profile = profile if profile is not None else indexing.ipc_profile(text)
+        channel = ipc_channel_weight(profile)
+        if channel > 0:
+            similarity = _ipc_similarity(kind, profile, list(pool))
+            by_ipc = sorted(
+                (i for i in pool if similarity.get(i, 0.0) > 0),
+                key=lambda i: (-similarity[i], pool[i]),
+            )
+            if by_ipc:
+                rankings.append(by_ipc[:k])
+                weights.append(channel)
+    fused = dict(rrf(rankings, k=RRF_K, weights=weights)) if rankings else {}
+    order = {i: n for n, i in enumerate(fused)}
+    scores, support = fused, {}
+    if mode == "hybrid" and fused:
+        neighbors = indexing.neighbors_of(kind, list(fused))
+        weight = _setting("MATCH_NEIGHBOR_WEIGHT")
+        scores = neighbor_smoothing(fused, neighbors, weight, indexing.NEIGHBORS)
+        support = {i: neighbor_support(i, fused, neighbors) for i in fused}
+    best = sorted(scores, key=lambda i: (-scores[i], order[i]))[:k]
+    fused_unit = _unit([(int(i), float(scores[i])) for i in best])
     return [
-        Candidate(int(i), dense_score.get(i), lexical_score.get(i), fused_unit[int(i)])
-        for i, _ in fused
+        Candidate(
+            int(i),
+            dense_score.get(i),
+            lexical_score.get(i),
+            fused_unit[int(i)],
+            ipc=similarity.get(i) if mode == "hybrid" else None,
+            neighbors=support.get(i) if mode == "hybrid" else None,
+        )
+        for i in best
     ]
+
+
+_SETTINGS = {"MATCH_NEIGHBOR_WEIGHT": NEIGHBOR_WEIGHT, "MATCH_IPC_GAIN": IPC_GAIN}
+
+
+def _setting(name: str) -> float:
+    return float(current_app.config.get(name, _SETTINGS[name]))
+
+
+def ipc_channel_weight(profile: IpcProfile) -> float:
+    """How much the IPC ranking counts: 0 when the query could sit in many subclasses alike,
+    1 when one subclass clearly leads (or the codes were declared)."""
+    if not profile:
+        return 0.0
+    return min(1.0, max(0.0, _setting("MATCH_IPC_GAIN") * (profile.confidence - 1.0)))
+
+
+def _ipc_similarity(kind: str, query: IpcProfile, ids: list[int]) -> dict[int, float]:
+    model = indexing.model_for(kind)
+    rows = db.session.execute(select(model.id, model.ipc_profile).where(model.id.in_(ids)))
+    return {i: query.similarity(IpcProfile.from_json(p)) for i, p in rows if p}
+
+
+def query_profile(declared: list[str] | None, stored: dict | None, text: str) -> IpcProfile:
+    """A listing's IPC profile as a query: declared codes first, then the stored profile."""
+    if declared:
+        return IpcProfile.from_codes(declared)
+    if stored:
+        return IpcProfile.from_json(stored)
+    return indexing.ipc_profile(text)
 
 
 def _unit(hits: list[tuple[int, float]]) -> dict[int, float]:
@@ -287,7 +370,12 @@ def score_candidates(
         for cand in kept:
             demand, outcome = facts[cand.listing_id]
             phrases = fit.matched_phrases(demand.text, outcome.text)
-            cand.explanation = {**fit.explain(cand.features, phrases, w), "highlight": phrases}
+            evidence = cand.retrieval_evidence()
+            cand.explanation = {
+                **fit.explain(cand.features, phrases, w, evidence),
+                "highlight": phrases,
+                "retrieval": evidence,
+            }
     return kept
 
 
@@ -304,8 +392,15 @@ def outcomes_for_demand(
     today = today or local_today()
     vector = query_vector("demand", demand) if mode != "bm25" else None
     retrieval = "hybrid" if mode == "hybrid+features" else mode
+    profile = query_profile(demand.ipc_codes, demand.ipc_profile, demand.embedding_text())
     candidates = retrieve(
-        "outcome", demand.embedding_text(), vector, retrieval, k=max(CANDIDATES, k), exclude=exclude
+        "outcome",
+        demand.embedding_text(),
+        vector,
+        retrieval,
+        k=max(CANDIDATES, k),
+        exclude=exclude,
+        profile=profile,
     )
     if mode != "hybrid+features":
         return candidates[:k]
@@ -325,7 +420,8 @@ def demands_for_outcome(
     """Outcome → demands (for tech-transfer offices), best first."""
     today = today or local_today()
     vector = query_vector("outcome", outcome)
-    candidates = retrieve("demand", outcome.embedding_text(), vector, "hybrid")
+    profile = query_profile(outcome.ipc_codes, outcome.ipc_profile, outcome.embedding_text())
+    candidates = retrieve("demand", outcome.embedding_text(), vector, "hybrid", profile=profile)
     demands = _load_demands([c.listing_id for c in candidates])
     o_facts = outcome_facts(outcome, today)
     pairs = [

@@ -199,3 +199,109 @@ def test_stored_vectors_are_reused_and_keyed_by_model_build(app, outcomes, monke
     db.session.commit()
     assert report["outcome"]["size"] == 5
     assert encoded == []  # every vector came back from listing_vector
+
+
+def _neighbor_rows(kind="outcome"):
+    model = indexing.model_key(indexing.embedder())
+    rows = db.session.scalars(
+        select(ListingVector).where(ListingVector.kind == kind, ListingVector.model == model)
+    )
+    return {row.listing_id: row.neighbors for row in rows}
+
+
+def _exact_neighbors(ids, k):
+    """Brute force over the stored vectors: what every list should hold."""
+    rows = db.session.scalars(select(ListingVector).where(ListingVector.listing_id.in_(ids))).all()
+    vectors = {r.listing_id: np.frombuffer(r.vector, dtype=np.float32) for r in rows}
+    expected = {}
+    for i, v in vectors.items():
+        sims = sorted(
+            ((float(v @ w), j) for j, w in vectors.items() if j != i), key=lambda t: (-t[0], t[1])
+        )
+        expected[i] = [j for _, j in sims[:k]]
+    return expected
+
+
+def test_indexing_stores_neighbours_and_tells_older_listings_of_newcomers(
+    app, outcomes, institution
+):
+    indexing.index_listings("outcome", [o.id for o in outcomes[:3]])
+    db.session.commit()
+    lists = _neighbor_rows()
+    assert {i: [n for n, _ in found] for i, found in lists.items()} == _exact_neighbors(
+        [o.id for o in outcomes[:3]], indexing.NEIGHBORS
+    )
+    assert all(o.id not in [n for n, _ in lists[o.id]] for o in outcomes[:3])  # never itself
+    # Two newcomers: their own lists are complete, and each offered itself to its neighbours,
+    # so with fewer listings than NEIGHBORS every list ends up holding every other listing.
+    indexing.index_listings("outcome", [o.id for o in outcomes[3:]])
+    db.session.commit()
+    lists = _neighbor_rows()
+    everyone = {o.id for o in outcomes}
+    for o in outcomes:
+        found = lists[o.id]
+        assert {n for n, _ in found} == everyone - {o.id}
+        assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+
+
+def test_refresh_neighbors_recomputes_exact_lists(app, outcomes, monkeypatch):
+    monkeypatch.setattr(indexing, "NEIGHBORS", 2)
+    indexing.index_listings("outcome", [o.id for o in outcomes])
+    db.session.commit()
+    expected = _exact_neighbors([o.id for o in outcomes], 2)
+    # Spoil every list, as a closed listing or a partial catch-up would.
+    for row in db.session.scalars(select(ListingVector)):
+        row.neighbors = [[999_999, 0.99]]
+    db.session.commit()
+    assert indexing.refresh_neighbors("outcome") == len(outcomes)
+    lists = _neighbor_rows()
+    assert {i: [n for n, _ in found] for i, found in lists.items()} == expected
+    assert indexing.neighbors_of("outcome", [outcomes[0].id]) == {
+        outcomes[0].id: expected[outcomes[0].id]
+    }
+    assert indexing.neighbors_of("outcome", []) == {}
+
+
+def test_merge_neighbors_keeps_the_closest_and_replaces_recomputed():
+    current = [[5, 0.9], [6, 0.5], [7, 0.4]]
+    merged = indexing._merge_neighbors(current, [[8, 0.6], [6, 0.45]], drop={7}, k=3)
+    assert merged == [[5, 0.9], [8, 0.6], [6, 0.45]]
+    assert indexing._merge_neighbors(None, [[1, 0.2]], drop=set(), k=3) == [[1, 0.2]]
+
+
+def test_indexing_stores_an_ipc_profile_and_profile_less_listings_are_stale(app, outcomes):
+    ids = [o.id for o in outcomes]
+    indexing.index_listings("outcome", ids)
+    db.session.commit()
+    drone = db.session.get(Outcome, outcomes[0].id)
+    assert drone.ipc_profile["weights"] and drone.ipc_profile["confidence"] >= 1.0
+    assert indexing.stale_ids("outcome") == []
+    # A listing indexed before profiles existed is re-indexed (from its stored vector).
+    drone.ipc_profile = None
+    db.session.commit()
+    assert indexing.stale_ids("outcome") == [drone.id]
+    indexing.reconcile()
+    db.session.commit()
+    assert db.session.get(Outcome, drone.id).ipc_profile
+
+
+def test_neighbors_command_and_daily_task_recompute_the_graph(app, runner, outcomes):
+    from workers.tasks import refresh_neighbors
+
+    indexing.index_listings("outcome", [o.id for o in outcomes])
+    for row in db.session.scalars(select(ListingVector)):
+        row.neighbors = None
+    db.session.commit()
+    result = runner.invoke(args=["index", "neighbors", "outcome"])
+    assert result.exit_code == 0, result.output
+    reports = [
+        json.loads(line[line.index("{") :]) for line in result.output.splitlines() if "{" in line
+    ]
+    assert reports == [{"kind": "outcome", "listings": 5}]
+    assert all(_neighbor_rows().values())
+    for row in db.session.scalars(select(ListingVector)):
+        row.neighbors = None
+    db.session.commit()
+    assert refresh_neighbors.apply().get() == {"demand": 0, "outcome": 5}
+    assert all(_neighbor_rows().values())
+    assert "refresh-neighbors" in app.config["CELERY"]["beat_schedule"]

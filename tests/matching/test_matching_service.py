@@ -188,3 +188,82 @@ def test_a_batch_builds_each_outcome_facts_once(market, monkeypatch):
     assert calls[0] and calls[1] == []  # the second demand found every outcome's facts cached
     matching.outcomes_for_demand(demand, today=TODAY)
     assert calls[2] == calls[0]  # outside a batch nothing is kept
+
+
+def test_hybrid_candidates_carry_neighbour_and_ipc_evidence(market):
+    demand, good, *_ = market
+    ranked = matching.outcomes_for_demand(demand, today=TODAY)
+    top = ranked[0]
+    assert top.listing_id == good.id
+    assert top.neighbors is not None and 0 <= top.neighbors <= indexing.NEIGHBORS
+    evidence = top.explanation["retrieval"]
+    assert evidence == top.retrieval_evidence()
+    assert evidence["neighbors"] == indexing.NEIGHBORS
+    # Single retrievers report no hybrid evidence.
+    vector = matching.query_vector("demand", demand)
+    plain = matching.retrieve("outcome", demand.embedding_text(), vector, "dense")
+    assert all(c.neighbors is None and c.ipc is None for c in plain)
+
+
+def test_neighbour_smoothing_orders_hybrid_candidates(app, market, monkeypatch):
+    """The hybrid order is RRF plus λ × the mean fused score of each candidate's stored
+    neighbours; with λ = 0 it is plain RRF, and a large λ lets neighbours decide."""
+    from market.search.fusion import neighbor_smoothing, rrf
+
+    demand = market[0]
+    text, vector = demand.embedding_text(), matching.query_vector("demand", demand)
+    monkeypatch.setitem(app.config, "MATCH_IPC_GAIN", 0.0)  # two rankings only
+    dense = [i for i, _ in matching.dense_hits("outcome", vector, matching.CANDIDATES)]
+    lexical = [i for i, _ in matching.lexical_hits("outcome", text, matching.CANDIDATES)]
+    fused = dict(rrf([dense, lexical]))
+    neighbors = indexing.neighbors_of("outcome", list(fused))
+    assert set(neighbors) == set(fused) and all(neighbors.values())
+    for weight in (0.0, 2.0, 50.0):
+        monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_WEIGHT", weight)
+        smoothed = neighbor_smoothing(fused, neighbors, weight, indexing.NEIGHBORS)
+        expected = sorted(smoothed, key=lambda i: (-smoothed[i], list(fused).index(i)))
+        got = [c.listing_id for c in matching.retrieve("outcome", text, vector, "hybrid")]
+        assert got == expected
+
+
+def test_ipc_channel_weight_follows_the_query_confidence(app):
+    from market.search.ipc_suggest import IpcProfile
+
+    assert matching.ipc_channel_weight(IpcProfile()) == 0.0
+    vague = IpcProfile({"B64C": 0.8, "A01B": 0.6}, confidence=1.05)
+    clear = IpcProfile({"B64C": 1.0}, confidence=1.8)
+    assert matching.ipc_channel_weight(vague) == pytest.approx(0.1)
+    assert matching.ipc_channel_weight(clear) == 1.0
+    assert matching.ipc_channel_weight(IpcProfile.from_codes(["B64C"])) == 1.0
+
+
+def test_query_profile_prefers_declared_codes_then_the_stored_profile(app):
+    from market.search.ipc_suggest import IpcProfile
+
+    stored = IpcProfile({"A01B": 1.0}, confidence=1.5).to_json()
+    assert set(matching.query_profile(["B64C 39/02"], stored, "x").weights) == {"B64C"}
+    assert set(matching.query_profile([], stored, "x").weights) == {"A01B"}
+    computed = matching.query_profile([], None, "无人驾驶飞行器的旋翼")
+    assert computed and computed == indexing.ipc_profile("无人驾驶飞行器的旋翼")
+
+
+def test_ipc_channel_brings_same_subclass_listings_forward(app, market, monkeypatch):
+    """With a confident query profile, a pooled listing of the same subclass gains a rank
+    in the IPC list; the rest of the ranking is RRF as usual."""
+    from market.search.ipc_suggest import IpcProfile
+
+    demand, good, early, _, unrelated = market
+    monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_WEIGHT", 0.0)
+    text, vector = demand.embedding_text(), matching.query_vector("demand", demand)
+    for outcome, code in ((good, "H02J"), (early, "B64C"), (unrelated, "A61K")):
+        outcome.ipc_profile = IpcProfile.from_codes([code]).to_json()
+    db.session.commit()
+    query = IpcProfile.from_codes(["B64C"])
+    ranked = matching.retrieve("outcome", text, vector, "hybrid", profile=query)
+    by_id = {c.listing_id: c for c in ranked}
+    assert by_id[early.id].ipc == pytest.approx(1.0)
+    assert by_id[good.id].ipc == 0.0
+    without = matching.retrieve("outcome", text, vector, "hybrid", profile=IpcProfile())
+    position = [c.listing_id for c in ranked].index(early.id)
+    assert position <= [c.listing_id for c in without].index(early.id)
+    assert by_id[early.id].fused >= {c.listing_id: c for c in without}[early.id].fused

@@ -73,3 +73,30 @@ def test_score_fusion_zscore_prefers_consistent_documents():
     a = [("a", 5.0), ("b", 4.0), ("c", 1.0)]
     b = [("b", 5.0), ("a", 1.0), ("c", 0.5)]
     assert score_fusion([a, b], method="zscore")[0][0] == "b"
+
+
+def test_neighbor_smoothing_lifts_a_listing_whose_neighbours_scored():
+    from market.search.fusion import neighbor_smoothing
+
+    scores = {"a": 0.03, "b": 0.03, "n1": 0.02, "n2": 0.01}
+    neighbors = {"a": ["n1", "n2", "gone"], "b": ["far1", "far2"]}
+    smoothed = neighbor_smoothing(scores, neighbors, weight=2.0, k=4)
+    # a: its neighbours n1, n2 were retrieved; "gone" was not and counts 0; the mean is over k
+    assert smoothed["a"] == pytest.approx(0.03 + 2.0 * (0.02 + 0.01 + 0.0) / 4)
+    assert smoothed["b"] == pytest.approx(0.03)  # none of b's neighbours was retrieved
+    assert smoothed["n1"] == pytest.approx(0.02)  # no neighbour list: unchanged
+    assert set(smoothed) == set(scores)  # never adds listings
+
+
+def test_neighbor_smoothing_reads_only_the_first_k_neighbours_and_validates():
+    from market.search.fusion import neighbor_smoothing, neighbor_support
+
+    scores = {"a": 1.0, "x": 1.0, "y": 1.0}
+    assert neighbor_smoothing(scores, {"a": ["x", "y"]}, 1.0, k=1)["a"] == pytest.approx(2.0)
+    assert neighbor_smoothing(scores, {"a": ["x"]}, 0.0, k=1) == scores
+    with pytest.raises(ValueError):
+        neighbor_smoothing(scores, {}, -1.0, k=10)
+    with pytest.raises(ValueError):
+        neighbor_smoothing(scores, {}, 1.0, k=0)
+    assert neighbor_support("a", {"a": 1.0, "x": 0.5}, {"a": ["x", "z"]}) == 1
+    assert neighbor_support("q", scores, {}) == 0

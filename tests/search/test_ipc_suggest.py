@@ -71,3 +71,52 @@ def test_evaluate_suggester_accuracy(tsv):
     assert true_subclasses(data.qrels) == {"p1": {"H01M"}, "p2": {"B64C"}}
     result = evaluate_suggester(suggester, data, ks=(1, 3))
     assert result == {"accuracy@1": 0.5, "accuracy@3": 0.5, "patents": 2}
+
+
+def test_profile_is_unit_length_led_by_the_best_subclass(tsv):
+    from market.search.ipc_suggest import IpcProfile
+
+    suggester = IpcSuggester.from_tsv(tsv)
+    profile = suggester.profile("锂离子电池的制造方法")
+    assert next(iter(profile.weights)) == "H01M"
+    assert sum(w * w for w in profile.weights.values()) == pytest.approx(1.0)
+    assert profile.similarity(profile) == pytest.approx(1.0)
+    assert profile.confidence > 1.0
+    assert suggester.profile("zzz qqq") == IpcProfile()  # nothing shared: empty, falsy
+    assert not suggester.profile("zzz qqq")
+
+
+def test_profile_scores_confidence_and_top_cut():
+    from market.search.ipc_suggest import DECLARED_CONFIDENCE, IpcProfile
+
+    clear = IpcProfile.from_scores([("B64C", 9.0), ("A01B", 3.0), ("H01M", 0.0)])
+    assert clear.confidence == pytest.approx(3.0)
+    assert set(clear.weights) == {"B64C", "A01B"}  # zero scores carry no information
+    assert clear.weights["B64C"] > clear.weights["A01B"]
+    vague = IpcProfile.from_scores([("B64C", 5.0), ("A01B", 4.9)])
+    assert vague.confidence == pytest.approx(5.0 / 4.9, rel=1e-3)
+    assert (
+        len(
+            IpcProfile.from_scores(
+                [(f"X{i:02d}Y", 10.0 - i / 10) for i in range(50)], top=7
+            ).weights
+        )
+        == 7
+    )
+    assert IpcProfile.from_scores([("B64C", 2.0)]).confidence == DECLARED_CONFIDENCE
+
+
+def test_declared_codes_profile_and_similarity():
+    from market.search.ipc_suggest import DECLARED_CONFIDENCE, IpcProfile
+
+    declared = IpcProfile.from_codes(["b64c 39/02", "B64C", "H01M 10/0525", " "])
+    assert set(declared.weights) == {"B64C", "H01M"}
+    assert declared.confidence == DECLARED_CONFIDENCE
+    text = IpcProfile.from_scores([("B64C", 8.0), ("G05D", 4.0)])
+    other = IpcProfile.from_scores([("A01B", 8.0)])
+    assert 0 < declared.similarity(text) < 1
+    assert declared.similarity(other) == 0.0
+    assert declared.similarity(IpcProfile()) == 0.0
+    again = IpcProfile.from_json(declared.to_json())
+    assert again.similarity(declared) == pytest.approx(1.0, abs=1e-4)
+    assert IpcProfile.from_json(None) == IpcProfile() and not IpcProfile.from_codes([])

@@ -55,6 +55,8 @@ def test_enterprise_sees_its_proposals_with_explanation(client, auth, matched):
     match = db.session.query(Match).filter_by(demand_id=demand.id, outcome_id=outcome.id).one()
     detail = text(client.get(f"/my/proposals/{match.id}"))
     assert "<mark>" in detail and "评分构成" in detail and "先用后转条款草案" in detail
+    evidence = match.explanation["retrieval"]
+    assert f"与其最相近的{evidence['neighbors']}项中有{evidence['neighbors_retrieved']}项" in detail
     response = client.post(f"/my/proposals/{match.id}/introduce")
     assert response.status_code == 302
     assert db.session.query(AuditLog).filter_by(action="match.request_intro").count() == 1

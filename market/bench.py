@@ -93,6 +93,35 @@ def register(app: Flask) -> None:
             json.dumps(bench_match(n_outcomes, n_demands, n_queries), indent=1, ensure_ascii=False)
         )
 
+    @bench.command("retrieval")
+    @click.option(
+        "--bench-dir",
+        "bench_dirs",
+        multiple=True,
+        required=True,
+        type=click.Path(exists=True, file_okay=False),
+    )
+    @click.option("--neighbor-weight", "neighbor_weights", multiple=True, type=float)
+    @click.option("--ipc-gain", "ipc_gains", multiple=True, type=float)
+    @click.option("--embedder", default=None)
+    @click.option("--max-queries", type=int, default=None)
+    def retrieval(bench_dirs, neighbor_weights, ipc_gains, embedder, max_queries) -> None:
+        """混合检索参数网格（邻近平滑权重 × IPC 画像增益），只用 dev 划分。"""
+        from market.services import matching
+
+        key = embedder or current_app.config["EMBEDDING_MODEL"]
+        grid = [
+            (lam, gain)
+            for lam in (neighbor_weights or (0.0, 1.0, matching.NEIGHBOR_WEIGHT, 3.0))
+            for gain in (ipc_gains or (0.0, matching.IPC_GAIN))
+        ]
+        rows = []
+        for d in bench_dirs:
+            rows.extend(
+                run_retrieval_grid(_beir_paths(d, None, None, None), key, grid, max_queries)
+            )
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+
     @bench.command("tune")
     @click.option(
         "--bench-dir",
@@ -179,6 +208,35 @@ def run_quality(
                     "queries": len(run_.qids),
                     "queries_per_s": round(len(run_.qids) / seconds, 1),
                     **run_.timings,
+                }
+            )
+    return rows
+
+
+def run_retrieval_grid(
+    paths: dict[str, Path],
+    embedder_key: str,
+    grid: list[tuple[float, float]],
+    max_queries: int | None = None,
+) -> list[dict]:
+    """Hybrid retrieval under each (neighbour weight, IPC gain), one corpus load for all."""
+    from market.search.evaluation import evaluate
+
+    rows = []
+    with bench_app(paths, embedder_key, max_queries) as run_:
+        for neighbor_weight, ipc_gain in grid:
+            current_app.config.update(
+                MATCH_NEIGHBOR_WEIGHT=neighbor_weight, MATCH_IPC_GAIN=ipc_gain
+            )
+            run, _ = _rank_all(run_.data, run_.qids, "hybrid", run_.outcome_of, run_.doc_of)
+            metrics = evaluate(run, run_.data.qrels, excludes=run_.data.excludes, qids=run_.qids)
+            rows.append(
+                {
+                    "bench": paths["corpus"].parent.name,
+                    "neighbor_weight": neighbor_weight,
+                    "ipc_gain": ipc_gain,
+                    **{k: round(v, 4) for k, v in metrics.items()},
+                    "queries": len(run_.qids),
                 }
             )
     return rows

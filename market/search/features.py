@@ -39,9 +39,9 @@ USE_FIRST_MODES = frozenset(("use_first", "open_license"))
 FULL_LIFE_YEARS = 5.0  # remaining patent life at which a licence is no longer cut short
 
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "fused": 5.0,
-    "semantic": 3.0,
-    "lexical": 2.0,
+    "fused": 8.0,
+    "semantic": 2.0,
+    "lexical": 3.0,
     "ipc": 1.5,
     "industry": 1.0,
     "maturity": 1.5,
@@ -50,7 +50,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "cooperation": 0.5,
     "patent_life": 0.5,
     "use_first": 1.0,
-    "indicators": 1.5,
+    "indicators": 2.0,
 }
 FEATURE_LABELS: dict[str, str] = {
     "fused": "综合检索排名",

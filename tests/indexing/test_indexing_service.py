@@ -302,6 +302,8 @@ def test_neighbors_command_and_daily_task_recompute_the_graph(app, runner, outco
     for row in db.session.scalars(select(ListingVector)):
         row.neighbors = None
     db.session.commit()
-    assert refresh_neighbors.apply().get() == {"demand": 0, "outcome": 5}
+    # .run() executes the task body in this app's context (Celery's current app may belong to
+    # another test's Flask app).
+    assert refresh_neighbors.run() == {"demand": 0, "outcome": 5}
     assert all(_neighbor_rows().values())
     assert "refresh-neighbors" in app.config["CELERY"]["beat_schedule"]

@@ -52,3 +52,23 @@ def test_hybrid_beats_bm25_on_the_fixed_sample(rows):
     assert hybrid > bm25, (bm25, hybrid)
     assert full > bm25, (bm25, full)
     assert rows["hybrid"]["recall@100"] >= rows["bm25"]["recall@100"]
+
+
+@pytest.mark.model
+def test_retrieval_grid_reports_each_setting(offline_model_dir, tmp_path_factory):
+    from market.bench import run_retrieval_grid
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "INDEX_DIR": str(tmp_path_factory.mktemp("index-grid")),
+            "MODEL_DIR": str(offline_model_dir.parent),
+            "EMBEDDING_MODEL": "offline-e5",
+        }
+    )
+    with app.app_context():
+        rows = run_retrieval_grid(PATHS, "offline-e5", [(0.0, 0.0), (2.0, 2.0)])
+    assert [(r["neighbor_weight"], r["ipc_gain"]) for r in rows] == [(0.0, 0.0), (2.0, 2.0)]
+    assert all(r["queries"] == 30 and 0 < r["ndcg@10"] <= 1 for r in rows)

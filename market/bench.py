@@ -384,6 +384,7 @@ def _store_vectors_and_neighbors(index, ids: np.ndarray, vectors: np.ndarray) ->
 
     model = indexing.model_key(indexing.embedder())
     hashes = dict(db.session.execute(select(Outcome.id, Outcome.content_hash)).all())
+    row_of = {int(i): n for n, i in enumerate(ids)}
     step = 20_000
     for start in range(0, len(ids), step):
         chunk = [int(i) for i in ids[start : start + step]]
@@ -400,6 +401,9 @@ def _store_vectors_and_neighbors(index, ids: np.ndarray, vectors: np.ndarray) ->
                     "content_hash": hashes[i],
                     "vector": v.astype(np.float32).tobytes(),
                     "neighbors": found[i],
+                    "expanded": indexing.expanded_vector(
+                        v, [vectors[row_of[n]] for n, _ in found[i]]
+                    ),
                 }
                 for i, v in zip(chunk, vectors[start : start + step], strict=True)
             ],

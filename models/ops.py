@@ -36,6 +36,9 @@ class ListingVector(db.Model):
     # The listing's nearest listings of the same kind by this model: [[id, cosine], ...], best
     # first. Derived like the vector itself; kept current as listings come and go.
     neighbors: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
+    # The vector moved toward its neighbourhood: unit(vector + mean of the neighbours' vectors),
+    # float32 bytes; hybrid retrieval re-ranks its pooled candidates by it.
+    expanded: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

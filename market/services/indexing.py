@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -287,18 +288,53 @@ def _link_neighbors(kind: str, index, ids: list[int], vectors: np.ndarray) -> No
             ListingVector.model == model,
             ListingVector.listing_id.in_(list(fresh) + list(offers)),
         )
-    )
+    ).all()
     drop = set(fresh)
     for row in rows:
         if row.listing_id in fresh:
             row.neighbors = fresh[row.listing_id]
         else:
             row.neighbors = _merge_neighbors(row.neighbors, offers[row.listing_id], drop, NEIGHBORS)
+    _expand(kind, model, rows)
+
+
+def _expand(kind: str, model: str, rows: list) -> None:
+    """Set each row's ``expanded`` vector from its own vector and its neighbours' (one query
+    for the neighbours' vectors that the rows themselves do not hold)."""
+    own = {row.listing_id: np.frombuffer(row.vector, dtype=np.float32) for row in rows}
+    wanted = {int(n) for row in rows for n, _ in row.neighbors or ()} - set(own)
+    others = dict(
+        db.session.execute(
+            select(ListingVector.listing_id, ListingVector.vector).where(
+                ListingVector.kind == kind,
+                ListingVector.model == model,
+                ListingVector.listing_id.in_(wanted),
+            )
+        ).all()
+    )
+    for listing_id, vector in others.items():
+        own.setdefault(listing_id, np.frombuffer(vector, dtype=np.float32))
+    for row in rows:
+        peers = [own[int(n)] for n, _ in row.neighbors or () if int(n) in own]
+        row.expanded = expanded_vector(own[row.listing_id], peers)
+
+
+def expanded_vector(vector: np.ndarray, peers: list[np.ndarray]) -> bytes:
+    """unit(vector + mean(peers)) as float32 bytes; the vector itself when it has no peers.
+
+    A listing read together with its neighbourhood: a short or oddly worded text is placed by
+    the company it keeps, which is what a field-level need (a discipline, a subclass) asks of it.
+    """
+    mixed = np.asarray(vector, dtype=np.float32)
+    if peers:
+        mixed = mixed + np.mean(np.vstack(peers), axis=0, dtype=np.float32)
+    norm = float(np.linalg.norm(mixed))
+    return (mixed / norm if norm > 0 else mixed).astype(np.float32).tobytes()
 
 
 def refresh_neighbors(kind: str, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recompute every indexed listing's neighbour list from scratch (exact for the current
-    catalogue: incremental updates never hear of listings that closed since)."""
+    """Recompute every indexed listing's neighbour list and expanded vector from scratch (exact
+    for the current catalogue: incremental updates never hear of listings that closed since)."""
     model = model_key(embedder())
     index = get_index(kind)
     ids = sorted(int(i) for i in index.ids().tolist())
@@ -316,24 +352,44 @@ def refresh_neighbors(kind: str, progress: Callable[[int, int], None] | None = N
             found = _search_neighbors(index, [r.listing_id for r in rows], vectors, NEIGHBORS)
             for row in rows:
                 row.neighbors = found[row.listing_id]
+            _expand(kind, model, rows)
         db.session.commit()
         if progress:
             progress(min(start + NEIGHBOR_CHUNK, len(ids)), len(ids))
     return len(ids)
 
 
-def neighbors_of(kind: str, ids: list[int]) -> dict[int, list[int]]:
-    """Stored neighbour ids of the given listings under the current model, best first."""
+@dataclass(frozen=True)
+class Neighborhood:
+    """A listing's stored neighbour ids (best first) and expanded vector (None until linked)."""
+
+    neighbors: list[int]
+    expanded: np.ndarray | None
+
+
+def neighborhoods(kind: str, ids: list[int]) -> dict[int, Neighborhood]:
+    """Stored neighbourhoods of the given listings under the current model."""
     if not ids:
         return {}
     rows = db.session.execute(
-        select(ListingVector.listing_id, ListingVector.neighbors).where(
+        select(ListingVector.listing_id, ListingVector.neighbors, ListingVector.expanded).where(
             ListingVector.kind == kind,
             ListingVector.model == model_key(embedder()),
             ListingVector.listing_id.in_(ids),
         )
     )
-    return {listing_id: [int(n) for n, _ in found or ()] for listing_id, found in rows}
+    return {
+        listing_id: Neighborhood(
+            [int(n) for n, _ in found or ()],
+            None if expanded is None else np.frombuffer(expanded, dtype=np.float32),
+        )
+        for listing_id, found, expanded in rows
+    }
+
+
+def neighbors_of(kind: str, ids: list[int]) -> dict[int, list[int]]:
+    """Stored neighbour ids of the given listings under the current model, best first."""
+    return {i: hood.neighbors for i, hood in neighborhoods(kind, ids).items()}
 
 
 # -- IPC suggestions and profiles ------------------------------------------------------------

@@ -129,9 +129,10 @@ def retrieve(
 ) -> list[Candidate]:
     """Candidates of ``kind`` for a query, best first, by the chosen retrieval mode.
 
-    ``hybrid`` fuses three rankings by reciprocal rank: dense, BM25 and, among their pooled
-    hits, the IPC profiles' similarity, weighted by how surely the query's subclass is known.
-    Each fused score then gains λ × the mean score of the listing's nearest listings
+    ``hybrid`` pools the dense and BM25 hits and fuses three rankings of the pool by reciprocal
+    rank: by the query's similarity to each listing's neighbourhood-expanded vector, by BM25,
+    and by IPC-profile similarity, weighted by how surely the query's subclass is known. Each
+    fused score then gains λ × the mean score of the listing's nearest listings
     (``neighbor_smoothing``). ``profile`` is the query's IPC profile (declared codes win);
     without one it is computed from ``text``.
     """
@@ -143,9 +144,14 @@ def retrieve(
     dense_score, lexical_score = _unit(dense), _unit(lexical)
     rankings = [r for r in ([i for i, _ in dense], [i for i, _ in lexical]) if r]
     weights = [1.0] * len(rankings)
+    hybrid = mode == "hybrid" and bool(rankings)
     similarity: dict[int, float] = {}
-    if mode == "hybrid" and rankings:
+    hoods: dict[int, indexing.Neighborhood] = {}
+    if hybrid:
         pool = {i: n for n, i in enumerate(dict.fromkeys(i for r in rankings for i in r))}
+        hoods = indexing.neighborhoods(kind, list(pool))
+        if dense:
+            rankings[0] = _expanded_ranking(pool, hoods, vector, dict(dense), k)
         profile = profile if profile is not None else indexing.ipc_profile(text)
         channel = ipc_channel_weight(profile)
         if channel > 0:
@@ -160,8 +166,8 @@ def retrieve(
     fused = dict(rrf(rankings, k=RRF_K, weights=weights)) if rankings else {}
     order = {i: n for n, i in enumerate(fused)}
     scores, support = fused, {}
-    if mode == "hybrid" and fused:
-        neighbors = indexing.neighbors_of(kind, list(fused))
+    if hybrid:
+        neighbors = {i: hood.neighbors for i, hood in hoods.items()}
         weight = _setting("MATCH_NEIGHBOR_WEIGHT")
         scores = neighbor_smoothing(fused, neighbors, weight, indexing.NEIGHBORS)
         support = {i: neighbor_support(i, fused, neighbors) for i in fused}
@@ -173,11 +179,30 @@ def retrieve(
             dense_score.get(i),
             lexical_score.get(i),
             fused_unit[int(i)],
-            ipc=similarity.get(i) if mode == "hybrid" else None,
-            neighbors=support.get(i) if mode == "hybrid" else None,
+            ipc=similarity.get(i) if hybrid else None,
+            neighbors=support.get(i) if hybrid else None,
         )
         for i in best
     ]
+
+
+def _expanded_ranking(
+    pool: dict[int, int],
+    hoods: dict[int, indexing.Neighborhood],
+    vector: np.ndarray,
+    dense: dict[int, float],
+    k: int,
+) -> list[int]:
+    """The pool ranked by the query's cosine with each listing's expanded vector; a listing
+    not yet linked to its neighbours keeps its plain dense score, one outside the dense hits
+    and unlinked is left out."""
+    query = np.asarray(vector, dtype=np.float32).reshape(-1)
+    linked = [i for i in pool if hoods.get(i) is not None and hoods[i].expanded is not None]
+    scores = dict(dense)
+    if linked:
+        matrix = np.vstack([hoods[i].expanded for i in linked])
+        scores.update(zip(linked, (matrix @ query).tolist(), strict=True))
+    return sorted(scores, key=lambda i: (-scores[i], pool[i]))[:k]
 
 
 _SETTINGS = {"MATCH_NEIGHBOR_WEIGHT": NEIGHBOR_WEIGHT, "MATCH_IPC_GAIN": IPC_GAIN}
@@ -196,9 +221,25 @@ def ipc_channel_weight(profile: IpcProfile) -> float:
 
 
 def _ipc_similarity(kind: str, query: IpcProfile, ids: list[int]) -> dict[int, float]:
+    """Cosine of the query's profile with each listing's: its declared codes when it has any
+    (read now, so an edit of the codes counts at once), else its stored text profile."""
     model = indexing.model_for(kind)
+    if kind == "outcome":
+        stmt = select(outcome_ipc.c.outcome_id, outcome_ipc.c.ipc_code).where(
+            outcome_ipc.c.outcome_id.in_(ids)
+        )
+        declared: dict[int, list[str]] = {}
+        for listing_id, code in db.session.execute(stmt):
+            declared.setdefault(listing_id, []).append(code)
+    else:
+        stmt = select(Demand.id, Demand.ipc_codes).where(Demand.id.in_(ids))
+        declared = {i: codes for i, codes in db.session.execute(stmt) if codes}
     rows = db.session.execute(select(model.id, model.ipc_profile).where(model.id.in_(ids)))
-    return {i: query.similarity(IpcProfile.from_json(p)) for i, p in rows if p}
+    profiles = {
+        i: IpcProfile.from_codes(declared[i]) if i in declared else IpcProfile.from_json(p)
+        for i, p in rows
+    }
+    return {i: query.similarity(p) for i, p in profiles.items() if p}
 
 
 def query_profile(declared: list[str] | None, stored: dict | None, text: str) -> IpcProfile:

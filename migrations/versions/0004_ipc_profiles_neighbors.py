@@ -1,4 +1,4 @@
-"""IPC profiles of listings and nearest-neighbour lists of stored vectors
+"""IPC profiles of listings; nearest-neighbour lists and expanded vectors of stored vectors
 
 Revision ID: 0004
 Revises: 0003
@@ -22,10 +22,12 @@ def upgrade():
         batch_op.add_column(sa.Column("ipc_profile", sa.JSON(), nullable=True))
     with op.batch_alter_table("listing_vector") as batch_op:
         batch_op.add_column(sa.Column("neighbors", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("expanded", sa.LargeBinary(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table("listing_vector") as batch_op:
+        batch_op.drop_column("expanded")
         batch_op.drop_column("neighbors")
     with op.batch_alter_table("outcome") as batch_op:
         batch_op.drop_column("ipc_profile")

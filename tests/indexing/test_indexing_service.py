@@ -307,3 +307,36 @@ def test_neighbors_command_and_daily_task_recompute_the_graph(app, runner, outco
     assert refresh_neighbors.run() == {"demand": 0, "outcome": 5}
     assert all(_neighbor_rows().values())
     assert "refresh-neighbors" in app.config["CELERY"]["beat_schedule"]
+
+
+def _expanded_expected(listing_id: int) -> np.ndarray:
+    rows = {r.listing_id: r for r in db.session.scalars(select(ListingVector))}
+    own = np.frombuffer(rows[listing_id].vector, dtype=np.float32)
+    peers = [np.frombuffer(rows[n].vector, dtype=np.float32) for n, _ in rows[listing_id].neighbors]
+    mixed = own + np.mean(peers, axis=0)
+    return mixed / np.linalg.norm(mixed)
+
+
+def test_expanded_vectors_follow_the_neighbourhood(app, outcomes):
+    indexing.index_listings("outcome", [o.id for o in outcomes[:2]])
+    db.session.commit()
+    first = outcomes[0].id
+    before = indexing.neighborhoods("outcome", [first])[first].expanded
+    np.testing.assert_allclose(before, _expanded_expected(first), atol=1e-6)
+    # A newcomer joins the first listing's neighbourhood: its expanded vector moves.
+    indexing.index_listings("outcome", [o.id for o in outcomes[2:]])
+    db.session.commit()
+    after = indexing.neighborhoods("outcome", [first])[first].expanded
+    assert not np.allclose(before, after)
+    for o in outcomes:
+        hood = indexing.neighborhoods("outcome", [o.id])[o.id]
+        np.testing.assert_allclose(hood.expanded, _expanded_expected(o.id), atol=1e-6)
+        assert float(np.linalg.norm(hood.expanded)) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_expanded_vector_without_peers_is_the_vector():
+    vector = np.array([3.0, 4.0], dtype=np.float32)
+    alone = np.frombuffer(indexing.expanded_vector(vector, []), dtype=np.float32)
+    np.testing.assert_allclose(alone, [0.6, 0.8], atol=1e-6)
+    mixed = np.frombuffer(indexing.expanded_vector(vector, [np.array([0.0, 5.0])]), np.float32)
+    np.testing.assert_allclose(mixed, np.array([3.0, 9.0]) / np.linalg.norm([3.0, 9.0]), atol=1e-6)

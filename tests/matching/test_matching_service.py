@@ -205,9 +205,14 @@ def test_hybrid_candidates_carry_neighbour_and_ipc_evidence(market):
     assert all(c.neighbors is None and c.ipc is None for c in plain)
 
 
-def test_neighbour_smoothing_orders_hybrid_candidates(app, market, monkeypatch):
-    """The hybrid order is RRF plus λ × the mean fused score of each candidate's stored
-    neighbours; with λ = 0 it is plain RRF, and a large λ lets neighbours decide."""
+def test_hybrid_order_is_expanded_dense_plus_bm25_then_neighbour_smoothing(
+    app, market, monkeypatch
+):
+    """The hybrid order, recomputed by hand from the stored neighbourhoods: RRF of the pool
+    ranked by expanded vectors and of BM25, plus λ × the neighbours' mean fused score. With
+    λ = 0 it is plain RRF; a large λ lets neighbours decide."""
+    import numpy as np
+
     from market.search.fusion import neighbor_smoothing, rrf
 
     demand = market[0]
@@ -215,15 +220,21 @@ def test_neighbour_smoothing_orders_hybrid_candidates(app, market, monkeypatch):
     monkeypatch.setitem(app.config, "MATCH_IPC_GAIN", 0.0)  # two rankings only
     dense = [i for i, _ in matching.dense_hits("outcome", vector, matching.CANDIDATES)]
     lexical = [i for i, _ in matching.lexical_hits("outcome", text, matching.CANDIDATES)]
-    fused = dict(rrf([dense, lexical]))
-    neighbors = indexing.neighbors_of("outcome", list(fused))
-    assert set(neighbors) == set(fused) and all(neighbors.values())
+    pool = list(dict.fromkeys(dense + lexical))
+    hoods = indexing.neighborhoods("outcome", pool)
+    assert set(hoods) == set(pool) and all(h.expanded is not None for h in hoods.values())
+    cosine = {i: float(hoods[i].expanded @ vector.reshape(-1)) for i in pool}
+    by_expanded = sorted(pool, key=lambda i: (-cosine[i], pool.index(i)))
+    fused = dict(rrf([by_expanded, lexical]))
+    neighbors = {i: h.neighbors for i, h in hoods.items()}
+    assert all(neighbors.values())
     for weight in (0.0, 2.0, 50.0):
         monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_WEIGHT", weight)
         smoothed = neighbor_smoothing(fused, neighbors, weight, indexing.NEIGHBORS)
         expected = sorted(smoothed, key=lambda i: (-smoothed[i], list(fused).index(i)))
         got = [c.listing_id for c in matching.retrieve("outcome", text, vector, "hybrid")]
         assert got == expected
+    assert np.isfinite(list(cosine.values())).all()
 
 
 def test_ipc_channel_weight_follows_the_query_confidence(app):
@@ -267,3 +278,18 @@ def test_ipc_channel_brings_same_subclass_listings_forward(app, market, monkeypa
     position = [c.listing_id for c in ranked].index(early.id)
     assert position <= [c.listing_id for c in without].index(early.id)
     assert by_id[early.id].fused >= {c.listing_id: c for c in without}[early.id].fused
+
+
+def test_declared_codes_of_a_candidate_win_over_its_text_profile(app, market):
+    from market.search.ipc_suggest import IpcProfile
+    from market.services.listings import update_outcome
+
+    demand, good, *_ = market
+    good.ipc_profile = IpcProfile.from_codes(["A61K"]).to_json()  # what its text suggested
+    update_outcome(good, {}, ipc_codes=["B64C"])
+    db.session.commit()
+    text, vector = demand.embedding_text(), matching.query_vector("demand", demand)
+    ranked = matching.retrieve(
+        "outcome", text, vector, "hybrid", profile=IpcProfile.from_codes(["B64C"])
+    )
+    assert {c.listing_id: c for c in ranked}[good.id].ipc == pytest.approx(1.0)

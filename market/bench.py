@@ -192,25 +192,31 @@ def run_quality(
     paths: dict[str, Path], embedder_key: str, modes: list[str], max_queries: int | None = None
 ) -> list[dict]:
     """Rank every query through the matching service in a throwaway app; one row per mode."""
-    from market.search.evaluation import evaluate
-
     rows = []
     with bench_app(paths, embedder_key, max_queries) as run_:
         for mode in modes:
-            run, seconds = _rank_all(run_.data, run_.qids, mode, run_.outcome_of, run_.doc_of)
-            metrics = evaluate(run, run_.data.qrels, excludes=run_.data.excludes, qids=run_.qids)
+            metrics, seconds = _measure(run_, mode)
             rows.append(
                 {
                     "bench": paths["corpus"].parent.name,
                     "embedder": embedder_key,
                     "mode": mode,
-                    **{k: round(v, 4) for k, v in metrics.items()},
+                    **metrics,
                     "queries": len(run_.qids),
                     "queries_per_s": round(len(run_.qids) / seconds, 1),
                     **run_.timings,
                 }
             )
     return rows
+
+
+def _measure(run_: BenchRun, mode: str) -> tuple[dict, float]:
+    """Metrics (rounded) of one retrieval mode over the bench's queries, and the seconds taken."""
+    from market.search.evaluation import evaluate
+
+    run, seconds = _rank_all(run_.data, run_.qids, mode, run_.outcome_of, run_.doc_of)
+    metrics = evaluate(run, run_.data.qrels, excludes=run_.data.excludes, qids=run_.qids)
+    return {k: round(v, 4) for k, v in metrics.items()}, seconds
 
 
 def run_retrieval_grid(
@@ -220,22 +226,19 @@ def run_retrieval_grid(
     max_queries: int | None = None,
 ) -> list[dict]:
     """Hybrid retrieval under each (neighbour weight, IPC gain), one corpus load for all."""
-    from market.search.evaluation import evaluate
-
     rows = []
     with bench_app(paths, embedder_key, max_queries) as run_:
         for neighbor_weight, ipc_gain in grid:
             current_app.config.update(
                 MATCH_NEIGHBOR_WEIGHT=neighbor_weight, MATCH_IPC_GAIN=ipc_gain
             )
-            run, _ = _rank_all(run_.data, run_.qids, "hybrid", run_.outcome_of, run_.doc_of)
-            metrics = evaluate(run, run_.data.qrels, excludes=run_.data.excludes, qids=run_.qids)
+            metrics, _ = _measure(run_, "hybrid")
             rows.append(
                 {
                     "bench": paths["corpus"].parent.name,
                     "neighbor_weight": neighbor_weight,
                     "ipc_gain": ipc_gain,
-                    **{k: round(v, 4) for k, v in metrics.items()},
+                    **metrics,
                     "queries": len(run_.qids),
                 }
             )

@@ -22,9 +22,9 @@ PATHS = {
 }
 
 
-@pytest.fixture(scope="module")
-def rows(offline_model_dir, tmp_path_factory) -> dict[str, dict]:
-    app = create_app(
+def _bench_host(offline_model_dir, tmp_path_factory):
+    """An app whose config the bench's throwaway app copies (model dir, embedder)."""
+    return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test",
@@ -34,7 +34,11 @@ def rows(offline_model_dir, tmp_path_factory) -> dict[str, dict]:
             "EMBEDDING_MODEL": "offline-e5",
         }
     )
-    with app.app_context():
+
+
+@pytest.fixture(scope="module")
+def rows(offline_model_dir, tmp_path_factory) -> dict[str, dict]:
+    with _bench_host(offline_model_dir, tmp_path_factory).app_context():
         found = run_quality(PATHS, "offline-e5", ["bm25", "dense", "hybrid", "hybrid+features"])
     print({row["mode"]: row["ndcg@10"] for row in found})  # shown with pytest -s
     return {row["mode"]: row for row in found}
@@ -58,17 +62,7 @@ def test_hybrid_beats_bm25_on_the_fixed_sample(rows):
 def test_retrieval_grid_reports_each_setting(offline_model_dir, tmp_path_factory):
     from market.bench import run_retrieval_grid
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": "sqlite://",
-            "INDEX_DIR": str(tmp_path_factory.mktemp("index-grid")),
-            "MODEL_DIR": str(offline_model_dir.parent),
-            "EMBEDDING_MODEL": "offline-e5",
-        }
-    )
-    with app.app_context():
+    with _bench_host(offline_model_dir, tmp_path_factory).app_context():
         rows = run_retrieval_grid(PATHS, "offline-e5", [(0.0, 0.0), (2.0, 2.0)])
     assert [(r["neighbor_weight"], r["ipc_gain"]) for r in rows] == [(0.0, 0.0), (2.0, 2.0)]
     assert all(r["queries"] == 30 and 0 < r["ndcg@10"] <= 1 for r in rows)

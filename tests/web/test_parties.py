@@ -57,6 +57,7 @@ def test_enterprise_sees_its_proposals_with_explanation(client, auth, matched):
     assert "<mark>" in detail and "评分构成" in detail and "先用后转条款草案" in detail
     evidence = match.explanation["retrieval"]
     assert f"与其最相近的{evidence['neighbors']}项中有{evidence['neighbors_retrieved']}项" in detail
+    assert "语义相似度 <span" in detail and "已计入综合检索排名" in detail  # weight 0, said why
     response = client.post(f"/my/proposals/{match.id}/introduce")
     assert response.status_code == 302
     assert db.session.query(AuditLog).filter_by(action="match.request_intro").count() == 1

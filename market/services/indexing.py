@@ -274,7 +274,8 @@ def _search_neighbors(index, ids: list[int], vectors: np.ndarray, k: int) -> dic
 
 def _link_neighbors(kind: str, index, ids: list[int], vectors: np.ndarray) -> None:
     """Give freshly indexed listings their nearest listings, and offer each of them to its
-    neighbours' lists in turn, so older listings learn of closer newcomers."""
+    neighbours' lists in turn, so older listings learn of closer newcomers. Only the lists that
+    changed have their expanded vectors recomputed."""
     model = model_key(embedder())
     fresh = _search_neighbors(index, ids, vectors, NEIGHBORS)
     offers: dict[int, list] = {}
@@ -282,38 +283,52 @@ def _link_neighbors(kind: str, index, ids: list[int], vectors: np.ndarray) -> No
         for neighbor_id, score in found:
             if neighbor_id not in fresh:
                 offers.setdefault(neighbor_id, []).append([listing_id, score])
-    rows = db.session.scalars(
-        select(ListingVector).where(
-            ListingVector.kind == kind,
-            ListingVector.model == model,
-            ListingVector.listing_id.in_(list(fresh) + list(offers)),
-        )
-    ).all()
     drop = set(fresh)
-    for row in rows:
+    changed = []
+    for row in _vector_rows(kind, model, list(fresh) + list(offers)):
         if row.listing_id in fresh:
-            row.neighbors = fresh[row.listing_id]
+            updated = fresh[row.listing_id]
         else:
-            row.neighbors = _merge_neighbors(row.neighbors, offers[row.listing_id], drop, NEIGHBORS)
-    _expand(kind, model, rows)
+            updated = _merge_neighbors(row.neighbors, offers[row.listing_id], drop, NEIGHBORS)
+        if updated != row.neighbors or row.expanded is None:
+            row.neighbors = updated
+            changed.append(row)
+    _expand(kind, model, changed)
+
+
+# Bound parameters per IN (…) query: SQLite allows 32,766 and PostgreSQL 65,535 in one statement.
+IN_CHUNK = 5000
+
+
+def _vector_rows(kind: str, model: str, ids: list[int]) -> list:
+    """The listing_vector rows of the given listings, fetched a chunk of ids at a time."""
+    rows = []
+    for start in range(0, len(ids), IN_CHUNK):
+        rows.extend(
+            db.session.scalars(
+                select(ListingVector).where(
+                    ListingVector.kind == kind,
+                    ListingVector.model == model,
+                    ListingVector.listing_id.in_(ids[start : start + IN_CHUNK]),
+                )
+            )
+        )
+    return rows
 
 
 def _expand(kind: str, model: str, rows: list) -> None:
-    """Set each row's ``expanded`` vector from its own vector and its neighbours' (one query
-    for the neighbours' vectors that the rows themselves do not hold)."""
+    """Set each row's ``expanded`` vector from its own vector and its neighbours' (the
+    neighbours' vectors that the rows themselves do not hold are read a chunk at a time)."""
     own = {row.listing_id: np.frombuffer(row.vector, dtype=np.float32) for row in rows}
-    wanted = {int(n) for row in rows for n, _ in row.neighbors or ()} - set(own)
-    others = dict(
-        db.session.execute(
-            select(ListingVector.listing_id, ListingVector.vector).where(
-                ListingVector.kind == kind,
-                ListingVector.model == model,
-                ListingVector.listing_id.in_(wanted),
-            )
-        ).all()
-    )
-    for listing_id, vector in others.items():
-        own.setdefault(listing_id, np.frombuffer(vector, dtype=np.float32))
+    wanted = sorted({int(n) for row in rows for n, _ in row.neighbors or ()} - set(own))
+    for start in range(0, len(wanted), IN_CHUNK):
+        stmt = select(ListingVector.listing_id, ListingVector.vector).where(
+            ListingVector.kind == kind,
+            ListingVector.model == model,
+            ListingVector.listing_id.in_(wanted[start : start + IN_CHUNK]),
+        )
+        for listing_id, vector in db.session.execute(stmt):
+            own[listing_id] = np.frombuffer(vector, dtype=np.float32)
     for row in rows:
         peers = [own[int(n)] for n, _ in row.neighbors or () if int(n) in own]
         row.expanded = expanded_vector(own[row.listing_id], peers)
@@ -339,14 +354,7 @@ def refresh_neighbors(kind: str, progress: Callable[[int, int], None] | None = N
     index = get_index(kind)
     ids = sorted(int(i) for i in index.ids().tolist())
     for start in range(0, len(ids), NEIGHBOR_CHUNK):
-        chunk = ids[start : start + NEIGHBOR_CHUNK]
-        rows = db.session.scalars(
-            select(ListingVector).where(
-                ListingVector.kind == kind,
-                ListingVector.model == model,
-                ListingVector.listing_id.in_(chunk),
-            )
-        ).all()
+        rows = _vector_rows(kind, model, ids[start : start + NEIGHBOR_CHUNK])
         if rows:
             vectors = np.vstack([np.frombuffer(r.vector, dtype=np.float32) for r in rows])
             found = _search_neighbors(index, [r.listing_id for r in rows], vectors, NEIGHBORS)

@@ -340,3 +340,19 @@ def test_expanded_vector_without_peers_is_the_vector():
     np.testing.assert_allclose(alone, [0.6, 0.8], atol=1e-6)
     mixed = np.frombuffer(indexing.expanded_vector(vector, [np.array([0.0, 5.0])]), np.float32)
     np.testing.assert_allclose(mixed, np.array([3.0, 9.0]) / np.linalg.norm([3.0, 9.0]), atol=1e-6)
+
+
+def test_neighbour_upkeep_reads_ids_a_chunk_at_a_time(app, outcomes, monkeypatch):
+    """Large catalogues exceed the database's bound-parameter limit in one IN (…)."""
+    monkeypatch.setattr(indexing, "IN_CHUNK", 2)
+    monkeypatch.setattr(indexing, "NEIGHBOR_CHUNK", 3)
+    indexing.index_listings("outcome", [o.id for o in outcomes[:2]])
+    indexing.index_listings("outcome", [o.id for o in outcomes[2:]])
+    db.session.commit()
+    expected = _exact_neighbors([o.id for o in outcomes], indexing.NEIGHBORS)
+    assert {i: [n for n, _ in found] for i, found in _neighbor_rows().items()} == expected
+    for o in outcomes:
+        hood = indexing.neighborhoods("outcome", [o.id])[o.id]
+        np.testing.assert_allclose(hood.expanded, _expanded_expected(o.id), atol=1e-6)
+    assert indexing.refresh_neighbors("outcome") == 5
+    assert {i: [n for n, _ in found] for i, found in _neighbor_rows().items()} == expected

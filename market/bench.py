@@ -384,6 +384,7 @@ def _store_vectors_and_neighbors(index, ids: np.ndarray, vectors: np.ndarray) ->
     found by the same index the matcher searches (batched, as a full refresh does)."""
     from market.services import indexing
     from models import ListingVector, Outcome, db
+    from models.ops import pack_neighbors
 
     model = indexing.model_key(indexing.embedder())
     hashes = dict(db.session.execute(select(Outcome.id, Outcome.content_hash)).all())
@@ -403,7 +404,7 @@ def _store_vectors_and_neighbors(index, ids: np.ndarray, vectors: np.ndarray) ->
                     "model": model,
                     "content_hash": hashes[i],
                     "vector": v.astype(np.float32).tobytes(),
-                    "neighbors": found[i],
+                    "neighbors": pack_neighbors(found[i]),
                     "expanded": indexing.expanded_vector(
                         v, [vectors[row_of[n]] for n, _ in found[i]]
                     ),

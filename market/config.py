@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from models.base import json_loads
+
 DEFAULT_SECRET = "dev-only-not-secret"
 
 
@@ -23,7 +25,7 @@ def defaults(instance_path: str) -> dict:
     return {
         "SECRET_KEY": DEFAULT_SECRET,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'scenebridge.db'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "json_deserializer": json_loads},
         "MODE": "embedded",
         "INDEX_DIR": str(instance / "index"),
         "MODEL_DIR": str(instance / "models"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,13 +34,45 @@ class ListingVector(db.Model):
     model: Mapped[str] = mapped_column(String(120), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
-    # The listing's nearest listings of the same kind by this model: [[id, cosine], ...], best
-    # first. Derived like the vector itself; kept current as listings come and go.
-    neighbors: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
+    # The listing's nearest listings of the same kind by this model, best first, packed by
+    # pack_neighbors (read on every match: binary, not JSON). Derived like the vector itself;
+    # kept current as listings come and go. Use ``neighbor_list`` to read or write pairs.
+    neighbors: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The vector moved toward its neighbourhood: unit(vector + mean of the neighbours' vectors),
     # float32 bytes; hybrid retrieval re-ranks its pooled candidates by it.
     expanded: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def neighbor_list(self) -> list[list]:
+        """[[listing id, cosine], ...], best first; [] before the listing is linked."""
+        return unpack_neighbors(self.neighbors)
+
+    @neighbor_list.setter
+    def neighbor_list(self, pairs: list) -> None:
+        self.neighbors = pack_neighbors(pairs)
+
+
+def pack_neighbors(pairs: list) -> bytes:
+    """k little-endian int64 ids, then their k float32 cosines."""
+    ids = np.array([int(i) for i, _ in pairs], dtype="<i8")
+    scores = np.array([float(s) for _, s in pairs], dtype="<f4")
+    return ids.tobytes() + scores.tobytes()
+
+
+def neighbor_ids(blob: bytes | None) -> list[int]:
+    if not blob:
+        return []
+    return np.frombuffer(blob, dtype="<i8", count=len(blob) // 12).tolist()
+
+
+def unpack_neighbors(blob: bytes | None) -> list[list]:
+    if not blob:
+        return []
+    count = len(blob) // 12
+    ids = np.frombuffer(blob, dtype="<i8", count=count)
+    scores = np.frombuffer(blob, dtype="<f4", count=count, offset=8 * count)
+    return [[int(i), round(float(s), 4)] for i, s in zip(ids, scores, strict=True)]
 
 
 class Job(db.Model):

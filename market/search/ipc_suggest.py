@@ -74,8 +74,8 @@ class IpcProfile:
     def from_json(cls, payload: Mapping | None) -> IpcProfile:
         if not payload:
             return cls()
-        weights = {str(c): float(w) for c, w in payload.get("weights", {}).items()}
-        return cls(weights, float(payload.get("confidence", 1.0)))
+        # Read on every match for up to 200 candidates: the stored dict is used as it is.
+        return cls(payload.get("weights") or {}, float(payload.get("confidence", 1.0)))
 
     def to_json(self) -> dict:
         return {

@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from models import Demand, Job, ListingVector, Outcome, db, utcnow
+from models.ops import neighbor_ids
 
 log = logging.getLogger(__name__)
 
@@ -287,11 +288,13 @@ def _link_neighbors(kind: str, index, ids: list[int], vectors: np.ndarray) -> No
     changed = []
     for row in _vector_rows(kind, model, list(fresh) + list(offers)):
         if row.listing_id in fresh:
-            updated = fresh[row.listing_id]
-        else:
-            updated = _merge_neighbors(row.neighbors, offers[row.listing_id], drop, NEIGHBORS)
-        if updated != row.neighbors or row.expanded is None:
-            row.neighbors = updated
+            row.neighbor_list = fresh[row.listing_id]
+            changed.append(row)
+            continue
+        current = row.neighbor_list
+        updated = _merge_neighbors(current, offers[row.listing_id], drop, NEIGHBORS)
+        if updated != current or row.expanded is None:
+            row.neighbor_list = updated
             changed.append(row)
     _expand(kind, model, changed)
 
@@ -320,7 +323,8 @@ def _expand(kind: str, model: str, rows: list) -> None:
     """Set each row's ``expanded`` vector from its own vector and its neighbours' (the
     neighbours' vectors that the rows themselves do not hold are read a chunk at a time)."""
     own = {row.listing_id: np.frombuffer(row.vector, dtype=np.float32) for row in rows}
-    wanted = sorted({int(n) for row in rows for n, _ in row.neighbors or ()} - set(own))
+    linked = {row.listing_id: neighbor_ids(row.neighbors) for row in rows}
+    wanted = sorted({n for ids in linked.values() for n in ids} - set(own))
     for start in range(0, len(wanted), IN_CHUNK):
         stmt = select(ListingVector.listing_id, ListingVector.vector).where(
             ListingVector.kind == kind,
@@ -330,7 +334,7 @@ def _expand(kind: str, model: str, rows: list) -> None:
         for listing_id, vector in db.session.execute(stmt):
             own[listing_id] = np.frombuffer(vector, dtype=np.float32)
     for row in rows:
-        peers = [own[int(n)] for n, _ in row.neighbors or () if int(n) in own]
+        peers = [own[n] for n in linked[row.listing_id] if n in own]
         row.expanded = expanded_vector(own[row.listing_id], peers)
 
 
@@ -359,7 +363,7 @@ def refresh_neighbors(kind: str, progress: Callable[[int, int], None] | None = N
             vectors = np.vstack([np.frombuffer(r.vector, dtype=np.float32) for r in rows])
             found = _search_neighbors(index, [r.listing_id for r in rows], vectors, NEIGHBORS)
             for row in rows:
-                row.neighbors = found[row.listing_id]
+                row.neighbor_list = found[row.listing_id]
             _expand(kind, model, rows)
         db.session.commit()
         if progress:
@@ -388,7 +392,7 @@ def neighborhoods(kind: str, ids: list[int]) -> dict[int, Neighborhood]:
     )
     return {
         listing_id: Neighborhood(
-            [int(n) for n, _ in found or ()],
+            neighbor_ids(found),
             None if expanded is None else np.frombuffer(expanded, dtype=np.float32),
         )
         for listing_id, found, expanded in rows

@@ -9,7 +9,7 @@ Both directions use the same code: demand → outcomes and outcome → demands.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -149,7 +149,7 @@ def retrieve(
     hoods: dict[int, indexing.Neighborhood] = {}
     if hybrid:
         pool = {i: n for n, i in enumerate(dict.fromkeys(i for r in rankings for i in r))}
-        hoods = indexing.neighborhoods(kind, list(pool))
+        hoods = _batched(("hood", kind), list(pool), lambda ids: indexing.neighborhoods(kind, ids))
         if dense:
             rankings[0] = _expanded_ranking(pool, hoods, vector, dict(dense), k)
         profile = profile if profile is not None else indexing.ipc_profile(text)
@@ -221,8 +221,14 @@ def ipc_channel_weight(profile: IpcProfile) -> float:
 
 
 def _ipc_similarity(kind: str, query: IpcProfile, ids: list[int]) -> dict[int, float]:
-    """Cosine of the query's profile with each listing's: its declared codes when it has any
-    (read now, so an edit of the codes counts at once), else its stored text profile."""
+    profiles = _batched(("ipc", kind), ids, lambda missing: _ipc_profiles(kind, missing))
+    return {i: query.similarity(p) for i, p in profiles.items()}
+
+
+def _ipc_profiles(kind: str, ids: list[int]) -> dict[int, IpcProfile]:
+    """Each listing's IPC profile: its declared codes when it has any (read now, so an edit of
+    the codes counts at once), else its stored text profile; listings without either are left
+    out."""
     model = indexing.model_for(kind)
     if kind == "outcome":
         stmt = select(outcome_ipc.c.outcome_id, outcome_ipc.c.ipc_code).where(
@@ -239,7 +245,7 @@ def _ipc_similarity(kind: str, query: IpcProfile, ids: list[int]) -> dict[int, f
         i: IpcProfile.from_codes(declared[i]) if i in declared else IpcProfile.from_json(p)
         for i, p in rows
     }
-    return {i: query.similarity(p) for i, p in profiles.items() if p}
+    return {i: p for i, p in profiles.items() if p}
 
 
 def query_profile(declared: list[str] | None, stored: dict | None, text: str) -> IpcProfile:
@@ -484,7 +490,8 @@ _batch_facts: ContextVar[dict | None] = ContextVar("batch_facts", default=None)
 
 @contextmanager
 def batch() -> Iterator[None]:
-    """Proposals for many listings in one transaction: an outcome's facts are built once.
+    """Proposals for many listings in one transaction: an outcome's facts, neighbourhood and
+    IPC profile are read once.
 
     Nothing is edited inside a batch (the worker's refresh runs alone in its transaction), so
     the facts of an outcome that many demands retrieve stay valid until the batch ends.
@@ -496,14 +503,21 @@ def batch() -> Iterator[None]:
         _batch_facts.reset(token)
 
 
-def _outcome_facts_for(ids: list[int], today: date) -> dict[int, fit.OutcomeFacts]:
+def _batched(tag: tuple, ids: list[int], load: Callable[[list[int]], dict]) -> dict:
+    """``load(ids)``, remembered per id for the rest of a ``batch()`` (absent ids too)."""
     cache = _batch_facts.get()
     if cache is None:
-        return load_outcome_facts(ids, today)
-    missing = [i for i in ids if (i, today) not in cache]
-    for i, facts in load_outcome_facts(missing, today).items():
-        cache[(i, today)] = facts
-    return {i: cache[(i, today)] for i in ids if (i, today) in cache}
+        return load(ids)
+    missing = [i for i in ids if (tag, i) not in cache]
+    if missing:
+        found = load(missing)
+        for i in missing:
+            cache[(tag, i)] = found.get(i)
+    return {i: cache[(tag, i)] for i in ids if cache[(tag, i)] is not None}
+
+
+def _outcome_facts_for(ids: list[int], today: date) -> dict[int, fit.OutcomeFacts]:
+    return _batched(("facts", today), ids, lambda missing: load_outcome_facts(missing, today))
 
 
 def _load_demands(ids: list[int]) -> dict[int, Demand]:

@@ -21,7 +21,7 @@ def upgrade():
     with op.batch_alter_table("outcome") as batch_op:
         batch_op.add_column(sa.Column("ipc_profile", sa.JSON(), nullable=True))
     with op.batch_alter_table("listing_vector") as batch_op:
-        batch_op.add_column(sa.Column("neighbors", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("neighbors", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("expanded", sa.LargeBinary(), nullable=True))
 
 

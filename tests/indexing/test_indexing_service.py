@@ -206,7 +206,7 @@ def _neighbor_rows(kind="outcome"):
     rows = db.session.scalars(
         select(ListingVector).where(ListingVector.kind == kind, ListingVector.model == model)
     )
-    return {row.listing_id: row.neighbors for row in rows}
+    return {row.listing_id: row.neighbor_list for row in rows}
 
 
 def _exact_neighbors(ids, k):
@@ -251,7 +251,7 @@ def test_refresh_neighbors_recomputes_exact_lists(app, outcomes, monkeypatch):
     expected = _exact_neighbors([o.id for o in outcomes], 2)
     # Spoil every list, as a closed listing or a partial catch-up would.
     for row in db.session.scalars(select(ListingVector)):
-        row.neighbors = [[999_999, 0.99]]
+        row.neighbor_list = [[999_999, 0.99]]
     db.session.commit()
     assert indexing.refresh_neighbors("outcome") == len(outcomes)
     lists = _neighbor_rows()
@@ -312,7 +312,9 @@ def test_neighbors_command_and_daily_task_recompute_the_graph(app, runner, outco
 def _expanded_expected(listing_id: int) -> np.ndarray:
     rows = {r.listing_id: r for r in db.session.scalars(select(ListingVector))}
     own = np.frombuffer(rows[listing_id].vector, dtype=np.float32)
-    peers = [np.frombuffer(rows[n].vector, dtype=np.float32) for n, _ in rows[listing_id].neighbors]
+    peers = [
+        np.frombuffer(rows[n].vector, dtype=np.float32) for n, _ in rows[listing_id].neighbor_list
+    ]
     mixed = own + np.mean(peers, axis=0)
     return mixed / np.linalg.norm(mixed)
 
@@ -356,3 +358,17 @@ def test_neighbour_upkeep_reads_ids_a_chunk_at_a_time(app, outcomes, monkeypatch
         np.testing.assert_allclose(hood.expanded, _expanded_expected(o.id), atol=1e-6)
     assert indexing.refresh_neighbors("outcome") == 5
     assert {i: [n for n, _ in found] for i, found in _neighbor_rows().items()} == expected
+
+
+def test_neighbour_lists_pack_to_binary_and_back():
+    from models.ops import neighbor_ids, pack_neighbors, unpack_neighbors
+
+    pairs = [[7, 0.9312], [2_147_483_650, 0.5], [3, -0.25]]
+    blob = pack_neighbors(pairs)
+    assert len(blob) == 3 * 12
+    assert unpack_neighbors(blob) == pairs
+    assert neighbor_ids(blob) == [7, 2_147_483_650, 3]
+    assert unpack_neighbors(None) == [] and neighbor_ids(b"") == []
+    row = ListingVector(neighbors=None)
+    row.neighbor_list = pairs
+    assert row.neighbors == blob and row.neighbor_list == pairs

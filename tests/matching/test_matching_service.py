@@ -172,22 +172,31 @@ def test_bulk_facts_equal_the_orm_facts(market, institution):
     assert sorted(bulk[good.id].ipc_codes) == ["B64C", "F03D"]
 
 
-def test_a_batch_builds_each_outcome_facts_once(market, monkeypatch):
+def test_a_batch_reads_each_outcome_facts_neighbourhood_and_profile_once(market, monkeypatch):
     demand, *_ = market
-    calls = []
-    real = matching.load_outcome_facts
-    monkeypatch.setattr(
-        matching,
-        "load_outcome_facts",
-        lambda ids, today: calls.append(list(ids)) or real(ids, today),
-    )
+    calls = {"facts": [], "hoods": [], "profiles": []}
+
+    def spy(name, real, ids_at):
+        return lambda *args: calls[name].append(list(args[ids_at])) or real(*args)
+
+    facts = spy("facts", matching.load_outcome_facts, 0)  # (ids, today)
+    monkeypatch.setattr(matching, "load_outcome_facts", facts)
+    monkeypatch.setattr(indexing, "neighborhoods", spy("hoods", indexing.neighborhoods, 1))
+    monkeypatch.setattr(matching, "_ipc_profiles", spy("profiles", matching._ipc_profiles, 1))
+    monkeypatch.setitem(matching.current_app.config, "MATCH_IPC_GAIN", 100.0)  # channel on
     with matching.batch():
         first = matching.outcomes_for_demand(demand, today=TODAY)
         again = matching.outcomes_for_demand(demand, today=TODAY)
     assert [c.listing_id for c in first] == [c.listing_id for c in again]
-    assert calls[0] and calls[1] == []  # the second demand found every outcome's facts cached
+    # the second demand found everything cached: no second read of any kind
+    assert {name: len(found) for name, found in calls.items()} == {
+        "facts": 1,
+        "hoods": 1,
+        "profiles": 1,
+    }
     matching.outcomes_for_demand(demand, today=TODAY)
-    assert calls[2] == calls[0]  # outside a batch nothing is kept
+    assert calls["facts"][1] == calls["facts"][0]  # outside a batch nothing is kept
+    assert len(calls["hoods"]) == 2
 
 
 def test_hybrid_candidates_carry_neighbour_and_ipc_evidence(market):

@@ -35,6 +35,15 @@ def register(app: Flask) -> None:
 
     reliability.register(bench)
 
+    bench_dirs_option = click.option(
+        "--bench-dir",
+        "bench_dirs",
+        multiple=True,
+        required=True,
+        type=click.Path(exists=True, file_okay=False),
+        help="BEIR folder(s), dev split only",
+    )
+
     @bench.command("quality")
     @click.option(
         "--bench-dir",
@@ -94,13 +103,7 @@ def register(app: Flask) -> None:
         )
 
     @bench.command("retrieval")
-    @click.option(
-        "--bench-dir",
-        "bench_dirs",
-        multiple=True,
-        required=True,
-        type=click.Path(exists=True, file_okay=False),
-    )
+    @bench_dirs_option
     @click.option("--neighbor-weight", "neighbor_weights", multiple=True, type=float)
     @click.option("--ipc-gain", "ipc_gains", multiple=True, type=float)
     @click.option("--embedder", default=None)
@@ -123,13 +126,7 @@ def register(app: Flask) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
 
     @bench.command("tune")
-    @click.option(
-        "--bench-dir",
-        "bench_dirs",
-        multiple=True,
-        required=True,
-        type=click.Path(exists=True, file_okay=False),
-    )
+    @bench_dirs_option
     @click.option("--embedder", default=None)
     @click.option("--max-queries", type=int, default=None)
     def tune(bench_dirs, embedder, max_queries) -> None:

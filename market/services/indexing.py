@@ -399,11 +399,6 @@ def neighborhoods(kind: str, ids: list[int]) -> dict[int, Neighborhood]:
     }
 
 
-def neighbors_of(kind: str, ids: list[int]) -> dict[int, list[int]]:
-    """Stored neighbour ids of the given listings under the current model, best first."""
-    return {i: hood.neighbors for i, hood in neighborhoods(kind, ids).items()}
-
-
 # -- IPC suggestions and profiles ------------------------------------------------------------
 
 _suggester = None

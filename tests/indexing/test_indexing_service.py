@@ -256,10 +256,9 @@ def test_refresh_neighbors_recomputes_exact_lists(app, outcomes, monkeypatch):
     assert indexing.refresh_neighbors("outcome") == len(outcomes)
     lists = _neighbor_rows()
     assert {i: [n for n, _ in found] for i, found in lists.items()} == expected
-    assert indexing.neighbors_of("outcome", [outcomes[0].id]) == {
-        outcomes[0].id: expected[outcomes[0].id]
-    }
-    assert indexing.neighbors_of("outcome", []) == {}
+    hood = indexing.neighborhoods("outcome", [outcomes[0].id])[outcomes[0].id]
+    assert hood.neighbors == expected[outcomes[0].id]
+    assert indexing.neighborhoods("outcome", []) == {}
 
 
 def test_merge_neighbors_keeps_the_closest_and_replaces_recomputed():

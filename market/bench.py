@@ -105,17 +105,19 @@ def register(app: Flask) -> None:
     @bench.command("retrieval")
     @bench_dirs_option
     @click.option("--neighbor-weight", "neighbor_weights", multiple=True, type=float)
+    @click.option("--rounds", "rounds", multiple=True, type=int)
     @click.option("--ipc-gain", "ipc_gains", multiple=True, type=float)
     @click.option("--embedder", default=None)
     @click.option("--max-queries", type=int, default=None)
-    def retrieval(bench_dirs, neighbor_weights, ipc_gains, embedder, max_queries) -> None:
-        """混合检索参数网格（邻近平滑权重 × IPC 画像增益），只用 dev 划分。"""
+    def retrieval(bench_dirs, neighbor_weights, rounds, ipc_gains, embedder, max_queries) -> None:
+        """混合检索参数网格（邻近扩散权重 × 轮数 × IPC 画像增益），只用 dev 划分。"""
         from market.services import matching
 
         key = embedder or current_app.config["EMBEDDING_MODEL"]
         grid = [
-            (lam, gain)
-            for lam in (neighbor_weights or (0.0, 1.0, matching.NEIGHBOR_WEIGHT, 3.0))
+            (lam, n, gain)
+            for lam in (neighbor_weights or (0.0, 1.0, matching.NEIGHBOR_WEIGHT, 5.0))
+            for n in (rounds or (1, matching.NEIGHBOR_ROUNDS))
             for gain in (ipc_gains or (0.0, matching.IPC_GAIN))
         ]
         rows = []
@@ -219,21 +221,25 @@ def _measure(run_: BenchRun, mode: str) -> tuple[dict, float]:
 def run_retrieval_grid(
     paths: dict[str, Path],
     embedder_key: str,
-    grid: list[tuple[float, float]],
+    grid: list[tuple[float, int, float]],
     max_queries: int | None = None,
 ) -> list[dict]:
-    """Hybrid retrieval under each (neighbour weight, IPC gain), one corpus load for all."""
+    """Hybrid retrieval under each (neighbour weight when the IPC subclass is unclear,
+    diffusion rounds, IPC gain), one corpus load for all."""
     rows = []
     with bench_app(paths, embedder_key, max_queries) as run_:
-        for neighbor_weight, ipc_gain in grid:
+        for neighbor_weight, rounds, ipc_gain in grid:
             current_app.config.update(
-                MATCH_NEIGHBOR_WEIGHT=neighbor_weight, MATCH_IPC_GAIN=ipc_gain
+                MATCH_NEIGHBOR_WEIGHT=neighbor_weight,
+                MATCH_NEIGHBOR_ROUNDS=rounds,
+                MATCH_IPC_GAIN=ipc_gain,
             )
             metrics, _ = _measure(run_, "hybrid")
             rows.append(
                 {
                     "bench": paths["corpus"].parent.name,
                     "neighbor_weight": neighbor_weight,
+                    "rounds": rounds,
                     "ipc_gain": ipc_gain,
                     **metrics,
                     "queries": len(run_.qids),

@@ -114,28 +114,40 @@ def score_fusion(
     return _ordered(scores, rankings, limit)
 
 
-def neighbor_smoothing(
+def neighbor_diffusion(
     scores: dict[Hashable, float],
     neighbors: dict[Hashable, Sequence[Hashable]],
     weight: float,
     k: int,
+    rounds: int = 1,
+    candidates: Sequence[Hashable] | None = None,
 ) -> dict[Hashable, float]:
-    """Each document's score plus ``weight`` × the mean score of its ``k`` nearest listings.
+    """Scores spread along the nearest-listing graph, ``rounds`` times.
 
-    Listings that are alike tend to answer the same needs (the cluster hypothesis): a
-    candidate whose closest neighbours in the catalogue also scored well sits in the field
-    the query asks about, while a lone hit on a shared word does not. A neighbour that was
-    not retrieved scores 0; the mean is over ``k`` (not over the neighbours a listing has),
-    so a listing with few neighbours is never lifted by them more than a full list would be.
+    Round by round every candidate's score becomes its own retrieval score plus ``weight`` ×
+    the mean score its ``k`` nearest listings had after the round before (round 0: the
+    retrieval scores). Listings that are alike tend to answer the same needs (the cluster
+    hypothesis): a candidate whose neighbours, and their neighbours, also scored well sits in
+    the field the query asks about, while a lone hit on a shared word does not. One round is
+    plain neighbour smoothing; more rounds reach the neighbours' neighbours, which lets a
+    listing the first retrieval missed (a ``candidates`` entry without a score of its own)
+    rise on the strength of its company. A listing outside ``candidates`` counts 0; the mean is
+    over ``k`` (not over the neighbours a listing has), so a listing with few neighbours is
+    never lifted by them more than a full list would be.
     """
-    if weight < 0 or k < 1:
-        raise ValueError("weight must be non-negative and k at least 1")
+    if weight < 0 or k < 1 or rounds < 0:
+        raise ValueError("weight and rounds must be non-negative and k at least 1")
+    nodes = list(dict.fromkeys([*scores, *(candidates or ())]))
+    current = {doc_id: scores.get(doc_id, 0.0) for doc_id in nodes}
     if weight == 0:
-        return dict(scores)
-    return {
-        doc_id: score + weight * sum(scores.get(n, 0.0) for n in neighbors.get(doc_id, ())[:k]) / k
-        for doc_id, score in scores.items()
-    }
+        return current
+    for _ in range(rounds):
+        current = {
+            doc_id: scores.get(doc_id, 0.0)
+            + weight * sum(current.get(n, 0.0) for n in neighbors.get(doc_id, ())[:k]) / k
+            for doc_id in nodes
+        }
+    return current
 
 
 def neighbor_support(

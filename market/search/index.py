@@ -192,6 +192,15 @@ class VectorIndex:
                 return int(db_id) in self._flat_id_set()
             return int(db_id) in self._hnsw.slot_of
 
+    def present(self, ids) -> set[int]:
+        """Which of ``ids`` are indexed now (one pass, whatever the index size)."""
+        wanted = _as_ids(ids)
+        with self._lock.read():
+            if self._hnsw is not None:
+                return {int(i) for i in wanted if int(i) in self._hnsw.slot_of}
+            held = faiss.vector_to_array(self._flat.id_map)
+        return {int(i) for i in wanted[np.isin(wanted, held)]}
+
     def _flat_id_set(self) -> set[int]:
         return set(faiss.vector_to_array(self._flat.id_map).tolist())
 

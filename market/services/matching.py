@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from market.search import features as fit
-from market.search.fusion import neighbor_smoothing, neighbor_support, rrf
+from market.search.fusion import neighbor_diffusion, neighbor_support, rrf
 from market.search.ipc_suggest import IpcProfile
 from models import (
     Demand,
@@ -47,10 +47,13 @@ CANDIDATES = 100
 PROPOSALS = 10
 MIN_SCORE = 0.0
 RETRIEVAL_MODES = ("bm25", "dense", "hybrid", "hybrid+features")
-RRF_K = 60
-# Hybrid retrieval settings (config keys MATCH_NEIGHBOR_WEIGHT, MATCH_IPC_GAIN), chosen on the
-# dev splits of tt-ipc and tt-csl only (see README, "Matching quality").
-NEIGHBOR_WEIGHT = 2.0  # λ: weight of the neighbours' mean fused score
+RRF_K = 20
+# Hybrid retrieval settings (config keys MATCH_NEIGHBOR_WEIGHT, MATCH_NEIGHBOR_WEIGHT_SURE,
+# MATCH_NEIGHBOR_ROUNDS, MATCH_IPC_GAIN), chosen on the dev splits of tt-ipc and tt-csl only
+# (see README, "Matching quality").
+NEIGHBOR_WEIGHT = 3.0  # λ when the query's IPC subclass is unclear: the neighbourhood decides more
+NEIGHBOR_WEIGHT_SURE = 1.0  # λ when the IPC ranking is fully trusted (declared or clear codes)
+NEIGHBOR_ROUNDS = 2  # diffusion rounds: 1 = neighbours only, 2+ = neighbours' neighbours too
 IPC_GAIN = 2.0  # the IPC ranking weighs min(1, gain × (query confidence − 1))
 
 
@@ -131,9 +134,11 @@ def retrieve(
 
     ``hybrid`` pools the dense and BM25 hits and fuses three rankings of the pool by reciprocal
     rank: by the query's similarity to each listing's neighbourhood-expanded vector, by BM25,
-    and by IPC-profile similarity, weighted by how surely the query's subclass is known. Each
-    fused score then gains λ × the mean score of the listing's nearest listings
-    (``neighbor_smoothing``). ``profile`` is the query's IPC profile (declared codes win);
+    and by IPC-profile similarity, weighted by how surely the query's subclass is known. The
+    fused scores then spread over the nearest-listing graph (``neighbor_diffusion``: each
+    listing gains λ × its neighbours' mean score, for a few rounds), so the pool's neighbours
+    that the first retrieval missed become candidates too; λ is lower the surer the query's
+    IPC subclass (``neighbor_weight``). ``profile`` is the query's IPC profile (declared codes win);
     without one it is computed from ``text``.
     """
     exclude = exclude or set()
@@ -168,9 +173,13 @@ def retrieve(
     scores, support = fused, {}
     if hybrid:
         neighbors = {i: hood.neighbors for i, hood in hoods.items()}
-        weight = _setting("MATCH_NEIGHBOR_WEIGHT")
-        scores = neighbor_smoothing(fused, neighbors, weight, indexing.NEIGHBORS)
-        support = {i: neighbor_support(i, fused, neighbors) for i in fused}
+        weight, rounds = neighbor_weight(channel), int(_setting("MATCH_NEIGHBOR_ROUNDS"))
+        grown = _grown(kind, neighbors, set(pool) | exclude) if weight and rounds > 1 else []
+        order.update((i, len(order) + n) for n, i in enumerate(grown))
+        scores = neighbor_diffusion(
+            fused, neighbors, weight, indexing.NEIGHBORS, rounds=rounds, candidates=grown
+        )
+        support = {i: neighbor_support(i, fused, neighbors) for i in scores}
     best = sorted(scores, key=lambda i: (-scores[i], order[i]))[:k]
     fused_unit = _unit([(int(i), float(scores[i])) for i in best])
     return [
@@ -205,7 +214,12 @@ def _expanded_ranking(
     return sorted(scores, key=lambda i: (-scores[i], pool[i]))[:k]
 
 
-_SETTINGS = {"MATCH_NEIGHBOR_WEIGHT": NEIGHBOR_WEIGHT, "MATCH_IPC_GAIN": IPC_GAIN}
+_SETTINGS = {
+    "MATCH_NEIGHBOR_WEIGHT": NEIGHBOR_WEIGHT,
+    "MATCH_NEIGHBOR_WEIGHT_SURE": NEIGHBOR_WEIGHT_SURE,
+    "MATCH_NEIGHBOR_ROUNDS": NEIGHBOR_ROUNDS,
+    "MATCH_IPC_GAIN": IPC_GAIN,
+}
 
 
 def _setting(name: str) -> float:
@@ -218,6 +232,24 @@ def ipc_channel_weight(profile: IpcProfile) -> float:
     if not profile:
         return 0.0
     return min(1.0, max(0.0, _setting("MATCH_IPC_GAIN") * (profile.confidence - 1.0)))
+
+
+def neighbor_weight(channel: float) -> float:
+    """λ for a query whose IPC ranking weighs ``channel``: a query whose subclass is known
+    leans on that ranking, one whose field is unclear on the neighbourhood of its hits."""
+    sure, free = _setting("MATCH_NEIGHBOR_WEIGHT_SURE"), _setting("MATCH_NEIGHBOR_WEIGHT")
+    return channel * sure + (1.0 - channel) * free
+
+
+def _grown(kind: str, neighbors: dict[int, list[int]], known: set[int]) -> list[int]:
+    """The pool's nearest listings that the first retrieval missed, still in the index, with
+    their own neighbour lists added to ``neighbors`` (diffusion reaches them through these)."""
+    reached = [n for ids in neighbors.values() for n in ids[: indexing.NEIGHBORS]]
+    fresh = [n for n in dict.fromkeys(reached) if n not in known]
+    live = indexing.get_index(kind).present(fresh) if fresh else set()
+    grown = [n for n in fresh if n in live]
+    neighbors.update(indexing.neighbor_lists(kind, grown))  # not cached: thousands per query
+    return grown
 
 
 def _ipc_similarity(kind: str, query: IpcProfile, ids: list[int]) -> dict[int, float]:

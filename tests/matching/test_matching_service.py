@@ -214,15 +214,15 @@ def test_hybrid_candidates_carry_neighbour_and_ipc_evidence(market):
     assert all(c.neighbors is None and c.ipc is None for c in plain)
 
 
-def test_hybrid_order_is_expanded_dense_plus_bm25_then_neighbour_smoothing(
+def test_hybrid_order_is_expanded_dense_plus_bm25_then_neighbour_diffusion(
     app, market, monkeypatch
 ):
     """The hybrid order, recomputed by hand from the stored neighbourhoods: RRF of the pool
-    ranked by expanded vectors and of BM25, plus λ × the neighbours' mean fused score. With
+    ranked by expanded vectors and of BM25, then diffused over the neighbour graph. With
     λ = 0 it is plain RRF; a large λ lets neighbours decide."""
     import numpy as np
 
-    from market.search.fusion import neighbor_smoothing, rrf
+    from market.search.fusion import neighbor_diffusion, rrf
 
     demand = market[0]
     text, vector = demand.embedding_text(), matching.query_vector("demand", demand)
@@ -234,16 +234,64 @@ def test_hybrid_order_is_expanded_dense_plus_bm25_then_neighbour_smoothing(
     assert set(hoods) == set(pool) and all(h.expanded is not None for h in hoods.values())
     cosine = {i: float(hoods[i].expanded @ vector.reshape(-1)) for i in pool}
     by_expanded = sorted(pool, key=lambda i: (-cosine[i], pool.index(i)))
-    fused = dict(rrf([by_expanded, lexical]))
+    fused = dict(rrf([by_expanded, lexical], k=matching.RRF_K))
     neighbors = {i: h.neighbors for i, h in hoods.items()}
     assert all(neighbors.values())
-    for weight in (0.0, 2.0, 50.0):
+    for weight, rounds in ((0.0, 2), (2.0, 1), (2.0, 2), (50.0, 2)):
         monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_WEIGHT", weight)
-        smoothed = neighbor_smoothing(fused, neighbors, weight, indexing.NEIGHBORS)
-        expected = sorted(smoothed, key=lambda i: (-smoothed[i], list(fused).index(i)))
+        monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_ROUNDS", rounds)
+        spread = neighbor_diffusion(fused, neighbors, weight, indexing.NEIGHBORS, rounds=rounds)
+        expected = sorted(spread, key=lambda i: (-spread[i], list(fused).index(i)))
         got = [c.listing_id for c in matching.retrieve("outcome", text, vector, "hybrid")]
         assert got == expected
     assert np.isfinite(list(cosine.values())).all()
+
+
+def test_neighbour_weight_leans_on_ipc_when_the_subclass_is_sure(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_WEIGHT", 3.0)
+    monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_WEIGHT_SURE", 1.0)
+    assert matching.neighbor_weight(0.0) == pytest.approx(3.0)
+    assert matching.neighbor_weight(1.0) == pytest.approx(1.0)
+    assert matching.neighbor_weight(0.25) == pytest.approx(2.5)
+
+
+def test_diffusion_brings_in_missed_neighbours_that_are_still_listed(app, market, monkeypatch):
+    """With a one-listing pool, its stored neighbours become candidates (the second round
+    reaches them), except listings no longer in the index (closed since the lists were
+    made) and excluded ones; with one round, nothing outside the pool is added."""
+    demand, good, early, expired, unrelated = market
+    text, vector = demand.embedding_text(), matching.query_vector("demand", demand)
+    monkeypatch.setitem(app.config, "MATCH_IPC_GAIN", 0.0)
+    top = matching.retrieve("outcome", text, vector, "dense", k=1)[0].listing_id
+    stored = indexing.neighbor_lists("outcome", [top])[top]
+    assert set(stored) == {good.id, early.id, expired.id, unrelated.id} - {top}
+    set_status(unrelated, "closed")
+    db.session.commit()
+    indexing.reconcile()
+    db.session.commit()
+    assert unrelated.id not in indexing.get_index("outcome")
+    assert unrelated.id in indexing.neighbor_lists("outcome", [top])[top]  # list not yet redone
+
+    neighbors = {top: stored}
+    grown = matching._grown("outcome", neighbors, {top, early.id})
+    assert set(grown) == {good.id, early.id, expired.id} - {top, early.id}
+    assert all(neighbors[i] for i in grown)  # their own lists were read for the next round
+
+    seen = []
+
+    def spy(scores, neighbors, weight, k, rounds=1, candidates=None):
+        seen.append((set(scores), list(candidates or ())))
+        return diffusion(scores, neighbors, weight, k, rounds, candidates)
+
+    diffusion = matching.neighbor_diffusion
+    monkeypatch.setattr(matching, "neighbor_diffusion", spy)
+    for rounds in (1, 2):
+        monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_ROUNDS", rounds)
+        ranked = matching.retrieve("outcome", "", vector, "hybrid", k=1, exclude={early.id})
+        assert len(ranked) == 1 and ranked[0].neighbors is not None
+    (pool_one, grown_one), (pool_two, grown_two) = seen
+    assert pool_one == pool_two and len(pool_two) == 1 and grown_one == []
+    assert set(grown_two) == {good.id, expired.id} - pool_two  # live, not excluded
 
 
 def test_ipc_channel_weight_follows_the_query_confidence(app):

@@ -75,12 +75,12 @@ def test_score_fusion_zscore_prefers_consistent_documents():
     assert score_fusion([a, b], method="zscore")[0][0] == "b"
 
 
-def test_neighbor_smoothing_lifts_a_listing_whose_neighbours_scored():
-    from market.search.fusion import neighbor_smoothing
+def test_one_round_of_diffusion_lifts_a_listing_whose_neighbours_scored():
+    from market.search.fusion import neighbor_diffusion
 
     scores = {"a": 0.03, "b": 0.03, "n1": 0.02, "n2": 0.01}
     neighbors = {"a": ["n1", "n2", "gone"], "b": ["far1", "far2"]}
-    smoothed = neighbor_smoothing(scores, neighbors, weight=2.0, k=4)
+    smoothed = neighbor_diffusion(scores, neighbors, weight=2.0, k=4)
     # a: its neighbours n1, n2 were retrieved; "gone" was not and counts 0; the mean is over k
     assert smoothed["a"] == pytest.approx(0.03 + 2.0 * (0.02 + 0.01 + 0.0) / 4)
     assert smoothed["b"] == pytest.approx(0.03)  # none of b's neighbours was retrieved
@@ -88,15 +88,37 @@ def test_neighbor_smoothing_lifts_a_listing_whose_neighbours_scored():
     assert set(smoothed) == set(scores)  # never adds listings
 
 
-def test_neighbor_smoothing_reads_only_the_first_k_neighbours_and_validates():
-    from market.search.fusion import neighbor_smoothing, neighbor_support
+def test_diffusion_reads_only_the_first_k_neighbours_and_validates():
+    from market.search.fusion import neighbor_diffusion, neighbor_support
 
     scores = {"a": 1.0, "x": 1.0, "y": 1.0}
-    assert neighbor_smoothing(scores, {"a": ["x", "y"]}, 1.0, k=1)["a"] == pytest.approx(2.0)
-    assert neighbor_smoothing(scores, {"a": ["x"]}, 0.0, k=1) == scores
-    with pytest.raises(ValueError):
-        neighbor_smoothing(scores, {}, -1.0, k=10)
-    with pytest.raises(ValueError):
-        neighbor_smoothing(scores, {}, 1.0, k=0)
+    assert neighbor_diffusion(scores, {"a": ["x", "y"]}, 1.0, k=1)["a"] == pytest.approx(2.0)
+    assert neighbor_diffusion(scores, {"a": ["x"]}, 0.0, k=1, rounds=3) == scores
+    assert neighbor_diffusion(scores, {"a": ["x"]}, 1.0, k=1, rounds=0) == scores
+    for bad in (
+        {"weight": -1.0, "k": 10},
+        {"weight": 1.0, "k": 0},
+        {"weight": 1.0, "k": 1, "rounds": -1},
+    ):
+        with pytest.raises(ValueError):
+            neighbor_diffusion(scores, {}, **bad)
     assert neighbor_support("a", {"a": 1.0, "x": 0.5}, {"a": ["x", "z"]}) == 1
     assert neighbor_support("q", scores, {}) == 0
+
+
+def test_diffusion_rounds_reach_the_neighbours_of_neighbours():
+    """Round by round: s(d) = f(d) + w × mean over k of the previous round's neighbour scores.
+    A listing with no score of its own (a candidate the retrieval missed) rises through the
+    listings it is close to; one reached by nothing stays at 0."""
+    from market.search.fusion import neighbor_diffusion
+
+    f = {"hit": 1.0, "mid": 0.0}
+    graph = {"hit": ["mid"], "mid": ["hit", "far"], "far": ["mid"], "alone": ["nobody"]}
+    one = neighbor_diffusion(f, graph, 1.0, k=2, candidates=["far", "alone"])
+    assert one == pytest.approx({"hit": 1.0, "mid": 0.5, "far": 0.0, "alone": 0.0})
+    two = neighbor_diffusion(f, graph, 1.0, k=2, rounds=2, candidates=["far", "alone"])
+    # hit: 1 + (0.5 + 0)/2; mid: 0 + (1 + 0)/2; far: 0 + (0.5 + 0)/2 (mid after round 1)
+    assert two == pytest.approx({"hit": 1.25, "mid": 0.5, "far": 0.25, "alone": 0.0})
+    three = neighbor_diffusion(f, graph, 1.0, k=2, rounds=3, candidates=["far", "alone"])
+    assert three["far"] == pytest.approx(0.25) and three["hit"] == pytest.approx(1.25)
+    assert three["mid"] == pytest.approx((1.25 + 0.25) / 2)

@@ -63,6 +63,8 @@ def test_retrieval_grid_reports_each_setting(offline_model_dir, tmp_path_factory
     from market.bench import run_retrieval_grid
 
     with _bench_host(offline_model_dir, tmp_path_factory).app_context():
-        rows = run_retrieval_grid(PATHS, "offline-e5", [(0.0, 0.0), (2.0, 2.0)])
-    assert [(r["neighbor_weight"], r["ipc_gain"]) for r in rows] == [(0.0, 0.0), (2.0, 2.0)]
+        rows = run_retrieval_grid(PATHS, "offline-e5", [(0.0, 1, 0.0), (3.0, 2, 2.0)])
+    settings = [(r["neighbor_weight"], r["rounds"], r["ipc_gain"]) for r in rows]
+    assert settings == [(0.0, 1, 0.0), (3.0, 2, 2.0)]
+    assert rows[0]["ndcg@10"] != rows[1]["ndcg@10"]  # the settings reach the ranking
     assert all(r["queries"] == 30 and 0 < r["ndcg@10"] <= 1 for r in rows)

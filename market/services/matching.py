@@ -68,12 +68,14 @@ class Candidate:
     explanation: dict[str, Any] = field(default_factory=dict)
     ipc: float | None = None  # cosine of the two IPC profiles (hybrid retrieval only)
     neighbors: int | None = None  # how many of its nearest listings were retrieved too
+    via_neighbors: bool = False  # missed by the first retrieval, reached through its neighbours
 
     def retrieval_evidence(self) -> dict[str, Any]:
         return {
             "ipc_similarity": None if self.ipc is None else round(self.ipc, 4),
             "neighbors_retrieved": self.neighbors,
             "neighbors": indexing.NEIGHBORS,
+            "via_neighbors": self.via_neighbors,
         }
 
 
@@ -190,6 +192,7 @@ def retrieve(
             fused_unit[int(i)],
             ipc=similarity.get(i) if hybrid else None,
             neighbors=support.get(i) if hybrid else None,
+            via_neighbors=i not in fused,
         )
         for i in best
     ]

@@ -58,6 +58,14 @@ def test_enterprise_sees_its_proposals_with_explanation(client, auth, matched):
     evidence = match.explanation["retrieval"]
     assert f"与其最相近的{evidence['neighbors']}项中有{evidence['neighbors_retrieved']}项" in detail
     assert "语义相似度 <span" in detail and "已计入综合检索排名" in detail  # weight 0, said why
+    assert (
+        "初次检索未命中" in detail if evidence["via_neighbors"] else "初次检索未命中" not in detail
+    )
+    match.explanation = {**match.explanation, "retrieval": {**evidence, "via_neighbors": True}}
+    db.session.commit()
+    assert "初次检索未命中，因与已命中的条目相近而补充列入" in text(
+        client.get(f"/my/proposals/{match.id}")
+    )
     response = client.post(f"/my/proposals/{match.id}/introduce")
     assert response.status_code == 302
     assert db.session.query(AuditLog).filter_by(action="match.request_intro").count() == 1

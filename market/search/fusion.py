@@ -12,6 +12,8 @@ import math
 from collections.abc import Hashable, Sequence
 from typing import Literal
 
+import numpy as np
+
 logger = logging.getLogger(__name__)
 
 Hit = tuple[Hashable, float]
@@ -138,16 +140,21 @@ def neighbor_diffusion(
     if weight < 0 or k < 1 or rounds < 0:
         raise ValueError("weight and rounds must be non-negative and k at least 1")
     nodes = list(dict.fromkeys([*scores, *(candidates or ())]))
-    current = {doc_id: scores.get(doc_id, 0.0) for doc_id in nodes}
-    if weight == 0:
-        return current
+    own = np.array([scores.get(doc_id, 0.0) for doc_id in nodes], dtype=np.float64)
+    if weight == 0 or not rounds:
+        return dict(zip(nodes, own.tolist(), strict=True))
+    # Row r lists the positions of node r's first k neighbours; the extra slot at len(nodes)
+    # stands for every listing outside the candidates and always holds 0.
+    slot = {doc_id: n for n, doc_id in enumerate(nodes)}
+    outside = len(nodes)
+    columns = np.full((len(nodes), k), outside, dtype=np.int64)
+    for row, doc_id in enumerate(nodes):
+        linked = [slot.get(n, outside) for n in neighbors.get(doc_id, ())[:k]]
+        columns[row, : len(linked)] = linked
+    current = own
     for _ in range(rounds):
-        current = {
-            doc_id: scores.get(doc_id, 0.0)
-            + weight * sum(current.get(n, 0.0) for n in neighbors.get(doc_id, ())[:k]) / k
-            for doc_id in nodes
-        }
-    return current
+        current = own + weight * np.append(current, 0.0)[columns].sum(axis=1) / k
+    return dict(zip(nodes, current.tolist(), strict=True))
 
 
 def neighbor_support(

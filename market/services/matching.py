@@ -54,6 +54,7 @@ RRF_K = 20
 NEIGHBOR_WEIGHT = 3.0  # λ when the query's IPC subclass is unclear: the neighbourhood decides more
 NEIGHBOR_WEIGHT_SURE = 1.0  # λ when the IPC ranking is fully trusted (declared or clear codes)
 NEIGHBOR_ROUNDS = 2  # diffusion rounds: 1 = neighbours only, 2+ = neighbours' neighbours too
+GROW_FROM = 50  # diffusion reaches the missed neighbours of this many best fused hits
 IPC_GAIN = 2.0  # the IPC ranking weighs min(1, gain × (query confidence − 1))
 
 
@@ -176,13 +177,14 @@ def retrieve(
     if hybrid:
         neighbors = {i: hood.neighbors for i, hood in hoods.items()}
         weight, rounds = neighbor_weight(channel), int(_setting("MATCH_NEIGHBOR_ROUNDS"))
-        grown = _grown(kind, neighbors, set(pool) | exclude) if weight and rounds > 1 else []
+        grown = _grown(kind, fused, neighbors, set(pool) | exclude) if weight and rounds > 1 else []
         order.update((i, len(order) + n) for n, i in enumerate(grown))
         scores = neighbor_diffusion(
             fused, neighbors, weight, indexing.NEIGHBORS, rounds=rounds, candidates=grown
         )
-        support = {i: neighbor_support(i, fused, neighbors) for i in scores}
     best = sorted(scores, key=lambda i: (-scores[i], order[i]))[:k]
+    if hybrid:
+        support = {i: neighbor_support(i, fused, neighbors) for i in best}
     fused_unit = _unit([(int(i), float(scores[i])) for i in best])
     return [
         Candidate(
@@ -244,10 +246,14 @@ def neighbor_weight(channel: float) -> float:
     return channel * sure + (1.0 - channel) * free
 
 
-def _grown(kind: str, neighbors: dict[int, list[int]], known: set[int]) -> list[int]:
-    """The pool's nearest listings that the first retrieval missed, still in the index, with
-    their own neighbour lists added to ``neighbors`` (diffusion reaches them through these)."""
-    reached = [n for ids in neighbors.values() for n in ids[: indexing.NEIGHBORS]]
+def _grown(
+    kind: str, fused: dict[int, float], neighbors: dict[int, list[int]], known: set[int]
+) -> list[int]:
+    """The nearest listings of the ``GROW_FROM`` best fused hits that the first retrieval
+    missed, still in the index, with their own neighbour lists added to ``neighbors``
+    (diffusion reaches them through these)."""
+    top = sorted(fused, key=lambda i: -fused[i])[:GROW_FROM]
+    reached = [n for i in top for n in neighbors.get(i, [])[: indexing.NEIGHBORS]]
     fresh = [n for n in dict.fromkeys(reached) if n not in known]
     live = indexing.get_index(kind).present(fresh) if fresh else set()
     grown = [n for n in fresh if n in live]

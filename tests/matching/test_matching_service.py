@@ -273,7 +273,7 @@ def test_diffusion_brings_in_missed_neighbours_that_are_still_listed(app, market
     assert unrelated.id in indexing.neighbor_lists("outcome", [top])[top]  # list not yet redone
 
     neighbors = {top: stored}
-    grown = matching._grown("outcome", neighbors, {top, early.id})
+    grown = matching._grown("outcome", {top: 1.0}, neighbors, {top, early.id})
     assert set(grown) == {good.id, early.id, expired.id} - {top, early.id}
     assert all(neighbors[i] for i in grown)  # their own lists were read for the next round
 
@@ -292,6 +292,15 @@ def test_diffusion_brings_in_missed_neighbours_that_are_still_listed(app, market
     (pool_one, grown_one), (pool_two, grown_two) = seen
     assert pool_one == pool_two and len(pool_two) == 1 and grown_one == []
     assert set(grown_two) == {good.id, expired.id} - pool_two  # live, not excluded
+
+
+def test_only_the_best_fused_hits_lend_their_neighbours(market, monkeypatch):
+    _, good, early, expired, unrelated = market
+    fused, known = {good.id: 0.2, early.id: 0.1}, {good.id, early.id}
+    for grow_from, expected in ((1, [expired.id]), (2, [expired.id, unrelated.id])):
+        monkeypatch.setattr(matching, "GROW_FROM", grow_from)
+        lists = {good.id: [expired.id], early.id: [unrelated.id, good.id]}
+        assert matching._grown("outcome", fused, lists, known) == expected
 
 
 def test_ipc_channel_weight_follows_the_query_confidence(app):

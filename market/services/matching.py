@@ -54,7 +54,9 @@ RRF_K = 20
 NEIGHBOR_WEIGHT = 3.0  # λ when the query's IPC subclass is unclear: the neighbourhood decides more
 NEIGHBOR_WEIGHT_SURE = 1.0  # λ when the IPC ranking is fully trusted (declared or clear codes)
 NEIGHBOR_ROUNDS = 2  # diffusion rounds: 1 = neighbours only, 2+ = neighbours' neighbours too
-GROW_FROM = 50  # diffusion reaches the missed neighbours of this many best fused hits
+# Diffusion may also reach the missed neighbours of this many best fused hits: +0.005 nDCG@10 on
+# tt-csl with 50, but reading their lists costs ~60 ms a query at 1M listings, so it is off.
+NEIGHBOR_GROW_FROM = 0
 IPC_GAIN = 2.0  # the IPC ranking weighs min(1, gain × (query confidence − 1))
 
 
@@ -139,8 +141,9 @@ def retrieve(
     rank: by the query's similarity to each listing's neighbourhood-expanded vector, by BM25,
     and by IPC-profile similarity, weighted by how surely the query's subclass is known. The
     fused scores then spread over the nearest-listing graph (``neighbor_diffusion``: each
-    listing gains λ × its neighbours' mean score, for a few rounds), so the pool's neighbours
-    that the first retrieval missed become candidates too; λ is lower the surer the query's
+    listing gains λ × its neighbours' mean score, for a few rounds; with
+    ``MATCH_NEIGHBOR_GROW_FROM`` the best hits' neighbours that the first retrieval missed
+    become candidates too); λ is lower the surer the query's
     IPC subclass (``neighbor_weight``). ``profile`` is the query's IPC profile (declared codes win);
     without one it is computed from ``text``.
     """
@@ -177,7 +180,8 @@ def retrieve(
     if hybrid:
         neighbors = {i: hood.neighbors for i, hood in hoods.items()}
         weight, rounds = neighbor_weight(channel), int(_setting("MATCH_NEIGHBOR_ROUNDS"))
-        grown = _grown(kind, fused, neighbors, set(pool) | exclude) if weight and rounds > 1 else []
+        grow = weight and rounds > 1 and _setting("MATCH_NEIGHBOR_GROW_FROM") > 0
+        grown = _grown(kind, fused, neighbors, set(pool) | exclude) if grow else []
         order.update((i, len(order) + n) for n, i in enumerate(grown))
         scores = neighbor_diffusion(
             fused, neighbors, weight, indexing.NEIGHBORS, rounds=rounds, candidates=grown
@@ -223,6 +227,7 @@ _SETTINGS = {
     "MATCH_NEIGHBOR_WEIGHT": NEIGHBOR_WEIGHT,
     "MATCH_NEIGHBOR_WEIGHT_SURE": NEIGHBOR_WEIGHT_SURE,
     "MATCH_NEIGHBOR_ROUNDS": NEIGHBOR_ROUNDS,
+    "MATCH_NEIGHBOR_GROW_FROM": NEIGHBOR_GROW_FROM,
     "MATCH_IPC_GAIN": IPC_GAIN,
 }
 
@@ -249,10 +254,10 @@ def neighbor_weight(channel: float) -> float:
 def _grown(
     kind: str, fused: dict[int, float], neighbors: dict[int, list[int]], known: set[int]
 ) -> list[int]:
-    """The nearest listings of the ``GROW_FROM`` best fused hits that the first retrieval
-    missed, still in the index, with their own neighbour lists added to ``neighbors``
-    (diffusion reaches them through these)."""
-    top = sorted(fused, key=lambda i: -fused[i])[:GROW_FROM]
+    """The nearest listings of the ``MATCH_NEIGHBOR_GROW_FROM`` best fused hits that the first
+    retrieval missed, still in the index, with their own neighbour lists added to
+    ``neighbors`` (diffusion reaches them through these)."""
+    top = sorted(fused, key=lambda i: -fused[i])[: int(_setting("MATCH_NEIGHBOR_GROW_FROM"))]
     reached = [n for i in top for n in neighbors.get(i, [])[: indexing.NEIGHBORS]]
     fresh = [n for n in dict.fromkeys(reached) if n not in known]
     live = indexing.get_index(kind).present(fresh) if fresh else set()

@@ -256,9 +256,9 @@ def test_neighbour_weight_leans_on_ipc_when_the_subclass_is_sure(app, monkeypatc
 
 
 def test_diffusion_brings_in_missed_neighbours_that_are_still_listed(app, market, monkeypatch):
-    """With a one-listing pool, its stored neighbours become candidates (the second round
-    reaches them), except listings no longer in the index (closed since the lists were
-    made) and excluded ones; with one round, nothing outside the pool is added."""
+    """With growth on and a one-listing pool, its stored neighbours become candidates (the
+    second round reaches them), except listings no longer in the index (closed since the
+    lists were made) and excluded ones; with one round or growth off, nothing is added."""
     demand, good, early, expired, unrelated = market
     text, vector = demand.embedding_text(), matching.query_vector("demand", demand)
     monkeypatch.setitem(app.config, "MATCH_IPC_GAIN", 0.0)
@@ -273,6 +273,7 @@ def test_diffusion_brings_in_missed_neighbours_that_are_still_listed(app, market
     assert unrelated.id in indexing.neighbor_lists("outcome", [top])[top]  # list not yet redone
 
     neighbors = {top: stored}
+    monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_GROW_FROM", 50)
     grown = matching._grown("outcome", {top: 1.0}, neighbors, {top, early.id})
     assert set(grown) == {good.id, early.id, expired.id} - {top, early.id}
     assert all(neighbors[i] for i in grown)  # their own lists were read for the next round
@@ -285,20 +286,22 @@ def test_diffusion_brings_in_missed_neighbours_that_are_still_listed(app, market
 
     diffusion = matching.neighbor_diffusion
     monkeypatch.setattr(matching, "neighbor_diffusion", spy)
-    for rounds in (1, 2):
+    for rounds, grow_from in ((1, 50), (2, 0), (2, 50)):
         monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_ROUNDS", rounds)
+        monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_GROW_FROM", grow_from)
         ranked = matching.retrieve("outcome", "", vector, "hybrid", k=1, exclude={early.id})
         assert len(ranked) == 1 and ranked[0].neighbors is not None
-    (pool_one, grown_one), (pool_two, grown_two) = seen
-    assert pool_one == pool_two and len(pool_two) == 1 and grown_one == []
+    (pool_one, grown_one), (pool_off, grown_off), (pool_two, grown_two) = seen
+    assert pool_one == pool_off == pool_two and len(pool_two) == 1
+    assert grown_one == grown_off == []  # one round, or growth off: the pool only
     assert set(grown_two) == {good.id, expired.id} - pool_two  # live, not excluded
 
 
-def test_only_the_best_fused_hits_lend_their_neighbours(market, monkeypatch):
+def test_only_the_best_fused_hits_lend_their_neighbours(app, market, monkeypatch):
     _, good, early, expired, unrelated = market
     fused, known = {good.id: 0.2, early.id: 0.1}, {good.id, early.id}
     for grow_from, expected in ((1, [expired.id]), (2, [expired.id, unrelated.id])):
-        monkeypatch.setattr(matching, "GROW_FROM", grow_from)
+        monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_GROW_FROM", grow_from)
         lists = {good.id: [expired.id], early.id: [unrelated.id, good.id]}
         assert matching._grown("outcome", fused, lists, known) == expected
 

@@ -107,18 +107,37 @@ def register(app: Flask) -> None:
     @click.option("--neighbor-weight", "neighbor_weights", multiple=True, type=float)
     @click.option("--rounds", "rounds", multiple=True, type=int)
     @click.option("--ipc-gain", "ipc_gains", multiple=True, type=float)
+    @click.option("--ipc-pool", "ipc_pools", multiple=True, type=int)
+    @click.option("--ipc-pool-from", "ipc_pool_froms", multiple=True, type=float)
     @click.option("--embedder", default=None)
     @click.option("--max-queries", type=int, default=None)
-    def retrieval(bench_dirs, neighbor_weights, rounds, ipc_gains, embedder, max_queries) -> None:
-        """混合检索参数网格（邻近扩散权重 × 轮数 × IPC 画像增益），只用 dev 划分。"""
+    def retrieval(
+        bench_dirs,
+        neighbor_weights,
+        rounds,
+        ipc_gains,
+        ipc_pools,
+        ipc_pool_froms,
+        embedder,
+        max_queries,
+    ) -> None:
+        """混合检索参数网格（邻近扩散权重 × 轮数 × IPC 画像增益 × IPC 全库候选），只用 dev 划分。"""
         from market.services import matching
 
         key = embedder or current_app.config["EMBEDDING_MODEL"]
         grid = [
-            (lam, n, gain)
-            for lam in (neighbor_weights or (0.0, 1.0, matching.NEIGHBOR_WEIGHT, 5.0))
+            {
+                "neighbor_weight": lam,
+                "rounds": n,
+                "ipc_gain": gain,
+                "ipc_pool": pool,
+                "ipc_pool_from": start,
+            }
+            for lam in (neighbor_weights or (1.0, matching.NEIGHBOR_WEIGHT))
             for n in (rounds or (1, matching.NEIGHBOR_ROUNDS))
             for gain in (ipc_gains or (0.0, matching.IPC_GAIN))
+            for pool in (ipc_pools or (0, matching.IPC_POOL))
+            for start in (ipc_pool_froms or (matching.IPC_POOL_FROM,))
         ]
         rows = []
         for d in bench_dirs:
@@ -218,29 +237,38 @@ def _measure(run_: BenchRun, mode: str) -> tuple[dict, float]:
     return {k: round(v, 4) for k, v in metrics.items()}, seconds
 
 
+GRID_SETTINGS = {
+    "neighbor_weight": "MATCH_NEIGHBOR_WEIGHT",
+    "rounds": "MATCH_NEIGHBOR_ROUNDS",
+    "ipc_gain": "MATCH_IPC_GAIN",
+    "ipc_pool": "MATCH_IPC_POOL",
+    "ipc_pool_from": "MATCH_IPC_POOL_FROM",
+}
+
+
 def run_retrieval_grid(
     paths: dict[str, Path],
     embedder_key: str,
-    grid: list[tuple[float, int, float]],
+    grid: list[dict[str, float]],
     max_queries: int | None = None,
 ) -> list[dict]:
-    """Hybrid retrieval under each (neighbour weight when the IPC subclass is unclear,
-    diffusion rounds, IPC gain), one corpus load for all."""
+    """Hybrid retrieval under each setting of the grid (keys of ``GRID_SETTINGS``: neighbour
+    weight when the IPC subclass is unclear, diffusion rounds, IPC gain, IPC pool size and the
+    IPC weight from which it is used), one corpus load for all."""
     rows = []
     with bench_app(paths, embedder_key, max_queries) as run_:
-        for neighbor_weight, rounds, ipc_gain in grid:
-            current_app.config.update(
-                MATCH_NEIGHBOR_WEIGHT=neighbor_weight,
-                MATCH_NEIGHBOR_ROUNDS=rounds,
-                MATCH_IPC_GAIN=ipc_gain,
-            )
+        config = current_app.config
+        saved = {name: config[name] for name in GRID_SETTINGS.values() if name in config}
+        for setting in grid:
+            for name in GRID_SETTINGS.values():  # what a setting leaves out is the default
+                config.pop(name, None)
+            config.update(saved)
+            config.update({GRID_SETTINGS[k]: v for k, v in setting.items()})
             metrics, _ = _measure(run_, "hybrid")
             rows.append(
                 {
                     "bench": paths["corpus"].parent.name,
-                    "neighbor_weight": neighbor_weight,
-                    "rounds": rounds,
-                    "ipc_gain": ipc_gain,
+                    **setting,
                     **metrics,
                     "queries": len(run_.qids),
                 }
@@ -319,8 +347,9 @@ def _percentiles(samples: list[float]) -> dict:
 
 
 def _synthetic_catalogue(n_outcomes: int, dim: int) -> dict[str, Any]:
-    """n outcome rows with real titles (cycled), synthetic vectors, and a real BM25 index."""
+    """n outcome rows with real titles (cycled), synthetic vectors, real BM25 and IPC indexes."""
     from market.search.bench_embed_index import clustered_vectors
+    from market.search.ipc_index import IpcIndex
     from market.search.lexical import LexicalIndex
     from market.services import indexing
     from market.services.seed import _demo_attributes
@@ -372,6 +401,9 @@ def _synthetic_catalogue(n_outcomes: int, dim: int) -> dict[str, Any]:
     linked = time.perf_counter() - started
     lexical = LexicalIndex().build(ids.tolist(), [r["title"] for r in rows])
     lexical.save(indexing.index_dir("outcome") / "lexical")
+    classified = IpcIndex()
+    classified.add(ids.tolist(), [r["ipc_profile"]["weights"] for r in rows])
+    classified.save(indexing.index_dir("outcome") / "ipc")
     indexing.forget_indexes()
     return {
         "outcomes": len(ids),

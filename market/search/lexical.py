@@ -11,11 +11,8 @@ jieba.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
@@ -24,11 +21,11 @@ import bm25s
 import numpy as np
 
 from market.search.tokenize import get_tokenizer
+from market.search.versions import current_dir, read_json, write_json, write_version
 
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-_CURRENT = "CURRENT"
 
 
 # Measured on both dev benchmarks (queries up to ~120 distinct terms) and the 1M bench: see
@@ -182,39 +179,27 @@ class LexicalIndex:
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write a new version under ``directory`` and switch ``CURRENT`` to it atomically.
-
-        Readers that load while a save runs see the old version complete or the new one
-        complete, never a mix: the version folder is fully written and fsynced before the
-        one-line pointer file is replaced with ``os.replace``.
-        """
+        """Write a new version under ``directory`` and switch ``CURRENT`` to it atomically
+        (``market.search.versions``): the manifest and the tokens, not the matrix."""
         self._ensure_built()
-        root = Path(directory)
-        root.mkdir(parents=True, exist_ok=True)
-        previous = _current_version(root)
-        version_dir = Path(tempfile.mkdtemp(prefix="v-", dir=root))
-        _write_json(version_dir / "manifest.json", self.manifest())
-        _write_json(version_dir / "docs.json", [[i, self._tokens[i]] for i in self._ids])
-        _fsync_dir(version_dir)
-        _write_json(root / f"{_CURRENT}.tmp", {"version": version_dir.name})
-        os.replace(root / f"{_CURRENT}.tmp", root / _CURRENT)
-        _fsync_dir(root)
-        # The previous version stays one more round for readers that resolved CURRENT just now.
-        _remove_old_versions(root, keep={version_dir.name, previous})
+
+        def fill(version_dir: Path) -> None:
+            write_json(version_dir / "manifest.json", self.manifest())
+            write_json(version_dir / "docs.json", [[i, self._tokens[i]] for i in self._ids])
+
+        version_dir = write_version(directory, fill)
         logger.info("saved BM25 index (%d docs) to %s", len(self._ids), version_dir)
         return version_dir
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> LexicalIndex:
         """Load the version ``CURRENT`` points to; the tokenizer comes from its manifest."""
-        root = Path(directory)
-        version = json.loads((root / _CURRENT).read_text(encoding="utf-8"))["version"]
-        version_dir = root / version
-        manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+        version_dir = current_dir(directory)
+        manifest = read_json(version_dir / "manifest.json")
         if manifest.get("format") != FORMAT_VERSION:
             raise ValueError(f"unsupported lexical index format {manifest.get('format')!r}")
         index = cls(manifest["tokenizer"], k1=manifest["k1"], b=manifest["b"])
-        docs = json.loads((version_dir / "docs.json").read_text(encoding="utf-8"))
+        docs = read_json(version_dir / "docs.json")
         index._tokens = {_as_key(doc_id): tokens for doc_id, tokens in docs}
         index._rebuild()
         return index
@@ -223,31 +208,3 @@ class LexicalIndex:
 def _as_key(doc_id: object) -> Hashable:
     # JSON turns tuples into lists; ids are ints or strings in practice.
     return tuple(doc_id) if isinstance(doc_id, list) else doc_id  # type: ignore[return-value]
-
-
-def _write_json(path: Path, payload: object) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _current_version(root: Path) -> str | None:
-    try:
-        return json.loads((root / _CURRENT).read_text(encoding="utf-8"))["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _remove_old_versions(root: Path, keep: set[str | None]) -> None:
-    for child in root.iterdir():
-        if child.is_dir() and child.name.startswith("v-") and child.name not in keep:
-            shutil.rmtree(child, ignore_errors=True)

@@ -102,19 +102,18 @@ def get_index(kind: str):
         return index
 
 
-class LexicalStore:
-    """The BM25 side of one kind, persisted beside the vectors and reloaded when it moves on."""
+class IndexStore:
+    """One kind's BM25 or IPC index, persisted beside the vectors in a versioned folder
+    (``market.search.versions``) and reloaded when another process has moved it on."""
 
-    def __init__(self, folder: Path):
-        from market.search.lexical import LexicalIndex
-
-        self.folder = folder
+    def __init__(self, folder: Path, cls: type):
+        self.folder, self.cls = folder, cls
         self.stamp = self._stamp()
         try:
-            self.index = LexicalIndex.load(folder) if self.stamp else LexicalIndex()
+            self.index = cls.load(folder) if self.stamp else cls()
         except (OSError, ValueError) as e:
-            log.warning("lexical index at %s unusable (%s); reconcile rebuilds it", folder, e)
-            self.index = LexicalIndex()
+            log.warning("%s at %s unusable (%s); reconcile rebuilds it", cls.__name__, folder, e)
+            self.index = cls()
 
     def _stamp(self) -> str | None:
         try:
@@ -123,36 +122,47 @@ class LexicalStore:
             return None
 
     def reload_if_changed(self) -> None:
-        from market.search.lexical import LexicalIndex
-
         stamp = self._stamp()
         if stamp and stamp != self.stamp:
-            self.index, self.stamp = LexicalIndex.load(self.folder), stamp
+            self.index, self.stamp = self.cls.load(self.folder), stamp
 
     def save(self) -> None:
         self.index.save(self.folder)
         self.stamp = self._stamp()
 
 
-_lexical: dict[tuple[str, str], LexicalStore] = {}
+_stores: dict[tuple[str, str, str], IndexStore] = {}
+
+
+def _store(kind: str, name: str) -> IndexStore:
+    from market.search.ipc_index import IpcIndex
+    from market.search.lexical import LexicalIndex
+
+    key = (current_app.config["INDEX_DIR"], kind, name)
+    with _lock:
+        store = _stores.get(key)
+        if store is None:
+            cls = {"lexical": LexicalIndex, "ipc": IpcIndex}[name]
+            store = _stores[key] = IndexStore(index_dir(kind) / name, cls)
+        else:
+            store.reload_if_changed()
+        return store
 
 
 def get_lexical(kind: str):
     """The process-wide BM25 index for a kind (see ``market.search.lexical``)."""
-    key = (current_app.config["INDEX_DIR"], kind)
-    with _lock:
-        store = _lexical.get(key)
-        if store is None:
-            store = _lexical[key] = LexicalStore(index_dir(kind) / "lexical")
-        else:
-            store.reload_if_changed()
-        return store.index
+    return _store(kind, "lexical").index
+
+
+def get_ipc_index(kind: str):
+    """The process-wide IPC-profile index for a kind (see ``market.search.ipc_index``)."""
+    return _store(kind, "ipc").index
 
 
 def forget_indexes() -> None:
     with _lock:
         _indexes.clear()
-        _lexical.clear()
+        _stores.clear()
 
 
 @contextmanager
@@ -163,10 +173,11 @@ def _writing(kind: str) -> Iterator[object]:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             index = get_index(kind)
-            get_lexical(kind)
+            stores = [_store(kind, "lexical"), _store(kind, "ipc")]
             yield index
             index.save(folder)
-            _lexical[(current_app.config["INDEX_DIR"], kind)].save()
+            for store in stores:
+                store.save()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -224,24 +235,27 @@ def index_listings(kind: str, ids: list[int]) -> dict:
         if item.content_hash is None:
             item.refresh_hash()
     vectors = _vectors_for(kind, live) if live else None
+    profiles = [ipc_profile(item.embedding_text()) for item in live]
     with _writing(kind) as index:
-        lexical = get_lexical(kind)
+        lexical, classified = get_lexical(kind), get_ipc_index(kind)
         if gone:
             index.remove(gone)
             lexical.remove(gone)
+            classified.remove(gone)
         if live:
             live_ids = [item.id for item in live]
             index.upsert(live_ids, vectors)
             lexical.remove(live_ids)
             lexical.add(live_ids, [item.embedding_text() for item in live])
+            classified.add(live_ids, [profile.weights for profile in profiles])
     if live:
         db.session.flush()
         _link_neighbors(kind, index, [item.id for item in live], vectors)
     now = utcnow()
-    for item in live:
+    for item, profile in zip(live, profiles, strict=True):
         item.indexed_hash, item.indexed_at = item.content_hash, now
         item.suggested_ipc = suggest_ipc(item.embedding_text())
-        item.ipc_profile = ipc_profile(item.embedding_text()).to_json()
+        item.ipc_profile = profile.to_json()
     for item in listings:
         if item.status != "published":
             item.indexed_hash, item.indexed_at = None, None
@@ -469,14 +483,17 @@ def reconcile(
         published = set(db.session.scalars(select(model.id).where(model.status == "published")))
         in_vectors = set(get_index(kind).ids().tolist())
         in_lexical = set(get_lexical(kind).ids)
-        orphans = sorted((in_vectors | in_lexical) - published)
+        in_ipc = set(get_ipc_index(kind).ids)
+        orphans = sorted((in_vectors | in_lexical | in_ipc) - published)
         if orphans:
             with _writing(kind) as writable:
                 writable.remove(orphans)
                 get_lexical(kind).remove(orphans)
-        # Marked indexed in the DB but missing from either index (a lost or rolled-back file).
+                get_ipc_index(kind).remove(orphans)
+        # Marked indexed in the DB but missing from any index (a lost or rolled-back file, or
+        # an index added by an upgrade): re-indexed below from the stored vectors.
         marked = set(db.session.scalars(select(model.id).where(model.indexed_hash.is_not(None))))
-        lost = sorted(marked & (published - (in_vectors & in_lexical)))
+        lost = sorted(marked & (published - (in_vectors & in_lexical & in_ipc)))
         if lost:
             db.session.execute(
                 model.__table__.update().where(model.id.in_(lost)).values(indexed_hash=None)
@@ -506,16 +523,15 @@ def rebuild(kind: str) -> dict:
     """Drop the index file and rebuild it from stored vectors (encoding only what is missing)."""
     import shutil
 
-    from market.search.lexical import LexicalIndex
-
     model = model_for(kind)
     folder = index_dir(kind)
 
     with _lock:
         _indexes[(current_app.config["INDEX_DIR"], kind)] = _new_index(kind)
-        store = _lexical.get((current_app.config["INDEX_DIR"], kind))
-        if store is not None:
-            store.index = LexicalIndex()
+        for name in ("lexical", "ipc"):
+            store = _stores.get((current_app.config["INDEX_DIR"], kind, name))
+            if store is not None:
+                store.index = store.cls()
     db.session.execute(model.__table__.update().values(indexed_hash=None))
     for path in folder.glob("*"):
         if path.is_dir():

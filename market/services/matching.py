@@ -58,6 +58,10 @@ NEIGHBOR_ROUNDS = 2  # diffusion rounds: 1 = neighbours only, 2+ = neighbours' n
 # tt-csl with 50, but reading their lists costs ~60 ms a query at 1M listings, so it is off.
 NEIGHBOR_GROW_FROM = 0
 IPC_GAIN = 2.0  # the IPC ranking weighs min(1, gain × (query confidence − 1))
+# When the IPC ranking weighs at least IPC_POOL_FROM, the IPC_POOL listings most similar by IPC
+# profile over the whole catalogue join the pool (``market.search.ipc_index``).
+IPC_POOL = 100
+IPC_POOL_FROM = 0.5
 
 
 @dataclass
@@ -72,6 +76,7 @@ class Candidate:
     ipc: float | None = None  # cosine of the two IPC profiles (hybrid retrieval only)
     neighbors: int | None = None  # how many of its nearest listings were retrieved too
     via_neighbors: bool = False  # missed by the first retrieval, reached through its neighbours
+    via_ipc: bool = False  # missed by the dense and BM25 searches, pooled by its IPC subclass
 
     def retrieval_evidence(self) -> dict[str, Any]:
         return {
@@ -79,6 +84,7 @@ class Candidate:
             "neighbors_retrieved": self.neighbors,
             "neighbors": indexing.NEIGHBORS,
             "via_neighbors": self.via_neighbors,
+            "via_ipc": self.via_ipc,
         }
 
 
@@ -139,7 +145,9 @@ def retrieve(
 
     ``hybrid`` pools the dense and BM25 hits and fuses three rankings of the pool by reciprocal
     rank: by the query's similarity to each listing's neighbourhood-expanded vector, by BM25,
-    and by IPC-profile similarity, weighted by how surely the query's subclass is known. The
+    and by IPC-profile similarity, weighted by how surely the query's subclass is known (when
+    it is known well enough, the listings closest by IPC profile over the whole catalogue join
+    the pool first: ``MATCH_IPC_POOL``, ``MATCH_IPC_POOL_FROM``). The
     fused scores then spread over the nearest-listing graph (``neighbor_diffusion``: each
     listing gains λ × its neighbours' mean score, for a few rounds; with
     ``MATCH_NEIGHBOR_GROW_FROM`` the best hits' neighbours that the first retrieval missed
@@ -158,13 +166,16 @@ def retrieve(
     hybrid = mode == "hybrid" and bool(rankings)
     similarity: dict[int, float] = {}
     hoods: dict[int, indexing.Neighborhood] = {}
+    classified: list[int] = []
     if hybrid:
+        profile = profile if profile is not None else indexing.ipc_profile(text)
+        channel = ipc_channel_weight(profile)
         pool = {i: n for n, i in enumerate(dict.fromkeys(i for r in rankings for i in r))}
+        classified = [i for i in _classified(kind, profile, channel, exclude) if i not in pool]
+        pool.update({i: len(pool) + n for n, i in enumerate(classified)})
         hoods = _batched(("hood", kind), list(pool), lambda ids: indexing.neighborhoods(kind, ids))
         if dense:
             rankings[0] = _expanded_ranking(pool, hoods, vector, dict(dense), k)
-        profile = profile if profile is not None else indexing.ipc_profile(text)
-        channel = ipc_channel_weight(profile)
         if channel > 0:
             similarity = _ipc_similarity(kind, profile, list(pool))
             by_ipc = sorted(
@@ -190,6 +201,7 @@ def retrieve(
     if hybrid:
         support = {i: neighbor_support(i, fused, neighbors) for i in best}
     fused_unit = _unit([(int(i), float(scores[i])) for i in best])
+    from_ipc = set(classified)
     return [
         Candidate(
             int(i),
@@ -199,6 +211,7 @@ def retrieve(
             ipc=similarity.get(i) if hybrid else None,
             neighbors=support.get(i) if hybrid else None,
             via_neighbors=i not in fused,
+            via_ipc=i in from_ipc,
         )
         for i in best
     ]
@@ -229,6 +242,8 @@ _SETTINGS = {
     "MATCH_NEIGHBOR_ROUNDS": NEIGHBOR_ROUNDS,
     "MATCH_NEIGHBOR_GROW_FROM": NEIGHBOR_GROW_FROM,
     "MATCH_IPC_GAIN": IPC_GAIN,
+    "MATCH_IPC_POOL": IPC_POOL,
+    "MATCH_IPC_POOL_FROM": IPC_POOL_FROM,
 }
 
 
@@ -242,6 +257,15 @@ def ipc_channel_weight(profile: IpcProfile) -> float:
     if not profile:
         return 0.0
     return min(1.0, max(0.0, _setting("MATCH_IPC_GAIN") * (profile.confidence - 1.0)))
+
+
+def _classified(kind: str, profile: IpcProfile, channel: float, exclude: set[int]) -> list[int]:
+    """The ``MATCH_IPC_POOL`` listings closest to the query's IPC profile over the whole
+    catalogue, when the IPC ranking weighs at least ``MATCH_IPC_POOL_FROM``; none otherwise."""
+    size = int(_setting("MATCH_IPC_POOL"))
+    if size <= 0 or channel <= 0 or channel < _setting("MATCH_IPC_POOL_FROM"):
+        return []
+    return [i for i, _ in indexing.get_ipc_index(kind).top(profile.weights, size, exclude)]
 
 
 def neighbor_weight(channel: float) -> float:

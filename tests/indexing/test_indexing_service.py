@@ -67,6 +67,8 @@ def test_closing_removes_from_index(app, outcomes):
     indexing.index_listings("outcome", [outcomes[2].id])
     db.session.commit()
     assert outcomes[2].id not in set(indexing.get_index("outcome").ids().tolist())
+    assert outcomes[2].id not in indexing.get_lexical("outcome")
+    assert outcomes[2].id not in indexing.get_ipc_index("outcome").ids
     assert outcomes[2].indexed_hash is None
 
 
@@ -114,6 +116,32 @@ def test_lost_lexical_index_alone_is_rebuilt(app, outcomes):
     assert report["outcome"]["lost"] == 5
     assert len(indexing.get_lexical("outcome")) == 5
     assert indexing.get_lexical("outcome").search("锂电池热失控", 1)[0][0] == outcomes[1].id
+
+
+def test_ipc_index_follows_the_listings_and_is_rebuilt_when_lost(app, outcomes):
+    """Every indexed listing sits in the IPC index under its text profile's subclasses; a
+    missing IPC index (lost, or added by an upgrade) sends the listings back for indexing."""
+    indexing.reconcile()
+    db.session.commit()
+    classified = indexing.get_ipc_index("outcome")
+    assert sorted(classified.ids) == sorted(o.id for o in outcomes)
+    drone = db.session.get(Outcome, outcomes[0].id)
+    lead = max(drone.ipc_profile["weights"], key=drone.ipc_profile["weights"].get)
+    assert drone.id in [i for i, _ in classified.top({lead: 1.0}, 5)]
+    stray = indexing.get_ipc_index("outcome")
+    stray.add([99999], [{lead: 1.0}])  # an entry whose listing no longer exists
+    stray.save(indexing.index_dir("outcome") / "ipc")
+    assert indexing.reconcile()["outcome"]["removed_orphans"] == 1
+    db.session.commit()
+    shutil.rmtree(indexing.index_dir("outcome") / "ipc")
+    indexing.forget_indexes()
+    report = indexing.reconcile()
+    db.session.commit()
+    assert report["outcome"]["lost"] == 5 and report["outcome"]["indexed"] == 5
+    assert sorted(indexing.get_ipc_index("outcome").ids) == sorted(o.id for o in outcomes)
+    indexing.rebuild("outcome")
+    db.session.commit()
+    assert len(indexing.get_ipc_index("outcome")) == 5
 
 
 def test_corrupt_index_file_is_detected_and_rebuilt(app, outcomes):

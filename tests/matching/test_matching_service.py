@@ -362,3 +362,38 @@ def test_declared_codes_of_a_candidate_win_over_its_text_profile(app, market):
         "outcome", text, vector, "hybrid", profile=IpcProfile.from_codes(["B64C"])
     )
     assert {c.listing_id: c for c in ranked}[good.id].ipc == pytest.approx(1.0)
+
+
+def test_a_clear_subclass_pools_its_listings_from_the_whole_catalogue(app, market, monkeypatch):
+    """Listings that neither search reached join the pool by IPC profile when the query's
+    subclass is clear (IPC ranking weight ≥ MATCH_IPC_POOL_FROM), and say so; a vague query,
+    or the pool turned off, adds none."""
+    from market.search.ipc_suggest import IpcProfile
+
+    demand, good, early, expired, unrelated = market
+    lead = max(good.ipc_profile["weights"], key=good.ipc_profile["weights"].get)
+    classified = [i for i, _ in indexing.get_ipc_index("outcome").top({lead: 1.0}, 10)]
+    assert good.id in classified and unrelated.id not in classified
+    monkeypatch.setattr(matching, "dense_hits", lambda *a, **kw: [])  # BM25 alone finds
+    herb = [i for i, _ in matching.lexical_hits("outcome", "中药提取", 100)]
+    assert herb == [unrelated.id]
+    monkeypatch.setitem(app.config, "MATCH_IPC_POOL", 100)
+    monkeypatch.setitem(app.config, "MATCH_IPC_POOL_FROM", 0.5)
+    sure = IpcProfile.from_codes([lead])
+    ranked = matching.retrieve("outcome", "中药提取", None, "hybrid", profile=sure)
+    by_id = {c.listing_id: c for c in ranked}
+    assert set(by_id) == {unrelated.id} | set(classified)
+    assert not by_id[unrelated.id].via_ipc
+    assert all(by_id[i].via_ipc and by_id[i].retrieval_evidence()["via_ipc"] for i in classified)
+    assert by_id[good.id].ipc == pytest.approx(
+        sure.similarity(IpcProfile.from_json(good.ipc_profile))
+    )
+    excluded = matching.retrieve(
+        "outcome", "中药提取", None, "hybrid", profile=sure, exclude={good.id}
+    )
+    assert good.id not in {c.listing_id for c in excluded}
+    vague = IpcProfile({lead: 0.8, "A01B": 0.6}, confidence=1.1)  # IPC ranking weighs 0.2
+    for profile, size in ((vague, 100), (sure, 0)):
+        monkeypatch.setitem(app.config, "MATCH_IPC_POOL", size)
+        ranked = matching.retrieve("outcome", "中药提取", None, "hybrid", profile=profile)
+        assert [c.listing_id for c in ranked] == [unrelated.id]

@@ -63,8 +63,12 @@ def test_retrieval_grid_reports_each_setting(offline_model_dir, tmp_path_factory
     from market.bench import run_retrieval_grid
 
     with _bench_host(offline_model_dir, tmp_path_factory).app_context():
-        rows = run_retrieval_grid(PATHS, "offline-e5", [(0.0, 1, 0.0), (3.0, 2, 2.0)])
-    settings = [(r["neighbor_weight"], r["rounds"], r["ipc_gain"]) for r in rows]
-    assert settings == [(0.0, 1, 0.0), (3.0, 2, 2.0)]
+        grid = [
+            {"neighbor_weight": 0.0, "rounds": 1, "ipc_gain": 0.0, "ipc_pool": 0},
+            {"neighbor_weight": 3.0, "rounds": 2, "ipc_gain": 2.0, "ipc_pool": 100},
+        ]
+        rows = run_retrieval_grid(PATHS, "offline-e5", grid)
+    settings = [{k: r[k] for k in grid[0]} for r in rows]
+    assert settings == grid
     assert rows[0]["ndcg@10"] != rows[1]["ndcg@10"]  # the settings reach the ranking
     assert all(r["queries"] == 30 and 0 < r["ndcg@10"] <= 1 for r in rows)

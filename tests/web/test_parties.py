@@ -61,11 +61,15 @@ def test_enterprise_sees_its_proposals_with_explanation(client, auth, matched):
     assert (
         "初次检索未命中" in detail if evidence["via_neighbors"] else "初次检索未命中" not in detail
     )
-    match.explanation = {**match.explanation, "retrieval": {**evidence, "via_neighbors": True}}
+    assert ("因IPC分类与之相近而列入候选" in detail) == evidence["via_ipc"]
+    match.explanation = {
+        **match.explanation,
+        "retrieval": {**evidence, "via_neighbors": True, "via_ipc": True},
+    }
     db.session.commit()
-    assert "初次检索未命中，因与已命中的条目相近而补充列入" in text(
-        client.get(f"/my/proposals/{match.id}")
-    )
+    detail = text(client.get(f"/my/proposals/{match.id}"))
+    assert "初次检索未命中，因与已命中的条目相近而补充列入" in detail
+    assert "语义与关键词检索均未命中，因IPC分类与之相近而列入候选" in detail
     response = client.post(f"/my/proposals/{match.id}/introduce")
     assert response.status_code == 302
     assert db.session.query(AuditLog).filter_by(action="match.request_intro").count() == 1

@@ -4,8 +4,11 @@ The matcher ranks its pooled candidates by IPC profile (``IpcProfile.similarity`
 query's subclass is clear, listings of that subclass which neither the dense nor the BM25 search
 reached are worth a look too; this index finds them over the whole catalogue. Each listing keeps
 its ``TOP_SUBCLASSES`` heaviest subclasses (the profile's exp weighting leaves little in the
-tail), held as a sparse listings × subclasses matrix: a query reads only its own subclasses'
-columns (about 2 ms at 1M listings). Kept in step with the database like the BM25 index, saved
+tail), held as a sparse listings × subclasses matrix (column-major): a query reads only its own
+subclasses' columns. The matcher also reads its pool's IPC similarities from here, so a query
+costs one pass over its subclasses' columns instead of a database read per candidate. A
+listing's row holds its declared codes when it has any (as of its last indexing: every edit
+re-indexes), else its text profile. Kept in step with the database like the BM25 index, saved
 beside it (``market.search.versions``), and always rebuildable from the listings' texts.
 """
 
@@ -28,15 +31,14 @@ TOP_SUBCLASSES = 10
 
 
 class IpcIndex:
-    """Listing ids (ints) with their IPC profiles' heaviest subclasses."""
+    """Listing ids (ints) with their IPC profiles' heaviest subclasses, rows sorted by id."""
 
     def __init__(self) -> None:
         self._codes: dict[str, int] = {}
         self._ids = np.zeros(0, dtype=np.int64)
-        self._rows = sparse.csr_matrix((0, 0), dtype=np.float32)
+        self._matrix = sparse.csc_matrix((0, 0), dtype=np.float32)
         self._pending: dict[int, dict[str, float]] = {}
         self._dropped: set[int] = set()
-        self._columns: sparse.csc_matrix | None = None
 
     def __len__(self) -> int:
         self._compact()
@@ -56,41 +58,48 @@ class IpcIndex:
             heaviest = sorted(profile.items(), key=lambda cw: (-cw[1], cw[0]))[:TOP_SUBCLASSES]
             self._pending[int(listing_id)] = dict(heaviest)
             self._dropped.discard(int(listing_id))
-        self._columns = None
 
     def remove(self, ids: Iterable[int]) -> None:
         for listing_id in ids:
             self._pending.pop(int(listing_id), None)
             self._dropped.add(int(listing_id))
-        self._columns = None
+
+    def scores(self, weights: Mapping[str, float]) -> np.ndarray:
+        """Every listing's similarity to a profile's weights (dot product over the kept
+        subclasses), in row order; reads only the query's subclasses' columns."""
+        self._compact()
+        query = [(self._codes[c], w) for c, w in weights.items() if c in self._codes and w > 0]
+        if not query or not len(self._ids):
+            return np.zeros(len(self._ids), dtype=np.float32)
+        cols, values = zip(*query, strict=True)
+        return self._matrix[:, list(cols)] @ np.asarray(values, dtype=np.float32)
+
+    def similarity(self, scores: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+        """Entries of ``scores`` (from ``scores``) for the given listings; ids not in the index
+        are left out."""
+        wanted = np.asarray(ids, dtype=np.int64)
+        rows = np.searchsorted(self._ids, wanted)
+        rows[rows == len(self._ids)] = 0
+        found = self._ids[rows] == wanted if len(self._ids) else np.zeros(len(wanted), bool)
+        return dict(zip(wanted[found].tolist(), scores[rows[found]].tolist(), strict=True))
 
     def top(
-        self, weights: Mapping[str, float], k: int, exclude: Iterable[int] = ()
+        self, weights: Mapping[str, float], k: int, exclude: Iterable[int] = (), scores=None
     ) -> list[tuple[int, float]]:
-        """The ``k`` listings most similar to a profile's weights (dot product over the kept
-        subclasses), best first, ties by id; listings sharing no subclass are left out."""
-        columns = self._query_columns()
-        query = [(self._codes[c], w) for c, w in weights.items() if c in self._codes and w > 0]
-        if not query or not len(self._ids) or k <= 0:
-            return []
-        cols, values = zip(*query, strict=True)
-        scores = columns[:, list(cols)] @ np.asarray(values, dtype=np.float32)
-        scores = np.asarray(scores).reshape(-1)
+        """The ``k`` listings most similar to a profile's weights, best first, ties by id;
+        listings sharing no subclass are left out. ``scores`` may pass ``scores(weights)``."""
+        scores = self.scores(weights) if scores is None else scores
         skip = set(exclude)
         wanted = k + len(skip)
         hits = np.flatnonzero(scores > 0)
+        if k <= 0 or not len(hits):
+            return []
         if wanted < len(hits):
             cut = np.partition(scores[hits], len(hits) - wanted)[len(hits) - wanted]
             hits = hits[scores[hits] >= cut]
         order = hits[np.lexsort((self._ids[hits], -scores[hits]))]
         found = [(int(self._ids[r]), float(scores[r])) for r in order]
         return [(i, s) for i, s in found if i not in skip][:k]
-
-    def _query_columns(self) -> sparse.csc_matrix:
-        self._compact()
-        if self._columns is None:
-            self._columns = self._rows.tocsc()
-        return self._columns
 
     def _compact(self) -> None:
         """Fold the pending adds and removals into the matrix (O(listings), once per batch)."""
@@ -111,11 +120,13 @@ class IpcIndex:
             (np.asarray(values, np.float32), np.asarray(cols, np.int32), indptr),
             shape=(len(new_ids), width),
         )
-        kept = self._rows[keep]
+        kept = self._matrix.tocsr()[keep]
         kept.resize((kept.shape[0], width))
-        self._rows = sparse.vstack([kept, added], format="csr", dtype=np.float32)
-        self._ids = np.concatenate([self._ids[keep], new_ids])
-        self._pending, self._dropped, self._columns = {}, set(), None
+        ids = np.concatenate([self._ids[keep], new_ids])
+        order = np.argsort(ids, kind="stable")
+        rows = sparse.vstack([kept, added], format="csr", dtype=np.float32)[order]
+        self._ids, self._matrix = ids[order], rows.tocsc()
+        self._pending, self._dropped = {}, set()
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -128,13 +139,13 @@ class IpcIndex:
                 version_dir / "manifest.json",
                 {"format": FORMAT_VERSION, "kind": "ipc", "count": len(self._ids), "codes": codes},
             )
-            with open(version_dir / "rows.npz", "wb") as fh:
+            with open(version_dir / "columns.npz", "wb") as fh:
                 np.savez(
                     fh,
                     ids=self._ids,
-                    indptr=self._rows.indptr,
-                    indices=self._rows.indices,
-                    data=self._rows.data,
+                    indptr=self._matrix.indptr,
+                    indices=self._matrix.indices,
+                    data=self._matrix.data,
                 )
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -151,9 +162,9 @@ class IpcIndex:
             raise ValueError(f"unsupported IPC index format {manifest.get('format')!r}")
         index = cls()
         index._codes = {code: n for n, code in enumerate(manifest["codes"])}
-        with np.load(version_dir / "rows.npz") as arrays:
+        with np.load(version_dir / "columns.npz") as arrays:
             index._ids = arrays["ids"].astype(np.int64)
-            index._rows = sparse.csr_matrix(
+            index._matrix = sparse.csc_matrix(
                 (arrays["data"], arrays["indices"], arrays["indptr"]),
                 shape=(len(index._ids), len(index._codes)),
             )

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from models import Demand, Job, ListingVector, Outcome, db, utcnow
 from models.ops import neighbor_ids
@@ -227,7 +228,10 @@ def _vectors_for(kind: str, listings: list) -> np.ndarray:
 def index_listings(kind: str, ids: list[int]) -> dict:
     """Bring the given listings' index entries up to date (add, replace or remove)."""
     model = model_for(kind)
-    listings = db.session.scalars(select(model).where(model.id.in_(ids))).all()
+    stmt = select(model).where(model.id.in_(ids))
+    if model is Outcome:
+        stmt = stmt.options(selectinload(Outcome.ipc))  # declared codes, for the IPC index
+    listings = db.session.scalars(stmt).all()
     live = [item for item in listings if item.status == "published"]
     gone = [item.id for item in listings if item.status != "published"]
     gone += sorted(set(ids) - {item.id for item in listings})
@@ -236,6 +240,7 @@ def index_listings(kind: str, ids: list[int]) -> dict:
             item.refresh_hash()
     vectors = _vectors_for(kind, live) if live else None
     profiles = [ipc_profile(item.embedding_text()) for item in live]
+    rows = [_classified_as(item, p) for item, p in zip(live, profiles, strict=True)]
     with _writing(kind) as index:
         lexical, classified = get_lexical(kind), get_ipc_index(kind)
         if gone:
@@ -247,7 +252,7 @@ def index_listings(kind: str, ids: list[int]) -> dict:
             index.upsert(live_ids, vectors)
             lexical.remove(live_ids)
             lexical.add(live_ids, [item.embedding_text() for item in live])
-            classified.add(live_ids, [profile.weights for profile in profiles])
+            classified.add(live_ids, rows)
     if live:
         db.session.flush()
         _link_neighbors(kind, index, [item.id for item in live], vectors)
@@ -260,6 +265,14 @@ def index_listings(kind: str, ids: list[int]) -> dict:
         if item.status != "published":
             item.indexed_hash, item.indexed_at = None, None
     return {"kind": kind, "indexed": len(live), "removed": len(gone)}
+
+
+def _classified_as(item, profile) -> dict[str, float]:
+    """A listing's row in the IPC index: its declared codes when it has any, else its text's
+    profile (``IpcProfile``)."""
+    from market.search.ipc_suggest import IpcProfile
+
+    return (IpcProfile.from_codes(item.ipc_codes) if item.ipc_codes else profile).weights
 
 
 # -- nearest neighbours ----------------------------------------------------------------------

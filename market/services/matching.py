@@ -171,13 +171,17 @@ def retrieve(
         profile = profile if profile is not None else indexing.ipc_profile(text)
         channel = ipc_channel_weight(profile)
         pool = {i: n for n, i in enumerate(dict.fromkeys(i for r in rankings for i in r))}
-        classified = [i for i in _classified(kind, profile, channel, exclude) if i not in pool]
-        pool.update({i: len(pool) + n for n, i in enumerate(classified)})
+        if channel > 0:
+            ipc_index = indexing.get_ipc_index(kind)
+            ipc_scores = ipc_index.scores(profile.weights)
+            classified = _classified(ipc_index, ipc_scores, profile, channel, exclude)
+            classified = [i for i in classified if i not in pool]
+            pool.update({i: len(pool) + n for n, i in enumerate(classified)})
+            similarity = ipc_index.similarity(ipc_scores, list(pool))
         hoods = _batched(("hood", kind), list(pool), lambda ids: indexing.neighborhoods(kind, ids))
         if dense:
             rankings[0] = _expanded_ranking(pool, hoods, vector, dict(dense), k)
         if channel > 0:
-            similarity = _ipc_similarity(kind, profile, list(pool))
             by_ipc = sorted(
                 (i for i in pool if similarity.get(i, 0.0) > 0),
                 key=lambda i: (-similarity[i], pool[i]),
@@ -259,13 +263,15 @@ def ipc_channel_weight(profile: IpcProfile) -> float:
     return min(1.0, max(0.0, _setting("MATCH_IPC_GAIN") * (profile.confidence - 1.0)))
 
 
-def _classified(kind: str, profile: IpcProfile, channel: float, exclude: set[int]) -> list[int]:
+def _classified(
+    ipc_index, scores: np.ndarray, profile: IpcProfile, channel: float, exclude: set[int]
+) -> list[int]:
     """The ``MATCH_IPC_POOL`` listings closest to the query's IPC profile over the whole
     catalogue, when the IPC ranking weighs at least ``MATCH_IPC_POOL_FROM``; none otherwise."""
     size = int(_setting("MATCH_IPC_POOL"))
-    if size <= 0 or channel <= 0 or channel < _setting("MATCH_IPC_POOL_FROM"):
+    if size <= 0 or channel < _setting("MATCH_IPC_POOL_FROM"):
         return []
-    return [i for i, _ in indexing.get_ipc_index(kind).top(profile.weights, size, exclude)]
+    return [i for i, _ in ipc_index.top(profile.weights, size, exclude, scores=scores)]
 
 
 def neighbor_weight(channel: float) -> float:
@@ -288,34 +294,6 @@ def _grown(
     grown = [n for n in fresh if n in live]
     neighbors.update(indexing.neighbor_lists(kind, grown))  # not cached: thousands per query
     return grown
-
-
-def _ipc_similarity(kind: str, query: IpcProfile, ids: list[int]) -> dict[int, float]:
-    profiles = _batched(("ipc", kind), ids, lambda missing: _ipc_profiles(kind, missing))
-    return {i: query.similarity(p) for i, p in profiles.items()}
-
-
-def _ipc_profiles(kind: str, ids: list[int]) -> dict[int, IpcProfile]:
-    """Each listing's IPC profile: its declared codes when it has any (read now, so an edit of
-    the codes counts at once), else its stored text profile; listings without either are left
-    out."""
-    model = indexing.model_for(kind)
-    if kind == "outcome":
-        stmt = select(outcome_ipc.c.outcome_id, outcome_ipc.c.ipc_code).where(
-            outcome_ipc.c.outcome_id.in_(ids)
-        )
-        declared: dict[int, list[str]] = {}
-        for listing_id, code in db.session.execute(stmt):
-            declared.setdefault(listing_id, []).append(code)
-    else:
-        stmt = select(Demand.id, Demand.ipc_codes).where(Demand.id.in_(ids))
-        declared = {i: codes for i, codes in db.session.execute(stmt) if codes}
-    rows = db.session.execute(select(model.id, model.ipc_profile).where(model.id.in_(ids)))
-    profiles = {
-        i: IpcProfile.from_codes(declared[i]) if i in declared else IpcProfile.from_json(p)
-        for i, p in rows
-    }
-    return {i: p for i, p in profiles.items() if p}
 
 
 def query_profile(declared: list[str] | None, stored: dict | None, text: str) -> IpcProfile:
@@ -560,8 +538,8 @@ _batch_facts: ContextVar[dict | None] = ContextVar("batch_facts", default=None)
 
 @contextmanager
 def batch() -> Iterator[None]:
-    """Proposals for many listings in one transaction: an outcome's facts, neighbourhood and
-    IPC profile are read once.
+    """Proposals for many listings in one transaction: an outcome's facts and neighbourhood
+    are read once.
 
     Nothing is edited inside a batch (the worker's refresh runs alone in its transaction), so
     the facts of an outcome that many demands retrieve stay valid until the batch ends.

@@ -6,8 +6,14 @@ import pytest
 from sqlalchemy import select
 
 from market.services import indexing, matching
-from market.services.listings import add_patent, post_demand, post_outcome, set_status
-from models import IpcCode, Match, db
+from market.services.listings import (
+    add_patent,
+    post_demand,
+    post_outcome,
+    set_status,
+    update_outcome,
+)
+from models import IpcCode, Match, Outcome, db
 
 TODAY = date(2026, 11, 22)
 
@@ -172,9 +178,9 @@ def test_bulk_facts_equal_the_orm_facts(market, institution):
     assert sorted(bulk[good.id].ipc_codes) == ["B64C", "F03D"]
 
 
-def test_a_batch_reads_each_outcome_facts_neighbourhood_and_profile_once(market, monkeypatch):
+def test_a_batch_reads_each_outcome_facts_and_neighbourhood_once(market, monkeypatch):
     demand, *_ = market
-    calls = {"facts": [], "hoods": [], "profiles": []}
+    calls = {"facts": [], "hoods": []}
 
     def spy(name, real, ids_at):
         return lambda *args: calls[name].append(list(args[ids_at])) or real(*args)
@@ -182,18 +188,13 @@ def test_a_batch_reads_each_outcome_facts_neighbourhood_and_profile_once(market,
     facts = spy("facts", matching.load_outcome_facts, 0)  # (ids, today)
     monkeypatch.setattr(matching, "load_outcome_facts", facts)
     monkeypatch.setattr(indexing, "neighborhoods", spy("hoods", indexing.neighborhoods, 1))
-    monkeypatch.setattr(matching, "_ipc_profiles", spy("profiles", matching._ipc_profiles, 1))
     monkeypatch.setitem(matching.current_app.config, "MATCH_IPC_GAIN", 100.0)  # channel on
     with matching.batch():
         first = matching.outcomes_for_demand(demand, today=TODAY)
         again = matching.outcomes_for_demand(demand, today=TODAY)
     assert [c.listing_id for c in first] == [c.listing_id for c in again]
     # the second demand found everything cached: no second read of any kind
-    assert {name: len(found) for name, found in calls.items()} == {
-        "facts": 1,
-        "hoods": 1,
-        "profiles": 1,
-    }
+    assert {name: len(found) for name, found in calls.items()} == {"facts": 1, "hoods": 1}
     matching.outcomes_for_demand(demand, today=TODAY)
     assert calls["facts"][1] == calls["facts"][0]  # outside a batch nothing is kept
     assert len(calls["hoods"]) == 2
@@ -336,7 +337,9 @@ def test_ipc_channel_brings_same_subclass_listings_forward(app, market, monkeypa
     monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_WEIGHT", 0.0)
     text, vector = demand.embedding_text(), matching.query_vector("demand", demand)
     for outcome, code in ((good, "H02J"), (early, "B64C"), (unrelated, "A61K")):
-        outcome.ipc_profile = IpcProfile.from_codes([code]).to_json()
+        update_outcome(outcome, {}, ipc_codes=[code])
+    db.session.commit()
+    indexing.index_listings("outcome", [good.id, early.id, unrelated.id])  # as an edit does
     db.session.commit()
     query = IpcProfile.from_codes(["B64C"])
     ranked = matching.retrieve("outcome", text, vector, "hybrid", profile=query)
@@ -354,14 +357,20 @@ def test_declared_codes_of_a_candidate_win_over_its_text_profile(app, market):
     from market.services.listings import update_outcome
 
     demand, good, *_ = market
-    good.ipc_profile = IpcProfile.from_codes(["A61K"]).to_json()  # what its text suggested
-    update_outcome(good, {}, ipc_codes=["B64C"])
-    db.session.commit()
+    assert "A61K" not in good.ipc_profile["weights"]  # its text sits elsewhere
     text, vector = demand.embedding_text(), matching.query_vector("demand", demand)
-    ranked = matching.retrieve(
-        "outcome", text, vector, "hybrid", profile=IpcProfile.from_codes(["B64C"])
-    )
+    query = IpcProfile.from_codes(["A61K"])
+    before = {
+        c.listing_id: c for c in matching.retrieve("outcome", text, vector, "hybrid", profile=query)
+    }
+    assert not before[good.id].ipc
+    update_outcome(good, {}, ipc_codes=["A61K"])
+    db.session.commit()
+    indexing.index_listings("outcome", [good.id])  # every edit re-indexes the listing
+    db.session.commit()
+    ranked = matching.retrieve("outcome", text, vector, "hybrid", profile=query)
     assert {c.listing_id: c for c in ranked}[good.id].ipc == pytest.approx(1.0)
+    assert "A61K" not in db.session.get(Outcome, good.id).ipc_profile["weights"]  # text kept
 
 
 def test_a_clear_subclass_pools_its_listings_from_the_whole_catalogue(app, market, monkeypatch):
@@ -385,9 +394,8 @@ def test_a_clear_subclass_pools_its_listings_from_the_whole_catalogue(app, marke
     assert set(by_id) == {unrelated.id} | set(classified)
     assert not by_id[unrelated.id].via_ipc
     assert all(by_id[i].via_ipc and by_id[i].retrieval_evidence()["via_ipc"] for i in classified)
-    assert by_id[good.id].ipc == pytest.approx(
-        sure.similarity(IpcProfile.from_json(good.ipc_profile))
-    )
+    stored = IpcProfile.from_json(good.ipc_profile)  # its text profile (rounded when stored)
+    assert by_id[good.id].ipc == pytest.approx(sure.similarity(stored), rel=1e-4)
     excluded = matching.retrieve(
         "outcome", "中药提取", None, "hybrid", profile=sure, exclude={good.id}
     )

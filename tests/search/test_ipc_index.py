@@ -88,3 +88,17 @@ def test_load_refuses_an_unknown_format(tmp_path):
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "format": 99}))
     with pytest.raises(ValueError, match="unsupported IPC index format 99"):
         IpcIndex.load(tmp_path)
+
+
+def test_similarity_reads_the_pools_entries_of_one_score_pass():
+    index = IpcIndex()
+    index.add([30, 10, 20], [DRONE, BATTERY, BOTH])  # rows end up sorted by id
+    query = {"B64U": 1.0, "H01M": 0.5}
+    scores = index.scores(query)
+    assert index.similarity(scores, [20, 30, 10, 99]) == {
+        20: pytest.approx(0.7 + 0.35),
+        30: pytest.approx(0.6),
+        10: pytest.approx(0.45),
+    }  # 99 is not indexed: left out
+    assert index.top(query, 2, scores=scores) == index.top(query, 2)
+    assert IpcIndex().similarity(IpcIndex().scores(query), [1, 2]) == {}

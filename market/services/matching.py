@@ -61,7 +61,7 @@ IPC_GAIN = 2.0  # the IPC ranking weighs min(1, gain × (query confidence − 1)
 # When the IPC ranking weighs at least IPC_POOL_FROM, the IPC_POOL listings most similar by IPC
 # profile over the whole catalogue join the pool (``market.search.ipc_index``).
 IPC_POOL = 100
-IPC_POOL_FROM = 0.5
+IPC_POOL_FROM = 0.75
 
 
 @dataclass

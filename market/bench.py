@@ -613,16 +613,16 @@ def tune_weights(collected: list[dict], rounds: int = 2) -> dict:
     from market.services.matching import weights as current_weights
 
     start = current_weights()
-    names = sorted(
-        {
-            n
-            for c in collected
-            for cands in c["candidates"].values()
-            for _, values in cands
-            for n, v in values.items()
-            if v is not None
-        }
-    )
+    seen: dict[str, set[float]] = {}
+    for c in collected:
+        for cands in c["candidates"].values():
+            for _, values in cands:
+                for n, v in values.items():
+                    if v is not None:
+                        seen.setdefault(n, set()).add(round(v, 6))
+    # A feature the dev sets never vary (先用后转, budget, … on text-only corpora) only moves the
+    # weighted mean's denominator there: it keeps its hand-set weight.
+    names = sorted(n for n, values in seen.items() if len(values) > 1)
 
     def objective(w):
         return sum(_ndcg(c, w) for c in collected) / len(collected)

@@ -173,11 +173,10 @@ def retrieve(
         pool = {i: n for n, i in enumerate(dict.fromkeys(i for r in rankings for i in r))}
         if channel > 0:
             ipc_index = indexing.get_ipc_index(kind)
-            ipc_scores = ipc_index.scores(profile.weights)
-            classified = _classified(ipc_index, ipc_scores, profile, channel, exclude)
+            classified = _classified(ipc_index, profile, channel, exclude)
             classified = [i for i in classified if i not in pool]
             pool.update({i: len(pool) + n for n, i in enumerate(classified)})
-            similarity = ipc_index.similarity(ipc_scores, list(pool))
+            similarity = ipc_index.similarity(profile.weights, list(pool))
         hoods = _batched(("hood", kind), list(pool), lambda ids: indexing.neighborhoods(kind, ids))
         if dense:
             rankings[0] = _expanded_ranking(pool, hoods, vector, dict(dense), k)
@@ -263,15 +262,13 @@ def ipc_channel_weight(profile: IpcProfile) -> float:
     return min(1.0, max(0.0, _setting("MATCH_IPC_GAIN") * (profile.confidence - 1.0)))
 
 
-def _classified(
-    ipc_index, scores: np.ndarray, profile: IpcProfile, channel: float, exclude: set[int]
-) -> list[int]:
+def _classified(ipc_index, profile: IpcProfile, channel: float, exclude: set[int]) -> list[int]:
     """The ``MATCH_IPC_POOL`` listings closest to the query's IPC profile over the whole
     catalogue, when the IPC ranking weighs at least ``MATCH_IPC_POOL_FROM``; none otherwise."""
     size = int(_setting("MATCH_IPC_POOL"))
     if size <= 0 or channel < _setting("MATCH_IPC_POOL_FROM"):
         return []
-    return [i for i, _ in ipc_index.top(profile.weights, size, exclude, scores=scores)]
+    return [i for i, _ in ipc_index.top(profile.weights, size, exclude)]
 
 
 def neighbor_weight(channel: float) -> float:
@@ -342,9 +339,12 @@ def structured_indicators(rows: list[dict], text: str) -> list | None:
 def demand_facts(demand: Demand, org: Organization | None = None) -> fit.DemandFacts:
     org = org or demand.organization
     indicators = structured_indicators(demand.indicators, demand.embedding_text())
+    suggested = demand.suggested_ipc or []
+    if demand.indexed_hash is None or demand.indexed_hash != demand.content_hash:
+        suggested = _suggested(demand.embedding_text())  # not indexed (yet): suggest now
     return fit.DemandFacts(
         text=demand.embedding_text(),
-        ipc_codes=list(demand.ipc_codes or []) or [s["code"] for s in demand.suggested_ipc or []],
+        ipc_codes=list(demand.ipc_codes or []) or [s["code"] for s in suggested],
         industries=[demand.industry_code] if demand.industry_code else [],
         required_maturity=demand.required_maturity,
         city=demand.city,
@@ -357,6 +357,11 @@ def demand_facts(demand: Demand, org: Organization | None = None) -> fit.DemandF
         is_sme=bool(org and org.is_sme),
         indicators=indicators,
     )
+
+
+@lru_cache(maxsize=4096)
+def _suggested(text: str) -> list[dict]:
+    return indexing.suggest_ipc(text)
 
 
 def outcome_facts(outcome: Outcome, today: date) -> fit.OutcomeFacts:

@@ -405,3 +405,22 @@ def test_a_clear_subclass_pools_its_listings_from_the_whole_catalogue(app, marke
         monkeypatch.setitem(app.config, "MATCH_IPC_POOL", size)
         ranked = matching.retrieve("outcome", "中药提取", None, "hybrid", profile=profile)
         assert [c.listing_id for c in ranked] == [unrelated.id]
+
+
+def test_a_demand_not_yet_indexed_gets_its_ipc_suggestions_on_the_spot(market, enterprise):
+    """The IPC fit feature needs the demand's subclasses: stored ones once it is indexed,
+    suggested from its text before that (a draft, a benchmark query)."""
+    demand = market[0]
+    indexed = matching.demand_facts(demand)
+    assert indexed.ipc_codes == [s["code"] for s in demand.suggested_ipc] != []
+    fresh = post_demand(
+        enterprise,
+        {"title": "锂电池热失控早期预警", "description": "需要电池包热失控预警方法。"},
+    )
+    db.session.flush()
+    assert fresh.indexed_hash is None and not fresh.suggested_ipc
+    facts = matching.demand_facts(fresh)
+    expected = [s["code"] for s in indexing.suggest_ipc(fresh.embedding_text())]
+    assert facts.ipc_codes == expected and expected
+    fresh.ipc_codes = ["H01M"]  # declared codes still win
+    assert matching.demand_facts(fresh).ipc_codes == ["H01M"]

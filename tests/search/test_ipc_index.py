@@ -2,7 +2,7 @@
 
 import pytest
 
-from market.search.ipc_index import TOP_SUBCLASSES, IpcIndex
+from market.search.ipc_index import LEAD_SUBCLASSES, TOP_SUBCLASSES, IpcIndex
 
 DRONE = {"B64C": 0.8, "B64U": 0.6}
 BATTERY = {"H01M": 0.9, "G01R": 0.43}
@@ -55,8 +55,8 @@ def test_only_the_heaviest_subclasses_are_kept():
     profile = {f"A{n:02d}B": 1.0 - n / 100 for n in range(TOP_SUBCLASSES + 5)}
     index = IpcIndex()
     index.add([1], [profile])
-    assert index.top({f"A{TOP_SUBCLASSES - 1:02d}B": 1.0}, 1)
-    assert index.top({f"A{TOP_SUBCLASSES:02d}B": 1.0}, 1) == []
+    assert index.similarity({f"A{TOP_SUBCLASSES - 1:02d}B": 1.0}, [1])[1] > 0
+    assert index.similarity({f"A{TOP_SUBCLASSES:02d}B": 1.0}, [1]) == {1: 0.0}
 
 
 def test_mismatched_lengths_are_refused():
@@ -74,6 +74,7 @@ def test_save_and_load_round_trip_keep_the_ranking(tmp_path):
     assert sorted(loaded.ids) == [1, 3, 8]
     for query in (DRONE, BOTH, {"G06F": 1.0}):
         assert loaded.top(query, 5) == index.top(query, 5)
+        assert loaded.similarity(query, [1, 3, 8]) == index.similarity(query, [1, 3, 8])
     versions = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert len(versions) == 2  # the current one and the one before it
 
@@ -90,15 +91,22 @@ def test_load_refuses_an_unknown_format(tmp_path):
         IpcIndex.load(tmp_path)
 
 
-def test_similarity_reads_the_pools_entries_of_one_score_pass():
+def test_similarity_reads_the_pools_rows():
     index = IpcIndex()
     index.add([30, 10, 20], [DRONE, BATTERY, BOTH])  # rows end up sorted by id
     query = {"B64U": 1.0, "H01M": 0.5}
-    scores = index.scores(query)
-    assert index.similarity(scores, [20, 30, 10, 99]) == {
+    assert index.similarity(query, [20, 30, 10, 99]) == {
         20: pytest.approx(0.7 + 0.35),
         30: pytest.approx(0.6),
         10: pytest.approx(0.45),
     }  # 99 is not indexed: left out
-    assert index.top(query, 2, scores=scores) == index.top(query, 2)
-    assert IpcIndex().similarity(IpcIndex().scores(query), [1, 2]) == {}
+    assert index.similarity(query, []) == {} and IpcIndex().similarity(query, [1]) == {}
+
+
+def test_the_catalogue_search_reads_leading_subclasses_the_similarity_all():
+    tail = {f"A{n:02d}B": 0.1 for n in range(LEAD_SUBCLASSES)}
+    index = IpcIndex()
+    index.add([1], [{**tail, "G06F": 0.05}])  # G06F is its lightest subclass
+    assert index.top({"G06F": 1.0}, 5) == []
+    assert index.similarity({"G06F": 1.0}, [1]) == {1: pytest.approx(0.05)}
+    assert index.top({"A00B": 1.0}, 5) == [(1, pytest.approx(0.1))]

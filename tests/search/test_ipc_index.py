@@ -110,3 +110,11 @@ def test_the_catalogue_search_reads_leading_subclasses_the_similarity_all():
     assert index.top({"G06F": 1.0}, 5) == []
     assert index.similarity({"G06F": 1.0}, [1]) == {1: pytest.approx(0.05)}
     assert index.top({"A00B": 1.0}, 5) == [(1, pytest.approx(0.1))]
+
+
+def test_the_catalogue_search_uses_the_querys_leading_subclasses():
+    index = IpcIndex()
+    index.add([1], [{"G06F": 1.0}])
+    lead = {f"A{n:02d}B": 1.0 for n in range(LEAD_SUBCLASSES)}
+    assert index.top({**lead, "G06F": 0.5}, 5) == []  # G06F is the query's sixth subclass
+    assert index.top({**lead, "G06F": 2.0}, 5) == [(1, pytest.approx(2.0))]

@@ -60,7 +60,7 @@ NEIGHBOR_GROW_FROM = 0
 IPC_GAIN = 2.0  # the IPC ranking weighs min(1, gain × (query confidence − 1))
 # When the IPC ranking weighs at least IPC_POOL_FROM, the IPC_POOL listings most similar by IPC
 # profile over the whole catalogue join the pool (``market.search.ipc_index``).
-IPC_POOL = 100
+IPC_POOL = 30
 IPC_POOL_FROM = 0.75
 
 

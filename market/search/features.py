@@ -38,8 +38,9 @@ GREATER_BAY_AREA = frozenset(
 USE_FIRST_MODES = frozenset(("use_first", "open_license"))
 FULL_LIFE_YEARS = 5.0  # remaining patent life at which a licence is no longer cut short
 
-# fused/semantic/lexical/ipc from `bench tune` on the dev splits only (tt-ipc, tt-csl): hybrid
-# + features 0.3898 / 0.4105 nDCG@10 before, 0.3978 / 0.4104 after. The features those
+# fused/semantic/lexical/ipc from `bench tune` on the dev splits only (tt-ipc, tt-csl; run with
+# 100 whole-catalogue IPC candidates): hybrid + features 0.3898 / 0.4105 nDCG@10 before, 0.3978 /
+# 0.4104 after. The features those
 # text-only corpora never vary (maturity, region, budget, 先用后转, indicators, …) keep their
 # hand-set weights. semantic is 0: the fused rank already carries the dense evidence.
 DEFAULT_WEIGHTS: dict[str, float] = {

@@ -36,6 +36,7 @@ import faiss
 import numpy as np
 
 from market.search.offline_e5 import sha256_file
+from market.search.versions import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -515,14 +516,6 @@ def _read_files(directory: Path, manifest: dict, owner: VectorIndex):
     return None, _Hnsw(index, labels, alive, slot_of)
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _atomic_file(path: Path, fill: Callable[[str], None]) -> None:
     """Create ``path`` via a temp file in the same directory: fill, fsync, os.replace, fsync dir."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -535,7 +528,7 @@ def _atomic_file(path: Path, fill: Callable[[str], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _atomic_bytes(path: Path, payload: bytes) -> None:

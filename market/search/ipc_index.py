@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from market.search.versions import current_dir, read_json, write_json, write_version
+from market.search.versions import current_manifest, write_json, write_version
 
 logger = logging.getLogger(__name__)
 
@@ -181,10 +181,7 @@ class IpcIndex:
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> IpcIndex:
-        version_dir = current_dir(directory)
-        manifest = read_json(version_dir / "manifest.json")
-        if manifest.get("format") != FORMAT_VERSION:
-            raise ValueError(f"unsupported IPC index format {manifest.get('format')!r}")
+        version_dir, manifest = current_manifest(directory, FORMAT_VERSION, "IPC index")
         index = cls()
         index._codes = {code: n for n, code in enumerate(manifest["codes"])}
         with np.load(version_dir / "matrices.npz") as arrays:

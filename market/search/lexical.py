@@ -21,7 +21,7 @@ import bm25s
 import numpy as np
 
 from market.search.tokenize import get_tokenizer
-from market.search.versions import current_dir, read_json, write_json, write_version
+from market.search.versions import current_manifest, read_json, write_json, write_version
 
 logger = logging.getLogger(__name__)
 
@@ -194,10 +194,7 @@ class LexicalIndex:
     @classmethod
     def load(cls, directory: str | os.PathLike) -> LexicalIndex:
         """Load the version ``CURRENT`` points to; the tokenizer comes from its manifest."""
-        version_dir = current_dir(directory)
-        manifest = read_json(version_dir / "manifest.json")
-        if manifest.get("format") != FORMAT_VERSION:
-            raise ValueError(f"unsupported lexical index format {manifest.get('format')!r}")
+        version_dir, manifest = current_manifest(directory, FORMAT_VERSION, "lexical index")
         index = cls(manifest["tokenizer"], k1=manifest["k1"], b=manifest["b"])
         docs = read_json(version_dir / "docs.json")
         index._tokens = {_as_key(doc_id): tokens for doc_id, tokens in docs}

@@ -43,6 +43,15 @@ def current_dir(directory: str | os.PathLike) -> Path:
     return root / version
 
 
+def current_manifest(directory: str | os.PathLike, fmt: int, what: str) -> tuple[Path, dict]:
+    """The current version's folder and manifest; ``ValueError`` unless it is format ``fmt``."""
+    version_dir = current_dir(directory)
+    manifest = read_json(version_dir / "manifest.json")
+    if manifest.get("format") != fmt:
+        raise ValueError(f"unsupported {what} format {manifest.get('format')!r}")
+    return version_dir, manifest
+
+
 def current_version(root: Path) -> str | None:
     try:
         return json.loads((root / CURRENT).read_text(encoding="utf-8"))["version"]

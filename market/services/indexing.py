@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from models import Demand, Job, ListingVector, Outcome, db, utcnow
+from models import Demand, Job, ListingVector, Outcome, db, outcome_ipc, utcnow
 from models.ops import neighbor_ids
 
 log = logging.getLogger(__name__)
@@ -503,9 +503,12 @@ def reconcile(
                 writable.remove(orphans)
                 get_lexical(kind).remove(orphans)
                 get_ipc_index(kind).remove(orphans)
-        # Marked indexed in the DB but missing from any index (a lost or rolled-back file, or
-        # an index added by an upgrade): re-indexed below from the stored vectors.
         marked = set(db.session.scalars(select(model.id).where(model.indexed_hash.is_not(None))))
+        # Missing from the IPC index alone (it was lost, or an upgrade added it): filled from the
+        # stored profiles, no re-indexing.
+        in_ipc |= _fill_ipc(kind, sorted((marked & published & in_vectors & in_lexical) - in_ipc))
+        # Marked indexed in the DB but missing from an index (a lost or rolled-back file):
+        # re-indexed below from the stored vectors.
         lost = sorted(marked & (published - (in_vectors & in_lexical & in_ipc)))
         if lost:
             db.session.execute(
@@ -530,6 +533,39 @@ def reconcile(
             "size": len(get_index(kind)),
         }
     return report
+
+
+def _fill_ipc(kind: str, ids: list[int]) -> set[int]:
+    """Put listings into the IPC index from their stored profiles (declared codes first);
+    returns the ids placed (a listing without a stored profile is left to re-indexing)."""
+    from market.search.ipc_suggest import IpcProfile
+
+    if not ids:
+        return set()
+    model = model_for(kind)
+    placed: dict[int, dict[str, float]] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        declared: dict[int, list[str]] = {}
+        if model is Outcome:
+            stmt = select(outcome_ipc.c.outcome_id, outcome_ipc.c.ipc_code)
+            for listing_id, code in db.session.execute(
+                stmt.where(outcome_ipc.c.outcome_id.in_(chunk))
+            ):
+                declared.setdefault(listing_id, []).append(code)
+        else:
+            stmt = select(Demand.id, Demand.ipc_codes).where(Demand.id.in_(chunk))
+            declared = {i: codes for i, codes in db.session.execute(stmt) if codes}
+        stmt = select(model.id, model.ipc_profile).where(model.id.in_(chunk))
+        for listing_id, stored in db.session.execute(stmt):
+            if listing_id in declared:
+                placed[listing_id] = IpcProfile.from_codes(declared[listing_id]).weights
+            elif stored is not None:
+                placed[listing_id] = IpcProfile.from_json(stored).weights
+    if placed:
+        with _writing(kind):
+            get_ipc_index(kind).add(list(placed), list(placed.values()))
+    return set(placed)
 
 
 def rebuild(kind: str) -> dict:

@@ -133,11 +133,25 @@ def test_ipc_index_follows_the_listings_and_is_rebuilt_when_lost(app, outcomes):
     stray.save(indexing.index_dir("outcome") / "ipc")
     assert indexing.reconcile()["outcome"]["removed_orphans"] == 1
     db.session.commit()
+    current = indexing.get_ipc_index("outcome")
+    before = {q: current.top({q: 1.0}, 5) for q in drone.ipc_profile["weights"]}
     shutil.rmtree(indexing.index_dir("outcome") / "ipc")
     indexing.forget_indexes()
+    report = indexing.reconcile()  # refilled from the stored profiles: nothing re-indexed
+    db.session.commit()
+    assert report["outcome"]["lost"] == 0 and report["outcome"]["indexed"] == 0
+    refilled = indexing.get_ipc_index("outcome")
+    assert sorted(refilled.ids) == sorted(o.id for o in outcomes)
+    for q, hits in before.items():  # stored profiles are rounded to 5 decimals
+        assert [i for i, _ in refilled.top({q: 1.0}, 5)] == [i for i, _ in hits]
+    # A listing whose profile is missing too goes back for indexing.
+    shutil.rmtree(indexing.index_dir("outcome") / "ipc")
+    indexing.forget_indexes()
+    drone.ipc_profile = None
+    db.session.commit()
     report = indexing.reconcile()
     db.session.commit()
-    assert report["outcome"]["lost"] == 5 and report["outcome"]["indexed"] == 5
+    assert report["outcome"]["lost"] == 1 and report["outcome"]["indexed"] == 1
     assert sorted(indexing.get_ipc_index("outcome").ids) == sorted(o.id for o in outcomes)
     indexing.rebuild("outcome")
     db.session.commit()

@@ -125,6 +125,7 @@ def _clip01(x: float | None) -> float | None:
     return None if x is None else min(1.0, max(0.0, float(x)))
 
 
+@lru_cache(maxsize=8192)
 def _ipc_parts(code: str) -> tuple[str, str, str]:
     code = re.sub(r"\s+", "", code).upper()
     return code[:1], code[:3], code[:4]
@@ -169,6 +170,7 @@ def maturity_fit(required: str | None, stage: str | None) -> tuple[float | None,
 REGION_SCORES = {"same_city": 1.0, "same_province": 0.8, "greater_bay_area": 0.7, "other": 0.3}
 
 
+@lru_cache(maxsize=4096)
 def _short_place(name: str | None) -> str:
     return re.sub(r"(特别行政区|市|省|自治区)$", "", (name or "").strip())
 
@@ -296,6 +298,8 @@ def _indicator_matches(demand: DemandFacts, outcome: OutcomeFacts) -> list[Indic
     demand_inds = demand.indicators
     if demand_inds is None:
         demand_inds = [i for i in parse_indicators(demand.text) if i.name]
+    if not demand_inds:
+        return []  # nothing asked: the outcome's text need not be read
     outcome_side = outcome.indicators if outcome.indicators is not None else outcome.text
     return match_indicators(demand_inds, outcome_side)
 

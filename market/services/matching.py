@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import orjson
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -323,8 +324,11 @@ def _parsed(text: str) -> tuple:
     return tuple(i for i in parse_indicators(text) if i.name)
 
 
-def structured_indicators(rows: list[dict], text: str) -> list | None:
-    """Declared indicator rows first (rendered and parsed unit-aware), then any in the text."""
+def structured_indicators(rows: list[dict], text: str) -> list:
+    """Declared indicator rows first (rendered and parsed unit-aware), then any in the text.
+
+    An empty list means "read, none found": the features then never parse the text again
+    (they did, once per candidate pair, when this returned None)."""
     from models.enums import INDICATOR_OPS
 
     parsed = []
@@ -333,7 +337,7 @@ def structured_indicators(rows: list[dict], text: str) -> list | None:
         parsed.extend(_parsed(rendered))
     names = {i.name for i in parsed}
     parsed.extend(i for i in _parsed(text) if i.name not in names)
-    return parsed or None
+    return parsed
 
 
 def demand_facts(demand: Demand, org: Organization | None = None) -> fit.DemandFacts:
@@ -712,12 +716,8 @@ def model_version() -> str:
 
 
 def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    """Plain JSON values (numpy numbers, dates, int keys, tuples converted) for a JSON column."""
+    return orjson.loads(orjson.dumps(value, option=_JSON_OPTIONS))
+
+
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY

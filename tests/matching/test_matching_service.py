@@ -424,3 +424,17 @@ def test_a_demand_not_yet_indexed_gets_its_ipc_suggestions_on_the_spot(market, e
     assert facts.ipc_codes == expected and expected
     fresh.ipc_codes = ["H01M"]  # declared codes still win
     assert matching.demand_facts(fresh).ipc_codes == ["H01M"]
+
+
+def test_structured_indicators_say_none_found_with_an_empty_list():
+    assert matching.structured_indicators([], "一种无人机外壳") == []
+    rows = [{"name": "续航", "op": ">=", "value": 30, "unit": "分钟"}]
+    found = matching.structured_indicators(rows, "续航45分钟，重量2kg")
+    assert [i.name for i in found][:1] == ["续航"] and len(found) == 2
+
+
+def test_stored_explanations_are_plain_json():
+    import numpy as np
+
+    value = {1: (np.float32(0.5), np.int64(3)), "on": date(2026, 1, 2), "x": [np.float64(1.25)]}
+    assert matching._json_safe(value) == {"1": [0.5, 3], "on": "2026-01-02", "x": [1.25]}

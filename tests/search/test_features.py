@@ -186,3 +186,22 @@ def test_matched_phrases_spans_point_at_the_phrase():
     assert all(d[s:e] in m["phrases"] for s, e in m["demand_spans"])
     assert all(o[s:e] in m["phrases"] for s, e in m["outcome_spans"])
     assert matched_phrases("", o)["phrases"] == []
+
+
+def test_a_demand_without_indicators_never_reads_the_outcome_text(monkeypatch):
+    from market.search import features
+
+    def no_parsing(text):
+        raise AssertionError(f"parsed {text!r}")
+
+    plain = demand(text="需要电力巡检无人机", indicators=[])
+    monkeypatch.setattr(features, "parse_indicators", no_parsing)
+    f = compute_features(plain, outcome(indicators=None), 0.8, 0.6, TODAY)
+    assert f.values["indicators"] is None and f.details["indicator_matches"] == []
+
+
+def test_an_empty_indicator_list_means_none_found_not_unread():
+    with_text = compute_features(demand(), outcome(), 0.8, 0.6, TODAY)
+    read_empty = compute_features(demand(), outcome(indicators=[]), 0.8, 0.6, TODAY)
+    assert with_text.values["indicators"] == pytest.approx(2 / 3)
+    assert read_empty.values["indicators"] == 0.5  # every demand indicator unknown

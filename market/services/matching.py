@@ -169,7 +169,7 @@ def retrieve(
     hoods: dict[int, indexing.Neighborhood] = {}
     classified: list[int] = []
     if hybrid:
-        profile = profile if profile is not None else indexing.ipc_profile(text)
+        profile = profile if profile is not None else _text_profile(text)
         channel = ipc_channel_weight(profile)
         pool = {i: n for n, i in enumerate(dict.fromkeys(i for r in rankings for i in r))}
         if channel > 0:
@@ -300,6 +300,13 @@ def query_profile(declared: list[str] | None, stored: dict | None, text: str) ->
         return IpcProfile.from_codes(declared)
     if stored:
         return IpcProfile.from_json(stored)
+    return _text_profile(text)
+
+
+@lru_cache(maxsize=4096)
+def _text_profile(text: str) -> IpcProfile:
+    """The IPC profile of a query text not yet indexed (a draft, a search, a benchmark query);
+    the same text asks again on every refresh and page view."""
     return indexing.ipc_profile(text)
 
 

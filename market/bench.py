@@ -361,7 +361,8 @@ def _synthetic_catalogue(n_outcomes: int, dim: int) -> dict[str, Any]:
     db.session.add(org)
     db.session.flush()
     path = Path(__file__).resolve().parent.parent / "seed_data/catalogue/patent_titles.jsonl"
-    titles = [json.loads(line)["title"] for line in path.open(encoding="utf-8")]
+    with path.open(encoding="utf-8") as fh:
+        titles = [json.loads(line)["title"] for line in fh]
     # Each distinct title's IPC profile once (the numbered copies share it).
     profiles = {t: indexing.ipc_profile(t).to_json() for t in titles[:n_outcomes]}
     rows = []
@@ -525,6 +526,13 @@ def bench_match(n_outcomes: int, n_demands: int, n_queries: int) -> dict:
                 t = time.perf_counter()
                 matching.outcomes_for_demand(demand, k=10, explain=True)
                 full.append(time.perf_counter() - t)
+            # The same demands again: their candidates' rows are now in the page cache, as on a
+            # server that has been answering for a while (the first pass reads many from disk).
+            again = []
+            for demand in sample:
+                t = time.perf_counter()
+                matching.outcomes_for_demand(demand, k=10, explain=True)
+                again.append(time.perf_counter() - t)
             texts = [d.title for d in sample[:50]]
             search = []
             for text in texts:
@@ -548,6 +556,7 @@ def bench_match(n_outcomes: int, n_demands: int, n_queries: int) -> dict:
                 {
                     "faiss_only": _percentiles(faiss_only),
                     "demand_to_top10_with_explanations": _percentiles(full),
+                    "same_demands_again": _percentiles(again),
                     "free_text_search_with_encoding": _percentiles(search),
                     "p95_ratio_to_faiss_only": round(
                         float(np.percentile(full, 95) / np.percentile(faiss_only, 95)), 1

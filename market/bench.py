@@ -417,14 +417,16 @@ def _synthetic_catalogue(n_outcomes: int, dim: int) -> dict[str, Any]:
 
 def _store_vectors_and_neighbors(index, ids: np.ndarray, vectors: np.ndarray) -> None:
     """listing_vector rows as the worker writes them: the vector and its nearest listings,
-    found by the same index the matcher searches (batched, as a full refresh does)."""
+    found by the same index the matcher searches (batched, as a full refresh does), and the
+    in-memory graph of those lists saved beside the index."""
+    from market.search.neighbors import NeighborGraph
     from market.services import indexing
     from models import ListingVector, Outcome, db
     from models.ops import pack_neighbors
 
     model = indexing.model_key(indexing.embedder())
     hashes = dict(db.session.execute(select(Outcome.id, Outcome.content_hash)).all())
-    row_of = {int(i): n for n, i in enumerate(ids)}
+    graph = NeighborGraph(indexing.NEIGHBORS)
     step = 20_000
     for start in range(0, len(ids), step):
         chunk = [int(i) for i in ids[start : start + step]]
@@ -441,14 +443,13 @@ def _store_vectors_and_neighbors(index, ids: np.ndarray, vectors: np.ndarray) ->
                     "content_hash": hashes[i],
                     "vector": v.astype(np.float32).tobytes(),
                     "neighbors": pack_neighbors(found[i]),
-                    "expanded": indexing.expanded_vector(
-                        v, [vectors[row_of[n]] for n, _ in found[i]]
-                    ),
                 }
                 for i, v in zip(chunk, vectors[start : start + step], strict=True)
             ],
         )
         db.session.commit()
+        graph.set({i: [n for n, _ in pairs] for i, pairs in found.items()})
+    graph.save(indexing.index_dir("outcome") / "neighbors")
 
 
 def _bench_demands(n_demands: int) -> list:

@@ -37,10 +37,8 @@ class ListingVector(db.Model):
     # The listing's nearest listings of the same kind by this model, best first, packed by
     # pack_neighbors (read on every match: binary, not JSON). Derived like the vector itself;
     # kept current as listings come and go. Use ``neighbor_list`` to read or write pairs.
+    # The matcher reads them from an in-memory copy (``market.search.neighbors``).
     neighbors: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # The vector moved toward its neighbourhood: unit(vector + mean of the neighbours' vectors),
-    # float32 bytes; hybrid retrieval re-ranks its pooled candidates by it.
-    expanded: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

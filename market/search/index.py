@@ -165,6 +165,8 @@ class VectorIndex:
         self._lock = RWLock()
         self._flat: faiss.IndexIDMap2 | None = self._new_flat()
         self._hnsw: _Hnsw | None = None
+        self._generation = 0  # bumped by every change of contents (see ``vectors``)
+        self._rows_of: tuple[int, dict[int, int]] = (-1, {})  # exact layout: id -> storage row
 
     # ------------------------------------------------------------------ shape
 
@@ -244,6 +246,7 @@ class VectorIndex:
     def _insert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if not len(ids):
             return
+        self._generation += 1
         if self._hnsw is not None:
             self._hnsw_append(ids, vectors)
         elif self._flat.ntotal + len(ids) > self.hnsw_threshold:
@@ -259,6 +262,7 @@ class VectorIndex:
     def _delete(self, ids: np.ndarray) -> int:
         if not len(ids):
             return 0
+        self._generation += 1
         if self._hnsw is None:
             return int(self._flat.remove_ids(faiss.IDSelectorBatch(ids)))
         slots = [self._hnsw.slot_of.pop(int(i)) for i in ids if int(i) in self._hnsw.slot_of]
@@ -313,6 +317,36 @@ class VectorIndex:
         hnsw.labels = np.concatenate([hnsw.labels, ids])
         hnsw.alive = np.concatenate([hnsw.alive, np.ones(len(ids), bool)])
         hnsw.slot_of.update(zip(ids.tolist(), range(start, start + len(ids)), strict=True))
+
+    # ------------------------------------------------------------------ reading vectors
+
+    def vectors(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """The indexed vectors of ``ids``: which ids are indexed, and a (len(ids), dim) copy of
+        their vectors (zero rows for ids that are not). Read from the index's own storage, in
+        memory: no database read per listing."""
+        wanted = np.asarray(ids, dtype=np.int64).reshape(-1)
+        with self._lock.read():
+            if self._hnsw is not None:
+                storage, where = self._hnsw.index.storage, self._hnsw.slot_of
+            else:
+                storage, where = self._flat.index, self._flat_rows()
+            rows = np.fromiter((where.get(int(i), -1) for i in wanted), np.int64, len(wanted))
+            found = rows >= 0
+            out = np.zeros((len(wanted), self.dim), dtype=np.float32)
+            flat = faiss.downcast_index(storage)
+            if flat.ntotal and found.any():
+                every = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * self.dim)
+                out[found] = every.reshape(-1, self.dim)[rows[found]]  # a copy: the view dies here
+        return found, out
+
+    def _flat_rows(self) -> dict[int, int]:
+        """Exact layout: database id -> row in the flat storage, rebuilt once per change."""
+        generation, rows = self._rows_of
+        if generation != self._generation:
+            held = faiss.vector_to_array(self._flat.id_map).tolist()
+            rows = {int(i): n for n, i in enumerate(held)}
+            self._rows_of = (self._generation, rows)
+        return rows
 
     # ------------------------------------------------------------------ search
 
@@ -413,6 +447,7 @@ class VectorIndex:
         flat, hnsw = _read_files(directory, manifest, self)
         with self._lock.write():
             self._flat, self._hnsw = flat, hnsw
+            self._generation += 1
             self.version, self.directory = int(manifest["version"]), directory
             self._manifest_stamp = _stamp(directory / MANIFEST)
 

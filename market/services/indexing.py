@@ -138,12 +138,13 @@ _stores: dict[tuple[str, str, str], IndexStore] = {}
 def _store(kind: str, name: str) -> IndexStore:
     from market.search.ipc_index import IpcIndex
     from market.search.lexical import LexicalIndex
+    from market.search.neighbors import NeighborGraph
 
     key = (current_app.config["INDEX_DIR"], kind, name)
     with _lock:
         store = _stores.get(key)
         if store is None:
-            cls = {"lexical": LexicalIndex, "ipc": IpcIndex}[name]
+            cls = {"lexical": LexicalIndex, "ipc": IpcIndex, "neighbors": NeighborGraph}[name]
             store = _stores[key] = IndexStore(index_dir(kind) / name, cls)
         else:
             store.reload_if_changed()
@@ -160,27 +161,44 @@ def get_ipc_index(kind: str):
     return _store(kind, "ipc").index
 
 
+def get_neighbor_graph(kind: str):
+    """The process-wide nearest-listing graph for a kind (see ``market.search.neighbors``)."""
+    return _store(kind, "neighbors").index
+
+
 def forget_indexes() -> None:
     with _lock:
         _indexes.clear()
         _stores.clear()
 
 
+STORES = ("lexical", "ipc", "neighbors")  # the indexes saved beside the vectors
+
+
 @contextmanager
-def _writing(kind: str) -> Iterator[object]:
+def _locked(kind: str) -> Iterator[Path]:
+    """The kind's index folder, held by this process alone (a file lock) until the block ends."""
     folder = index_dir(kind)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            index = get_index(kind)
-            stores = [_store(kind, "lexical"), _store(kind, "ipc")]
-            yield index
-            index.save(folder)
-            for store in stores:
-                store.save()
+            yield folder
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _writing(kind: str) -> Iterator[object]:
+    """The kind's vector index, newest version, to change; it and the stores beside it are
+    saved when the block ends (not when it raises)."""
+    with _locked(kind) as folder:
+        index = get_index(kind)
+        stores = [_store(kind, name) for name in STORES]
+        yield index
+        index.save(folder)
+        for store in stores:
+            store.save()
 
 
 def _vectors_for(kind: str, listings: list) -> np.ndarray:
@@ -247,15 +265,15 @@ def index_listings(kind: str, ids: list[int]) -> dict:
             index.remove(gone)
             lexical.remove(gone)
             classified.remove(gone)
+            get_neighbor_graph(kind).remove(gone)
         if live:
             live_ids = [item.id for item in live]
             index.upsert(live_ids, vectors)
             lexical.remove(live_ids)
             lexical.add(live_ids, [item.embedding_text() for item in live])
             classified.add(live_ids, rows)
-    if live:
-        db.session.flush()
-        _link_neighbors(kind, index, [item.id for item in live], vectors)
+            db.session.flush()
+            _link_neighbors(kind, index, live_ids, vectors)
     now = utcnow()
     for item, profile in zip(live, profiles, strict=True):
         item.indexed_hash, item.indexed_at = item.content_hash, now
@@ -302,8 +320,8 @@ def _search_neighbors(index, ids: list[int], vectors: np.ndarray, k: int) -> dic
 
 def _link_neighbors(kind: str, index, ids: list[int], vectors: np.ndarray) -> None:
     """Give freshly indexed listings their nearest listings, and offer each of them to its
-    neighbours' lists in turn, so older listings learn of closer newcomers. Only the lists that
-    changed have their expanded vectors recomputed."""
+    neighbours' lists in turn, so older listings learn of closer newcomers. The lists that
+    changed are stored and put into the in-memory graph (the caller saves it)."""
     model = model_key(embedder())
     fresh = _search_neighbors(index, ids, vectors, NEIGHBORS)
     offers: dict[int, list] = {}
@@ -320,10 +338,10 @@ def _link_neighbors(kind: str, index, ids: list[int], vectors: np.ndarray) -> No
             continue
         current = row.neighbor_list
         updated = _merge_neighbors(current, offers[row.listing_id], drop, NEIGHBORS)
-        if updated != current or row.expanded is None:
+        if updated != current:
             row.neighbor_list = updated
             changed.append(row)
-    _expand(kind, model, changed)
+    get_neighbor_graph(kind).set({row.listing_id: neighbor_ids(row.neighbors) for row in changed})
 
 
 # Bound parameters per IN (…) query: SQLite allows 32,766 and PostgreSQL 65,535 in one statement.
@@ -346,99 +364,95 @@ def _vector_rows(kind: str, model: str, ids: list[int]) -> list:
     return rows
 
 
-def _expand(kind: str, model: str, rows: list) -> None:
-    """Set each row's ``expanded`` vector from its own vector and its neighbours' (the
-    neighbours' vectors that the rows themselves do not hold are read a chunk at a time)."""
-    own = {row.listing_id: np.frombuffer(row.vector, dtype=np.float32) for row in rows}
-    linked = {row.listing_id: neighbor_ids(row.neighbors) for row in rows}
-    wanted = sorted({n for ids in linked.values() for n in ids} - set(own))
-    for start in range(0, len(wanted), IN_CHUNK):
-        stmt = select(ListingVector.listing_id, ListingVector.vector).where(
-            ListingVector.kind == kind,
-            ListingVector.model == model,
-            ListingVector.listing_id.in_(wanted[start : start + IN_CHUNK]),
-        )
-        for listing_id, vector in db.session.execute(stmt):
-            own[listing_id] = np.frombuffer(vector, dtype=np.float32)
-    for row in rows:
-        peers = [own[n] for n in linked[row.listing_id] if n in own]
-        row.expanded = expanded_vector(own[row.listing_id], peers)
-
-
-def expanded_vector(vector: np.ndarray, peers: list[np.ndarray]) -> bytes:
-    """unit(vector + mean(peers)) as float32 bytes; the vector itself when it has no peers.
-
-    A listing read together with its neighbourhood: a short or oddly worded text is placed by
-    the company it keeps, which is what a field-level need (a discipline, a subclass) asks of it.
-    """
-    mixed = np.asarray(vector, dtype=np.float32)
-    if peers:
-        mixed = mixed + np.mean(np.vstack(peers), axis=0, dtype=np.float32)
-    norm = float(np.linalg.norm(mixed))
-    return (mixed / norm if norm > 0 else mixed).astype(np.float32).tobytes()
-
-
 def refresh_neighbors(kind: str, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recompute every indexed listing's neighbour list and expanded vector from scratch (exact
-    for the current catalogue: incremental updates never hear of listings that closed since)."""
+    """Recompute every indexed listing's neighbour list from scratch (exact for the current
+    catalogue: incremental updates never hear of listings that closed since). The database rows
+    are committed a chunk at a time; the in-memory graph is saved once, at the end."""
     model = model_key(embedder())
-    index = get_index(kind)
-    ids = sorted(int(i) for i in index.ids().tolist())
-    for start in range(0, len(ids), NEIGHBOR_CHUNK):
-        rows = _vector_rows(kind, model, ids[start : start + NEIGHBOR_CHUNK])
-        if rows:
-            vectors = np.vstack([np.frombuffer(r.vector, dtype=np.float32) for r in rows])
-            found = _search_neighbors(index, [r.listing_id for r in rows], vectors, NEIGHBORS)
-            for row in rows:
-                row.neighbor_list = found[row.listing_id]
-            _expand(kind, model, rows)
-        db.session.commit()
-        if progress:
-            progress(min(start + NEIGHBOR_CHUNK, len(ids)), len(ids))
+    with _locked(kind):
+        index, store = get_index(kind), _store(kind, "neighbors")
+        ids = sorted(int(i) for i in index.ids().tolist())
+        for start in range(0, len(ids), NEIGHBOR_CHUNK):
+            rows = _vector_rows(kind, model, ids[start : start + NEIGHBOR_CHUNK])
+            if rows:
+                vectors = np.vstack([np.frombuffer(r.vector, dtype=np.float32) for r in rows])
+                found = _search_neighbors(index, [r.listing_id for r in rows], vectors, NEIGHBORS)
+                for row in rows:
+                    row.neighbor_list = found[row.listing_id]
+                store.index.set({i: [n for n, _ in pairs] for i, pairs in found.items()})
+            db.session.commit()
+            if progress:
+                progress(min(start + NEIGHBOR_CHUNK, len(ids)), len(ids))
+        store.index.remove(set(store.index.ids) - set(ids))
+        store.save()
     return len(ids)
 
 
 @dataclass(frozen=True)
 class Neighborhood:
-    """A listing's stored neighbour ids (best first) and expanded vector (None until linked)."""
+    """A listing's neighbour ids (best first) and expanded vector: unit(its vector + the mean of
+    its indexed neighbours' vectors), its plain vector when none is indexed, None when the
+    listing itself is not in the vector index.
+
+    A listing read together with its neighbourhood: a short or oddly worded text is placed by
+    the company it keeps, which is what a field-level need (a discipline, a subclass) asks of it.
+    """
 
     neighbors: list[int]
     expanded: np.ndarray | None
 
 
 def neighborhoods(kind: str, ids: list[int]) -> dict[int, Neighborhood]:
-    """Stored neighbourhoods of the given listings under the current model."""
-    if not ids:
+    """The given listings' neighbourhoods, from the in-memory graph and the vector index's own
+    vectors (no database read); listings not in the graph are left out."""
+    from market.search.neighbors import NONE
+
+    found, table = get_neighbor_graph(kind).table(ids)
+    linked = np.asarray(list(ids), dtype=np.int64)[found]
+    if not len(linked):
         return {}
-    rows = db.session.execute(
-        select(ListingVector.listing_id, ListingVector.neighbors, ListingVector.expanded).where(
-            ListingVector.kind == kind,
-            ListingVector.model == model_key(embedder()),
-            ListingVector.listing_id.in_(ids),
-        )
-    )
+    peers = table[found]
+    wanted = np.unique(np.concatenate([linked, peers[peers != NONE]]))
+    present, vectors = get_index(kind).vectors(wanted)
+    own = np.searchsorted(wanted, linked)
+    at = np.searchsorted(wanted, np.where(peers == NONE, wanted[0], peers))
+    counted = (peers != NONE) & present[at]
+    total = np.einsum("ij,ijk->ik", counted.astype(np.float32), vectors[at])
+    mixed = vectors[own] + total / np.maximum(counted.sum(axis=1), 1)[:, None]
+    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+    mixed = np.where(norms > 0, mixed / np.where(norms > 0, norms, 1), mixed).astype(np.float32)
     return {
-        listing_id: Neighborhood(
-            neighbor_ids(found),
-            None if expanded is None else np.frombuffer(expanded, dtype=np.float32),
+        int(i): Neighborhood(
+            [int(n) for n in row if n != NONE], mixed[n] if present[own[n]] else None
         )
-        for listing_id, found, expanded in rows
+        for n, (i, row) in enumerate(zip(linked, peers, strict=True))
     }
 
 
 def neighbor_lists(kind: str, ids: list[int]) -> dict[int, list[int]]:
-    """Stored neighbour ids of the given listings (no vectors: cheap for thousands of ids)."""
-    found: dict[int, list[int]] = {}
+    """The given listings' neighbour ids, from the in-memory graph (cheap for thousands)."""
+    return get_neighbor_graph(kind).lists(ids)
+
+
+def _fill_neighbors(kind: str, ids: list[int]) -> set[int]:
+    """Put listings into the in-memory graph from their stored neighbour lists; returns the ids
+    placed (a listing never linked is left to re-indexing)."""
     model = model_key(embedder())
-    wanted = sorted(set(ids))
-    for start in range(0, len(wanted), IN_CHUNK):
+    placed: dict[int, list[int]] = {}
+    for start in range(0, len(ids), IN_CHUNK):
         stmt = select(ListingVector.listing_id, ListingVector.neighbors).where(
             ListingVector.kind == kind,
             ListingVector.model == model,
-            ListingVector.listing_id.in_(wanted[start : start + IN_CHUNK]),
+            ListingVector.listing_id.in_(ids[start : start + IN_CHUNK]),
+            ListingVector.neighbors.is_not(None),
         )
-        found.update((i, neighbor_ids(packed)) for i, packed in db.session.execute(stmt))
-    return found
+        placed.update((i, neighbor_ids(packed)) for i, packed in db.session.execute(stmt))
+    if placed:
+        with _locked(kind):
+            store = _store(kind, "neighbors")
+            store.index.set(placed)
+            store.save()
+    return set(placed)
 
 
 # -- IPC suggestions and profiles ------------------------------------------------------------
@@ -497,12 +511,14 @@ def reconcile(
         in_vectors = set(get_index(kind).ids().tolist())
         in_lexical = set(get_lexical(kind).ids)
         in_ipc = set(get_ipc_index(kind).ids)
-        orphans = sorted((in_vectors | in_lexical | in_ipc) - published)
+        in_graph = set(get_neighbor_graph(kind).ids)
+        orphans = sorted((in_vectors | in_lexical | in_ipc | in_graph) - published)
         if orphans:
             with _writing(kind) as writable:
                 writable.remove(orphans)
                 get_lexical(kind).remove(orphans)
                 get_ipc_index(kind).remove(orphans)
+                get_neighbor_graph(kind).remove(orphans)
         marked = set(db.session.scalars(select(model.id).where(model.indexed_hash.is_not(None))))
         # Missing from the IPC index alone (it was lost, or an upgrade added it): filled from the
         # stored profiles, no re-indexing.
@@ -526,6 +542,10 @@ def reconcile(
         if done > RECONCILE_CHUNK:
             # Chunks indexed early met only part of the catalogue: make the graph exact.
             refresh_neighbors(kind)
+        # Missing from the in-memory graph alone (its file was lost, or an upgrade added it):
+        # filled from the stored lists.
+        indexed = set(get_index(kind).ids().tolist())
+        _fill_neighbors(kind, sorted(indexed - set(get_neighbor_graph(kind).ids)))
         report[kind] = {
             "indexed": done,
             "removed_orphans": len(orphans),
@@ -577,7 +597,7 @@ def rebuild(kind: str) -> dict:
 
     with _lock:
         _indexes[(current_app.config["INDEX_DIR"], kind)] = _new_index(kind)
-        for name in ("lexical", "ipc"):
+        for name in STORES:
             store = _stores.get((current_app.config["INDEX_DIR"], kind, name))
             if store is not None:
                 store.index = store.cls()

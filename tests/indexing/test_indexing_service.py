@@ -377,12 +377,55 @@ def test_expanded_vectors_follow_the_neighbourhood(app, outcomes):
         assert float(np.linalg.norm(hood.expanded)) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_expanded_vector_without_peers_is_the_vector():
-    vector = np.array([3.0, 4.0], dtype=np.float32)
-    alone = np.frombuffer(indexing.expanded_vector(vector, []), dtype=np.float32)
-    np.testing.assert_allclose(alone, [0.6, 0.8], atol=1e-6)
-    mixed = np.frombuffer(indexing.expanded_vector(vector, [np.array([0.0, 5.0])]), np.float32)
-    np.testing.assert_allclose(mixed, np.array([3.0, 9.0]) / np.linalg.norm([3.0, 9.0]), atol=1e-6)
+def test_expanded_vector_without_indexed_peers_is_the_vector(app, outcomes):
+    """A neighbour no longer in the vector index is left out of the mean; with none left the
+    expanded vector is the listing's own; a listing outside the vector index has none."""
+    ids = [o.id for o in outcomes]
+    indexing.index_listings("outcome", ids)
+    db.session.commit()
+    first, second = ids[0], ids[1]
+    indexing.get_neighbor_graph("outcome").set({first: [999_999], second: [999_999, first]})
+    hoods = indexing.neighborhoods("outcome", [first, second, 424_242])
+    assert set(hoods) == {first, second}  # not in the graph: left out
+    own = {r.listing_id: np.frombuffer(r.vector, np.float32) for r in _vector_rows()}
+    assert hoods[first].neighbors == [999_999]
+    np.testing.assert_allclose(hoods[first].expanded, own[first], atol=1e-6)
+    mixed = own[second] + own[first]
+    np.testing.assert_allclose(hoods[second].expanded, mixed / np.linalg.norm(mixed), atol=1e-6)
+    indexing.get_index("outcome").remove([first])
+    assert indexing.neighborhoods("outcome", [first])[first].expanded is None
+
+
+def test_the_graph_follows_the_index_and_reconcile_refills_it(app, outcomes):
+    ids = [o.id for o in outcomes]
+    indexing.index_listings("outcome", ids)
+    db.session.commit()
+    stored = {i: [n for n, _ in found] for i, found in _neighbor_rows().items()}
+    assert indexing.neighbor_lists("outcome", ids) == stored
+    # Another process (a fresh load from disk) sees the same graph.
+    indexing.forget_indexes()
+    assert indexing.neighbor_lists("outcome", ids) == stored
+    # Closing a listing drops its row.
+    set_status(outcomes[3], "closed")
+    db.session.commit()
+    indexing.index_listings("outcome", [outcomes[3].id])
+    db.session.commit()
+    assert outcomes[3].id not in indexing.get_neighbor_graph("outcome").ids
+    # The graph file lost: reconcile refills it from the stored lists, without re-indexing.
+    shutil.rmtree(indexing.index_dir("outcome") / "neighbors")
+    indexing.forget_indexes()
+    assert indexing.neighbor_lists("outcome", ids) == {}
+    report = indexing.reconcile()
+    assert report["outcome"]["indexed"] == 0
+    live = [i for i in ids if i != outcomes[3].id]
+    expected = {i: [n for n, _ in found] for i, found in _neighbor_rows().items() if i in live}
+    assert indexing.neighbor_lists("outcome", ids) == expected
+    indexing.forget_indexes()
+    assert indexing.neighbor_lists("outcome", ids) == expected  # and saved
+
+
+def _vector_rows() -> list:
+    return list(db.session.scalars(select(ListingVector)))
 
 
 def test_neighbour_upkeep_reads_ids_a_chunk_at_a_time(app, outcomes, monkeypatch):

@@ -438,3 +438,30 @@ def test_stored_explanations_are_plain_json():
 
     value = {1: (np.float32(0.5), np.int64(3)), "on": date(2026, 1, 2), "x": [np.float64(1.25)]}
     assert matching._json_safe(value) == {"1": [0.5, 3], "on": "2026-01-02", "x": [1.25]}
+
+
+def test_retrieval_reads_no_neighbourhood_rows_from_the_database(app, market, monkeypatch):
+    """Neighbour lists and expanded vectors come from memory (the graph and the vector index):
+    a match reads the demand's own stored vector and nothing else of listing_vector."""
+    from sqlalchemy import event
+
+    demand = market[0]
+    monkeypatch.setitem(app.config, "MATCH_NEIGHBOR_GROW_FROM", 50)  # the graph walk too
+    matching.query_vector("demand", demand)  # stored once, before counting
+    db.session.commit()
+    statements = []
+    engine = db.engine
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        ranked = matching.outcomes_for_demand(demand, today=TODAY)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert ranked and ranked[0].neighbors is not None
+    assert statements  # the listener did see the match's queries (facts, patents, …)
+    touching = [s for s in statements if "listing_vector" in s]
+    assert len(touching) <= 1  # the demand's own row, by its key
+    assert all("listing_vector.listing_id = " in s and " IN (" not in s for s in touching)

@@ -269,3 +269,30 @@ def test_concurrent_searches_during_upserts_stay_consistent(mode):
         t.join()
     assert errors == []
     assert len(idx) == 200
+
+
+def test_vectors_reads_the_indexed_vectors_by_id(mode):
+    idx, vectors = make(mode)
+    found, got = idx.vectors([104, 999, 100])
+    assert found.tolist() == [True, False, True]
+    np.testing.assert_array_equal(got[[0, 2]], vectors[[4, 0]])
+    assert not got[1].any()
+    # After a change the rows follow: a replaced vector, a removed id, a new one.
+    idx.upsert([104], vectors[9:10])
+    idx.remove([100])
+    idx.add([500], vectors[3:4])
+    found, got = idx.vectors([104, 100, 500, 149])
+    assert found.tolist() == [True, False, True, True]
+    np.testing.assert_array_equal(got[[0, 2, 3]], vectors[[9, 3, 49]])
+    got[0] = 0  # a copy: the index keeps its own
+    np.testing.assert_array_equal(idx.vectors([104])[1][0], vectors[9])
+
+
+def test_vectors_of_a_loaded_index_and_of_nothing(mode, tmp_path):
+    idx, vectors = make(mode)
+    idx.save(tmp_path)
+    loaded = VectorIndex.load(tmp_path)
+    np.testing.assert_array_equal(loaded.vectors([120])[1][0], vectors[20])
+    found, got = VectorIndex(DIM).vectors([1, 2])
+    assert not found.any() and got.shape == (2, DIM)
+    assert loaded.vectors([])[1].shape == (0, DIM)

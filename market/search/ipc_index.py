@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from market.search.versions import current_manifest, write_json, write_version
+from market.search.versions import current_manifest, write_json, write_npz, write_version
 
 logger = logging.getLogger(__name__)
 
@@ -163,17 +163,13 @@ class IpcIndex:
                 version_dir / "manifest.json",
                 {"format": FORMAT_VERSION, "kind": "ipc", "count": len(self._ids), "codes": codes},
             )
-            with open(version_dir / "matrices.npz", "wb") as fh:
-                np.savez(
-                    fh,
-                    ids=self._ids,
-                    **{f"rows_{k}": getattr(self._rows, k) for k in ("indptr", "indices", "data")},
-                    **{
-                        f"leads_{k}": getattr(self._leads, k) for k in ("indptr", "indices", "data")
-                    },
-                )
-                fh.flush()
-                os.fsync(fh.fileno())
+            parts = ("indptr", "indices", "data")
+            write_npz(
+                version_dir / "matrices.npz",
+                ids=self._ids,
+                **{f"rows_{k}": getattr(self._rows, k) for k in parts},
+                **{f"leads_{k}": getattr(self._leads, k) for k in parts},
+            )
 
         version_dir = write_version(directory, fill)
         logger.info("saved IPC index (%d listings) to %s", len(self._ids), version_dir)

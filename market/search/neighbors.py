@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from market.search.versions import current_manifest, write_json, write_version
+from market.search.versions import current_manifest, write_json, write_npz, write_version
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +120,7 @@ class NeighborGraph:
                     "width": self.width,
                 },
             )
-            with open(version_dir / "graph.npz", "wb") as fh:
-                np.savez(fh, ids=self._ids, table=self._table)
-                fh.flush()
-                os.fsync(fh.fileno())
+            write_npz(version_dir / "graph.npz", ids=self._ids, table=self._table)
 
         version_dir = write_version(directory, fill)
         logger.info("saved neighbour graph (%d listings) to %s", len(self._ids), version_dir)

@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 CURRENT = "CURRENT"
 
 
@@ -62,6 +64,14 @@ def current_version(root: Path) -> str | None:
 def write_json(path: Path, payload: object) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(payload, fh, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_npz(path: Path, **arrays) -> None:
+    """numpy arrays in one uncompressed ``.npz`` file, flushed to disk before returning."""
+    with open(path, "wb") as fh:  # a file object stops numpy from appending ".npz"
+        np.savez(fh, **arrays)
         fh.flush()
         os.fsync(fh.fileno())
 

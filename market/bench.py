@@ -170,6 +170,12 @@ def _beir_paths(bench_dir, corpus, queries, qrels) -> dict[str, Path]:
     return {"corpus": Path(corpus), "queries": Path(queries), "qrels": Path(qrels)}
 
 
+def matching_settings(config) -> dict[str, Any]:
+    """The host app's matching settings (``MATCH_*``: weights, neighbour and IPC settings, as
+    set in its config or by ``MARKET_MATCH_…`` variables), which a throwaway bench app keeps."""
+    return {key: value for key, value in config.items() if key.startswith("MATCH_")}
+
+
 @contextmanager
 def bench_app(paths: dict[str, Path], embedder_key: str, max_queries: int | None = None):
     """A throwaway app holding one BEIR corpus as outcome listings, indexed like the product."""
@@ -188,7 +194,7 @@ def bench_app(paths: dict[str, Path], embedder_key: str, max_queries: int | None
                 "INDEX_DIR": str(Path(tmp) / "index"),
                 "MODEL_DIR": source.config["MODEL_DIR"],
                 "EMBEDDING_MODEL": embedder_key,
-                "MATCH_WEIGHTS": source.config.get("MATCH_WEIGHTS"),
+                **matching_settings(source.config),
             }
         )
         with app.app_context():
@@ -506,6 +512,7 @@ def bench_match(n_outcomes: int, n_demands: int, n_queries: int) -> dict:
                 "MODEL_DIR": source.config["MODEL_DIR"],
                 "EMBEDDING_MODEL": source.config["EMBEDDING_MODEL"],
                 "FLAT_INDEX_LIMIT": source.config["FLAT_INDEX_LIMIT"],
+                **matching_settings(source.config),
             }
         )
         with app.app_context():

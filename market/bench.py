@@ -454,7 +454,9 @@ def _store_vectors_and_neighbors(index, ids: np.ndarray, vectors: np.ndarray) ->
             ],
         )
         db.session.commit()
-        graph.set({i: [n for n, _ in pairs] for i, pairs in found.items()})
+        indexing.place_neighborhoods(
+            graph, index, {i: [n for n, _ in pairs] for i, pairs in found.items()}
+        )
     graph.save(indexing.index_dir("outcome") / "neighbors")
 
 

@@ -166,7 +166,8 @@ class VectorIndex:
         self._flat: faiss.IndexIDMap2 | None = self._new_flat()
         self._hnsw: _Hnsw | None = None
         self._generation = 0  # bumped by every change of contents (see ``vectors``)
-        self._rows_of: tuple[int, dict[int, int]] = (-1, {})  # exact layout: id -> storage row
+        # (generation, database ids sorted, their rows in the vector storage): see ``vectors``
+        self._layout: tuple[int, np.ndarray, np.ndarray] = (-1, np.zeros(0, np.int64), np.zeros(0))
 
     # ------------------------------------------------------------------ shape
 
@@ -281,6 +282,7 @@ class VectorIndex:
                 self._compact()
 
     def _compact(self) -> None:
+        self._generation += 1
         ids, vectors = self._hnsw_contents()
         log.info("compacting HNSW index: %d live, %d dead", len(ids), self._hnsw.dead)
         self._hnsw = self._build_hnsw(ids, vectors)
@@ -323,30 +325,37 @@ class VectorIndex:
     def vectors(self, ids) -> tuple[np.ndarray, np.ndarray]:
         """The indexed vectors of ``ids``: which ids are indexed, and a (len(ids), dim) copy of
         their vectors (zero rows for ids that are not). Read from the index's own storage, in
-        memory: no database read per listing."""
+        memory: no database read per listing, one vectorised lookup for all of them."""
         wanted = np.asarray(ids, dtype=np.int64).reshape(-1)
         with self._lock.read():
-            if self._hnsw is not None:
-                storage, where = self._hnsw.index.storage, self._hnsw.slot_of
-            else:
-                storage, where = self._flat.index, self._flat_rows()
-            rows = np.fromiter((where.get(int(i), -1) for i in wanted), np.int64, len(wanted))
-            found = rows >= 0
-            out = np.zeros((len(wanted), self.dim), dtype=np.float32)
-            flat = faiss.downcast_index(storage)
-            if flat.ntotal and found.any():
-                every = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * self.dim)
-                out[found] = every.reshape(-1, self.dim)[rows[found]]  # a copy: the view dies here
+            held, rows = self._sorted_layout()
+            if not len(held) or not len(wanted):
+                return np.zeros(len(wanted), bool), np.zeros((len(wanted), self.dim), np.float32)
+            at = np.minimum(np.searchsorted(held, wanted), len(held) - 1)
+            found = held[at] == wanted
+            storage = faiss.downcast_index(
+                self._flat.index if self._hnsw is None else self._hnsw.index.storage
+            )
+            every = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * self.dim)
+            out = every.reshape(-1, self.dim)[rows[at]]  # a copy: the view dies with the lock
+        out[~found] = 0.0
         return found, out
 
-    def _flat_rows(self) -> dict[int, int]:
-        """Exact layout: database id -> row in the flat storage, rebuilt once per change."""
-        generation, rows = self._rows_of
+    def _sorted_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """Live database ids, sorted, and their rows in the vector storage; rebuilt once per
+        change of contents (an argsort of the ids: ~0.1 s at 1M listings)."""
+        generation, held, rows = self._layout
         if generation != self._generation:
-            held = faiss.vector_to_array(self._flat.id_map).tolist()
-            rows = {int(i): n for n, i in enumerate(held)}
-            self._rows_of = (self._generation, rows)
-        return rows
+            if self._hnsw is None:
+                held = faiss.vector_to_array(self._flat.id_map).astype(np.int64)
+                slots = np.arange(len(held), dtype=np.int64)
+            else:
+                slots = np.flatnonzero(self._hnsw.alive)
+                held = self._hnsw.labels[slots]
+            order = np.argsort(held, kind="stable")
+            held, rows = held[order], slots[order]
+            self._layout = (self._generation, held, rows)
+        return held, rows
 
     # ------------------------------------------------------------------ search
 

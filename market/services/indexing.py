@@ -341,7 +341,9 @@ def _link_neighbors(kind: str, index, ids: list[int], vectors: np.ndarray) -> No
         if updated != current:
             row.neighbor_list = updated
             changed.append(row)
-    get_neighbor_graph(kind).set({row.listing_id: neighbor_ids(row.neighbors) for row in changed})
+    place_neighborhoods(
+        get_neighbor_graph(kind), index, {r.listing_id: neighbor_ids(r.neighbors) for r in changed}
+    )
 
 
 # Bound parameters per IN (…) query: SQLite allows 32,766 and PostgreSQL 65,535 in one statement.
@@ -379,7 +381,9 @@ def refresh_neighbors(kind: str, progress: Callable[[int, int], None] | None = N
                 found = _search_neighbors(index, [r.listing_id for r in rows], vectors, NEIGHBORS)
                 for row in rows:
                     row.neighbor_list = found[row.listing_id]
-                store.index.set({i: [n for n, _ in pairs] for i, pairs in found.items()})
+                place_neighborhoods(
+                    store.index, index, {i: [n for n, _ in pairs] for i, pairs in found.items()}
+                )
             db.session.commit()
             if progress:
                 progress(min(start + NEIGHBOR_CHUNK, len(ids)), len(ids))
@@ -391,42 +395,60 @@ def refresh_neighbors(kind: str, progress: Callable[[int, int], None] | None = N
 @dataclass(frozen=True)
 class Neighborhood:
     """A listing's neighbour ids (best first) and expanded vector: unit(its vector + the mean of
-    its indexed neighbours' vectors), its plain vector when none is indexed, None when the
-    listing itself is not in the vector index.
+    its indexed neighbours' vectors) as of when its list was last set, its plain vector when
+    none was indexed.
 
     A listing read together with its neighbourhood: a short or oddly worded text is placed by
     the company it keeps, which is what a field-level need (a discipline, a subclass) asks of it.
     """
 
     neighbors: list[int]
-    expanded: np.ndarray | None
+    expanded: np.ndarray
 
 
 def neighborhoods(kind: str, ids: list[int]) -> dict[int, Neighborhood]:
-    """The given listings' neighbourhoods, from the in-memory graph and the vector index's own
-    vectors (no database read); listings not in the graph are left out."""
+    """The given listings' neighbourhoods, from the in-memory graph (no database read);
+    listings not in the graph are left out."""
     from market.search.neighbors import NONE
 
-    found, table = get_neighbor_graph(kind).table(ids)
-    linked = np.asarray(list(ids), dtype=np.int64)[found]
-    if not len(linked):
-        return {}
-    peers = table[found]
-    wanted = np.unique(np.concatenate([linked, peers[peers != NONE]]))
-    present, vectors = get_index(kind).vectors(wanted)
-    own = np.searchsorted(wanted, linked)
-    at = np.searchsorted(wanted, np.where(peers == NONE, wanted[0], peers))
-    counted = (peers != NONE) & present[at]
-    total = np.einsum("ij,ijk->ik", counted.astype(np.float32), vectors[at])
-    mixed = vectors[own] + total / np.maximum(counted.sum(axis=1), 1)[:, None]
-    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
-    mixed = np.where(norms > 0, mixed / np.where(norms > 0, norms, 1), mixed).astype(np.float32)
+    graph = get_neighbor_graph(kind)
+    found, table = graph.table(ids)
+    _, expanded = graph.expanded(ids)
     return {
-        int(i): Neighborhood(
-            [int(n) for n in row if n != NONE], mixed[n] if present[own[n]] else None
-        )
-        for n, (i, row) in enumerate(zip(linked, peers, strict=True))
+        int(i): Neighborhood(row[row != NONE].tolist(), vector)
+        for i, hit, row, vector in zip(ids, found, table, expanded, strict=True)
+        if hit
     }
+
+
+def place_neighborhoods(graph, index, lists: dict[int, list[int]]) -> None:
+    """Put listings' neighbour lists into the graph with their expanded vectors, computed from
+    the vector index's own vectors a chunk of listings at a time."""
+    ids = list(lists)
+    for start in range(0, len(ids), NEIGHBOR_CHUNK):
+        chunk = {i: lists[i] for i in ids[start : start + NEIGHBOR_CHUNK]}
+        graph.set(chunk, expanded_vectors(index, list(chunk), list(chunk.values())))
+
+
+def expanded_vectors(index, ids: list[int], lists: list[list[int]]) -> np.ndarray:
+    """unit(vector + mean of the indexed neighbours' vectors) for each listing; its own vector
+    when none of its neighbours is indexed (a neighbour closed since its list was made counts
+    for nothing). One lookup for the listings and all their neighbours."""
+    from market.search.neighbors import NONE
+
+    m = len(ids)
+    width = max([1, *(len(found) for found in lists)])
+    table = np.full((m, width), NONE, dtype=np.int64)
+    for row, found in enumerate(lists):
+        table[row, : len(found)] = found
+    # ids not indexed (NONE padding included) come back as zero rows: a plain sum adds only
+    # the indexed neighbours
+    present, vectors = index.vectors(np.concatenate([np.asarray(ids, np.int64), table.ravel()]))
+    counted = present[m:].reshape(m, width).sum(axis=1)
+    total = vectors[m:].reshape(m, width, -1).sum(axis=1)
+    mixed = vectors[:m] + total / np.maximum(counted, 1).astype(np.float32)[:, None]
+    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+    return mixed / np.where(norms > 0, norms, np.float32(1.0))
 
 
 def neighbor_lists(kind: str, ids: list[int]) -> dict[int, list[int]]:
@@ -450,7 +472,7 @@ def _fill_neighbors(kind: str, ids: list[int]) -> set[int]:
     if placed:
         with _locked(kind):
             store = _store(kind, "neighbors")
-            store.index.set(placed)
+            place_neighborhoods(store.index, get_index(kind), placed)
             store.save()
     return set(placed)
 

@@ -365,7 +365,7 @@ def test_expanded_vectors_follow_the_neighbourhood(app, outcomes):
     db.session.commit()
     first = outcomes[0].id
     before = indexing.neighborhoods("outcome", [first])[first].expanded
-    np.testing.assert_allclose(before, _expanded_expected(first), atol=1e-6)
+    np.testing.assert_allclose(before, _expanded_expected(first), atol=1e-3)  # float16
     # A newcomer joins the first listing's neighbourhood: its expanded vector moves.
     indexing.index_listings("outcome", [o.id for o in outcomes[2:]])
     db.session.commit()
@@ -373,27 +373,26 @@ def test_expanded_vectors_follow_the_neighbourhood(app, outcomes):
     assert not np.allclose(before, after)
     for o in outcomes:
         hood = indexing.neighborhoods("outcome", [o.id])[o.id]
-        np.testing.assert_allclose(hood.expanded, _expanded_expected(o.id), atol=1e-6)
-        assert float(np.linalg.norm(hood.expanded)) == pytest.approx(1.0, abs=1e-5)
+        np.testing.assert_allclose(hood.expanded, _expanded_expected(o.id), atol=1e-3)
+        assert float(np.linalg.norm(hood.expanded)) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_expanded_vector_without_indexed_peers_is_the_vector(app, outcomes):
     """A neighbour no longer in the vector index is left out of the mean; with none left the
-    expanded vector is the listing's own; a listing outside the vector index has none."""
+    expanded vector is the listing's own."""
     ids = [o.id for o in outcomes]
     indexing.index_listings("outcome", ids)
     db.session.commit()
     first, second = ids[0], ids[1]
-    indexing.get_neighbor_graph("outcome").set({first: [999_999], second: [999_999, first]})
-    hoods = indexing.neighborhoods("outcome", [first, second, 424_242])
-    assert set(hoods) == {first, second}  # not in the graph: left out
+    index = indexing.get_index("outcome")
+    got = indexing.expanded_vectors(index, [first, second], [[999_999], [999_999, first]])
     own = {r.listing_id: np.frombuffer(r.vector, np.float32) for r in _vector_rows()}
-    assert hoods[first].neighbors == [999_999]
-    np.testing.assert_allclose(hoods[first].expanded, own[first], atol=1e-6)
+    np.testing.assert_allclose(got[0], own[first], atol=1e-6)
     mixed = own[second] + own[first]
-    np.testing.assert_allclose(hoods[second].expanded, mixed / np.linalg.norm(mixed), atol=1e-6)
-    indexing.get_index("outcome").remove([first])
-    assert indexing.neighborhoods("outcome", [first])[first].expanded is None
+    np.testing.assert_allclose(got[1], mixed / np.linalg.norm(mixed), atol=1e-6)
+    assert indexing.expanded_vectors(index, [first], [[]]).shape == (1, len(own[first]))
+    hoods = indexing.neighborhoods("outcome", [first, 424_242])
+    assert set(hoods) == {first}  # not in the graph: left out
 
 
 def test_the_graph_follows_the_index_and_reconcile_refills_it(app, outcomes):
@@ -439,7 +438,7 @@ def test_neighbour_upkeep_reads_ids_a_chunk_at_a_time(app, outcomes, monkeypatch
     assert {i: [n for n, _ in found] for i, found in _neighbor_rows().items()} == expected
     for o in outcomes:
         hood = indexing.neighborhoods("outcome", [o.id])[o.id]
-        np.testing.assert_allclose(hood.expanded, _expanded_expected(o.id), atol=1e-6)
+        np.testing.assert_allclose(hood.expanded, _expanded_expected(o.id), atol=1e-3)
     assert indexing.refresh_neighbors("outcome") == 5
     assert {i: [n for n, _ in found] for i, found in _neighbor_rows().items()} == expected
 

@@ -62,13 +62,20 @@ def register(app: Flask) -> None:
     )
     @click.option("--modes", default=",".join(MODES), show_default=True)
     @click.option("--max-queries", type=int, default=None)
-    def quality(bench_dir, corpus, queries, qrels, embedders, modes, max_queries) -> None:
+    @click.option(
+        "--fold",
+        default=None,
+        help="only the queries of fold i/k (as `embedder adapt --holdout i/k` leaves them out)",
+    )
+    def quality(bench_dir, corpus, queries, qrels, embedders, modes, max_queries, fold) -> None:
         """检索质量：BM25 / 稠密 / 混合 / 混合+特征，nDCG@10、Recall、MRR。"""
+        from market.search.adapt import parse_fold
+
         paths = _beir_paths(bench_dir, corpus, queries, qrels)
         keys = list(embedders) or [current_app.config["EMBEDDING_MODEL"]]
         rows = []
         for key in keys:
-            rows.extend(run_quality(paths, key, modes.split(","), max_queries))
+            rows.extend(run_quality(paths, key, modes.split(","), max_queries, parse_fold(fold)))
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
 
     @bench.command("index")
@@ -146,6 +153,49 @@ def register(app: Flask) -> None:
             )
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
 
+    @bench.command("adapt-cv")
+    @bench_dirs_option
+    @click.option("--folds", type=int, default=3, show_default=True)
+    @click.option("--steps", type=int, default=None, help="training steps per fold")
+    @click.option("--modes", default=",".join(MODES), show_default=True)
+    @click.option("--only-fold", type=int, default=None, help="run this fold (1-based) only")
+    def adapt_cv(bench_dirs, folds, steps, modes, only_fold) -> None:
+        """自适应编码器的 k 折交叉验证：每折留出查询、训练、只在留出查询上评测。"""
+        rows = run_adapt_cv(
+            [Path(d) for d in bench_dirs], folds, steps, modes.split(","), only_fold
+        )
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+
+    @bench.command("relevance")
+    @bench_dirs_option
+    @click.option("--embedder", default=None, help="embedding model key; default: configured")
+    @click.option("--folds", type=int, default=5, show_default=True)
+    @click.option("--write", is_flag=True, help="fit the shipped model and save it")
+    def relevance(bench_dirs, embedder, folds, write) -> None:
+        """相关性模型：在开发集上交叉验证（按查询分折）、校准、无匹配判断；--write 保存模型。"""
+        from market.search import relevance_fit
+        from market.search.embedders import get_embedder
+        from market.search.relevance import model_path, save_model
+
+        key = embedder or current_app.config["EMBEDDING_MODEL"]
+        pools = []
+        for d in bench_dirs:
+            pools += relevance_fit.collect(_beir_paths(d, None, None, None), key)
+        rows, realistic = relevance_fit.cross_validate(pools, folds)
+        report = {"rows": rows, "realistic": realistic, "embedder": key}
+        if write:
+            name = get_embedder(key, current_app.config["MODEL_DIR"]).name
+            about = {
+                "trained_on": sorted({p.bench for p in pools}),
+                "queries": len(pools),
+                "folds": folds,
+                "cv": rows,
+                "realistic_cv": realistic,
+            }
+            model = relevance_fit.fit_shipped(pools, folds, name, about)
+            report["saved_to"] = str(save_model(model, model_path(name)))
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+
     @bench.command("tune")
     @bench_dirs_option
     @click.option("--embedder", default=None)
@@ -177,13 +227,27 @@ def matching_settings(config) -> dict[str, Any]:
 
 
 @contextmanager
-def bench_app(paths: dict[str, Path], embedder_key: str, max_queries: int | None = None):
-    """A throwaway app holding one BEIR corpus as outcome listings, indexed like the product."""
+def bench_app(
+    paths: dict[str, Path],
+    embedder_key: str,
+    max_queries: int | None = None,
+    fold: tuple[int, int] | None = None,
+    all_queries: bool = False,
+):
+    """A throwaway app holding one BEIR corpus as outcome listings, indexed like the product.
+
+    With ``fold`` only that fold's queries are ranked (cross-validation of adapted models);
+    with ``all_queries`` the unjudged ones too (demands with no answer in the catalogue)."""
     from market import create_app
+    from market.search.adapt import in_fold
     from market.search.evaluation import load_beir_files
 
     data = load_beir_files(paths["corpus"], paths["queries"], paths["qrels"])
-    qids = sorted(q for q in data.queries if q in data.qrels)[:max_queries]
+    name = paths["corpus"].parent.name
+    qids = sorted(
+        q for q in data.queries if (all_queries or q in data.qrels) and in_fold(name, q, fold)
+    )
+    qids = qids[:max_queries]
     source = current_app
     with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
         app = create_app(
@@ -213,11 +277,15 @@ class BenchRun:
 
 
 def run_quality(
-    paths: dict[str, Path], embedder_key: str, modes: list[str], max_queries: int | None = None
+    paths: dict[str, Path],
+    embedder_key: str,
+    modes: list[str],
+    max_queries: int | None = None,
+    fold: tuple[int, int] | None = None,
 ) -> list[dict]:
     """Rank every query through the matching service in a throwaway app; one row per mode."""
     rows = []
-    with bench_app(paths, embedder_key, max_queries) as run_:
+    with bench_app(paths, embedder_key, max_queries, fold) as run_:
         for mode in modes:
             metrics, seconds = _measure(run_, mode)
             rows.append(
@@ -225,6 +293,7 @@ def run_quality(
                     "bench": paths["corpus"].parent.name,
                     "embedder": embedder_key,
                     "mode": mode,
+                    **({"fold": f"{fold[0] + 1}/{fold[1]}"} if fold else {}),
                     **metrics,
                     "queries": len(run_.qids),
                     "queries_per_s": round(len(run_.qids) / seconds, 1),
@@ -250,6 +319,64 @@ GRID_SETTINGS = {
     "ipc_pool": "MATCH_IPC_POOL",
     "ipc_pool_from": "MATCH_IPC_POOL_FROM",
 }
+
+
+def run_adapt_cv(
+    bench_dirs: list[Path],
+    folds: int,
+    steps: int | None,
+    modes: list[str],
+    only_fold: int | None = None,
+) -> list[dict]:
+    """k-fold cross-validation of ``embedder adapt``: fold i's model never saw fold i's queries
+    of any dev split; each bench's rows for the base and the adapted model are measured on the
+    held-out queries only, then pooled over folds (query-weighted)."""
+    from market.search.adapt import adapt_encoder
+
+    seed_data = Path(current_app.root_path).parent / "seed_data"
+    taxonomy = (seed_data / "ipc_zh_2026_01.tsv", seed_data / "gbt4754_2017_with_notes.tsv")
+    base = current_app.config["EMBEDDING_MODEL"]
+    per_fold: list[dict] = []
+    for i in range(folds):
+        if only_fold and i + 1 != only_fold:
+            continue
+        holdout = f"{i + 1}/{folds}"
+        overrides = {"holdout": holdout, **({"steps": steps} if steps else {})}
+        out = Path(current_app.config["MODEL_DIR"]) / f"cv-{holdout.replace('/', 'of')}"
+        report = adapt_encoder(
+            Path(current_app.config["MODEL_DIR"]), bench_dirs, taxonomy, overrides, out_dir=out
+        )
+        log.info("fold %s trained: %s", holdout, report)
+        for d in bench_dirs:
+            paths = _beir_paths(d, None, None, None)
+            for key, label in ((base, base), (str(out), "offline-e5-tt")):
+                for row in run_quality(paths, key, modes, fold=(i, folds)):
+                    row = {**row, "embedder": label, "trained_on": report["data"]}
+                    click.echo(json.dumps(row, ensure_ascii=False), err=True)
+                    per_fold.append(row)
+    return per_fold + _pooled(per_fold)
+
+
+def _pooled(rows: list[dict]) -> list[dict]:
+    """Query-weighted means of the per-fold rows, one per (bench, embedder, mode)."""
+    metrics = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["bench"], row["embedder"], row["mode"]), []).append(row)
+    pooled = []
+    for (bench_name, embedder, mode), group in groups.items():
+        n = sum(r["queries"] for r in group)
+        pooled.append(
+            {
+                "bench": bench_name,
+                "embedder": embedder,
+                "mode": mode,
+                "cv": f"{len(group)} folds, held-out queries only",
+                **{m: round(sum(r[m] * r["queries"] for r in group) / n, 4) for m in metrics},
+                "queries": n,
+            }
+        )
+    return pooled
 
 
 def run_retrieval_grid(
@@ -706,60 +833,69 @@ def _load_catalogue(app, data, corpus_path: Path) -> tuple[dict[str, int], dict]
     }
 
 
-def _cache_file(corpus_path: Path) -> Path:
+def _cache_file() -> Path:
+    """One vector cache per model build, keyed by listing content hash: the benchmarks that
+    share documents (tt-demand's corpus is tt-ipc's and tt-csl's) embed each text once."""
     from market.services import indexing
 
-    digest = hashlib.sha256(corpus_path.read_bytes()).hexdigest()[:16]
-    model = indexing.model_key(indexing.embedder()).replace("/", "_").replace("@", "-")
+    model = indexing.model_key(indexing.embedder())
+    digest = hashlib.sha256(model.encode()).hexdigest()[:16]
     folder = Path(current_app.config["MODEL_DIR"]).parent / "bench-cache"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{corpus_path.parent.name}-{digest}-{model}.npz"
+    return folder / f"vectors-{digest}.npz"
+
+
+def _cached_vectors() -> dict[str, np.ndarray]:
+    path = _cache_file()
+    if not path.exists():
+        return {}
+    stored = np.load(path)
+    return dict(zip(stored["hashes"].tolist(), stored["vectors"], strict=True))
 
 
 def _restore_vectors(corpus_path: Path, outcome_of: dict[str, int]) -> int:
     from market.services import indexing
     from models import ListingVector, Outcome, db
 
-    path = _cache_file(corpus_path)
-    if not path.exists():
+    cached = _cached_vectors()
+    if not cached:
         return 0
-    stored = np.load(path)
-    keys, vectors = stored["keys"], stored["vectors"]
-    hashes = dict(db.session.execute(select(Outcome.key, Outcome.content_hash)).all())
     model = indexing.model_key(indexing.embedder())
-    db.session.execute(
-        insert(ListingVector.__table__),
-        [
-            {
-                "kind": "outcome",
-                "listing_id": outcome_of[str(k)],
-                "model": model,
-                "content_hash": hashes[str(k)],
-                "vector": v.astype(np.float32).tobytes(),
-            }
-            for k, v in zip(keys, vectors, strict=True)
-            if str(k) in outcome_of
-        ],
-    )
-    db.session.commit()
-    return len(keys)
+    rows = [
+        {
+            "kind": "outcome",
+            "listing_id": listing_id,
+            "model": model,
+            "content_hash": digest,
+            "vector": cached[digest].astype(np.float32).tobytes(),
+        }
+        for listing_id, digest in db.session.execute(select(Outcome.id, Outcome.content_hash))
+        if digest in cached
+    ]
+    if rows:
+        db.session.execute(insert(ListingVector.__table__), rows)
+        db.session.commit()
+    return len(rows)
 
 
 def _save_vectors(corpus_path: Path, outcome_of: dict[str, int]) -> None:
     from models import ListingVector, db
 
-    path = _cache_file(corpus_path)
-    if path.exists():
-        return
-    key_of = {v: k for k, v in outcome_of.items()}
+    cached = _cached_vectors()
     rows = db.session.execute(
-        select(ListingVector.listing_id, ListingVector.vector).where(
+        select(ListingVector.content_hash, ListingVector.vector).where(
             ListingVector.kind == "outcome"
         )
     ).all()
-    keys = np.array([key_of[i] for i, _ in rows])
-    vectors = np.vstack([np.frombuffer(v, dtype=np.float32) for _, v in rows])
-    np.savez(path, keys=keys, vectors=vectors)
+    fresh = {h: np.frombuffer(v, dtype=np.float32) for h, v in rows if h not in cached}
+    if not fresh:
+        return
+    cached.update(fresh)
+    hashes = np.array(list(cached))
+    vectors = np.vstack(list(cached.values())).astype(np.float32)
+    tmp = _cache_file().with_suffix(".tmp.npz")
+    np.savez(tmp, hashes=hashes, vectors=vectors)
+    tmp.replace(_cache_file())
 
 
 def _demand_for(data, qid: str):

@@ -217,3 +217,60 @@ def register_embedder(app: Flask) -> None:
 
         target = Path(app.config["MODEL_DIR"]) / OFFLINE_E5_DIRNAME
         click.echo(json.dumps(build_offline_cli(target, force=force), ensure_ascii=False))
+
+    @embedder_group.command("adapt")
+    @click.option(
+        "--bench-dir",
+        "bench_dirs",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False),
+        help="带开发集标注的基准目录（BEIR 格式），可多次给出；默认 ../shared/bench 下的三个",
+    )
+    @click.option("--holdout", default=None, help="留出的折 i/k：这些查询不参与训练（交叉验证）")
+    @click.option("--steps", type=int, default=None, help="训练步数")
+    @click.option("--taxonomy-pairs", type=int, default=None, help="分类表弱配对数量")
+    @click.option("--no-decisions", is_flag=True, help="不使用数据库中经纪人的接受/拒绝记录")
+    @click.option("--out", type=click.Path(file_okay=False), default=None, help="输出目录")
+    def adapt(bench_dirs, holdout, steps, taxonomy_pairs, no_decisions, out) -> None:
+        """在本机 CPU 上对 multilingual-e5-small 做对比学习微调（LoRA），写出新版本的模型。"""
+        from pathlib import Path
+
+        from .search.adapt import adapt_encoder, parse_fold
+
+        parse_fold(holdout)
+        dirs = [Path(d) for d in bench_dirs] or default_bench_dirs(app)
+        seed_data = Path(app.root_path).parent / "seed_data"
+        taxonomy = (seed_data / "ipc_zh_2026_01.tsv", seed_data / "gbt4754_2017_with_notes.tsv")
+        overrides = {"holdout": holdout}
+        if steps:
+            overrides["steps"] = steps
+        if taxonomy_pairs is not None:
+            overrides["taxonomy_pairs"] = taxonomy_pairs
+        bar = tqdm(total=overrides.get("steps"), desc="微调", unit="步")
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.total = total
+            bar.set_postfix(loss=f"{loss:.3f}")
+            bar.update(step - bar.n)
+
+        try:
+            report = adapt_encoder(
+                Path(app.config["MODEL_DIR"]),
+                dirs,
+                taxonomy,
+                overrides,
+                out_dir=Path(out) if out else None,
+                with_decisions=not no_decisions,
+                progress=progress,
+            )
+        finally:
+            bar.close()
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+def default_bench_dirs(app: Flask) -> list:
+    """The dev splits beside the checkout (../shared/bench), those that exist."""
+    from pathlib import Path
+
+    root = Path(app.root_path).parent.parent / "shared" / "bench"
+    return [root / name for name in ("tt-ipc", "tt-csl", "tt-demand") if (root / name).is_dir()]

@@ -66,6 +66,16 @@ class Match(db.Model):
         return MATCH_STAGES[self.stage]
 
     @property
+    def relevance(self) -> float | None:
+        """Calibrated probability that a broker accepts the pair (None for older proposals)."""
+        return (self.components or {}).get("relevance")
+
+    @property
+    def band(self) -> str | None:
+        """strong / possible / weak (强匹配 / 可能相关 / 不建议), as matched."""
+        return ((self.explanation or {}).get("relevance") or {}).get("band")
+
+    @property
     def rejection_label(self) -> str | None:
         return REJECTION_REASONS.get(self.rejection_reason or "")
 

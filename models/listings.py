@@ -154,6 +154,9 @@ class Demand(ListingMixin, db.Model):
     suggested_ipc: Mapped[list] = mapped_column(JSON, default=list)
     # IpcProfile.to_json() of the text, written when the listing is indexed.
     ipc_profile: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # How the last matching went: proposals per relevance band, the best probability, and for
+    # a demand nothing answers well, what to add (market.services.matching.match_summary).
+    match_summary: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     organization: Mapped[Organization] = relationship()
 

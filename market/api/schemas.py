@@ -237,6 +237,27 @@ class DemandIn(DemandPatch):
     description = text("需求描述", 20_000, required=True)
 
 
+class MatchBands(ma.Schema):
+    strong = fields.Integer(required=True)
+    possible = fields.Integer(required=True)
+    weak = fields.Integer(required=True)
+
+
+class AdviceOut(ma.Schema):
+    code = fields.String(required=True)
+    text = fields.String(required=True)
+    n = fields.Integer()
+
+
+class MatchSummaryOut(ma.Schema):
+    matched_at = fields.String(required=True)
+    bands = fields.Nested(MatchBands, required=True)
+    best = fields.Float(allow_none=True)
+    no_good_match = fields.Boolean(required=True)
+    advice = fields.List(fields.Nested("AdviceOut"))
+    closest = fields.List(fields.Integer(), metadata={"description": "最接近但相关度不足的成果"})
+
+
 class DemandOut(ma.Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
@@ -265,6 +286,11 @@ class DemandOut(ma.Schema):
         OrganizationOut,
         allow_none=True,
         metadata={"description": "发布机构；脱敏需求对他人显示为 null"},
+    )
+    match_summary = fields.Nested(
+        "MatchSummaryOut",
+        allow_none=True,
+        metadata={"description": "最近一次匹配的结果：各档推荐数、最高概率、无合适匹配时的建议"},
     )
 
 
@@ -510,7 +536,14 @@ class MatchOut(ma.Schema):
     id = fields.Integer(required=True)
     demand = fields.Nested(ListingRef, required=True)
     outcome = fields.Nested(ListingRef, required=True)
-    score = fields.Float(required=True)
+    score = fields.Float(
+        required=True, metadata={"description": "经校准的概率：经纪人会接受这一配对的可能性"}
+    )
+    relevance = fields.Float(allow_none=True, metadata={"description": "同 score；旧推荐为 null"})
+    band = fields.String(
+        allow_none=True,
+        metadata={"description": "strong 强匹配 / possible 可能相关 / weak 不建议"},
+    )
     rank = fields.Integer(allow_none=True)
     complexity = fields.Float()
     stage = fields.String(required=True)

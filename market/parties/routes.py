@@ -35,7 +35,17 @@ def demand_proposals(demand_id: int):
         .where(Match.demand_id == demand.id, Match.stage.in_(VISIBLE_STAGES))
         .order_by(Match.score.desc())
     ).all()
-    return render_template("parties/demand_proposals.html", demand=demand, matches=matches)
+    summary = demand.match_summary or {}
+    closest = db.session.scalars(
+        select(Outcome).where(Outcome.id.in_(summary.get("closest") or []))
+    ).all()
+    return render_template(
+        "parties/demand_proposals.html",
+        demand=demand,
+        matches=matches,
+        summary=summary,
+        closest=closest,
+    )
 
 
 @bp.route("/outcomes/<int:outcome_id>/demands")

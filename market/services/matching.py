@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from market.search import features as fit
+from market.search import relevance
 from market.search.fusion import neighbor_diffusion, neighbor_support, rrf
 from market.search.ipc_suggest import IpcProfile
 from models import (
@@ -78,6 +80,11 @@ class Candidate:
     neighbors: int | None = None  # how many of its nearest listings were retrieved too
     via_neighbors: bool = False  # missed by the first retrieval, reached through its neighbours
     via_ipc: bool = False  # missed by the dense and BM25 searches, pooled by its IPC subclass
+    # raw retrieval signals the relevance model reads (hybrid retrieval only): see
+    # ``market.search.relevance.FEATURES``
+    signals: dict[str, float] = field(default_factory=dict)
+    relevance: float | None = None  # calibrated P(a broker accepts the pair)
+    band: str | None = None  # strong / possible / weak (强匹配 / 可能相关 / 不建议)
 
     def retrieval_evidence(self) -> dict[str, Any]:
         return {
@@ -202,8 +209,12 @@ def retrieve(
             fused, neighbors, weight, indexing.NEIGHBORS, rounds=rounds, candidates=grown
         )
     best = sorted(scores, key=lambda i: (-scores[i], order[i]))[:k]
+    signals: dict[int, dict[str, float]] = {}
     if hybrid:
         support = {i: neighbor_support(i, fused, neighbors) for i in best}
+        signals = _signals(kind, best, vector, dense, lexical, hoods, similarity, channel, text)
+        for i in best:
+            signals[i]["support"] = (support.get(i) or 0) / indexing.NEIGHBORS
     fused_unit = _unit([(int(i), float(scores[i])) for i in best])
     from_ipc = set(classified)
     return [
@@ -216,9 +227,64 @@ def retrieve(
             neighbors=support.get(i) if hybrid else None,
             via_neighbors=i not in fused,
             via_ipc=i in from_ipc,
+            signals=signals.get(i, {}),
         )
         for i in best
     ]
+
+
+def _signals(
+    kind: str,
+    best: list[int],
+    vector: np.ndarray | None,
+    dense: list[tuple[int, float]],
+    lexical: list[tuple[int, float]],
+    hoods: dict[int, indexing.Neighborhood],
+    similarity: dict[int, float],
+    channel: float,
+    text: str,
+) -> dict[int, dict[str, float]]:
+    """Raw, comparable-across-queries evidence for each retrieved listing: its own cosine with
+    the query (read from the vector index for the BM25-only hits too), its neighbourhood's,
+    its BM25 score against the query's best, the ranks it reached, its IPC similarity; and the
+    query's own traits (length, how clear its IPC subclass is)."""
+    out = {i: {} for i in best}
+    if not best:
+        return out
+    dense_rank = {i: n for n, (i, _) in enumerate(dense)}
+    lexical_rank = {i: n for n, (i, _) in enumerate(lexical)}
+    bm25 = dict(lexical)
+    top_bm25 = max(bm25.values(), default=0.0)
+    cosine = dict(dense)
+    if vector is not None:
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        missing = [i for i in best if i not in cosine]
+        if missing:
+            found, rows = indexing.get_index(kind).vectors(missing)
+            cosine.update(
+                (i, float(r @ query)) for i, r, f in zip(missing, rows, found, strict=True) if f
+            )
+    top_cosine = max((cosine.get(i, 0.0) for i in best), default=0.0)
+    length = float(np.log1p(len(text)))
+    for rank, i in enumerate(best):
+        hood = hoods.get(i)
+        own = cosine.get(i, 0.0)
+        expanded = own
+        if vector is not None and hood is not None and hood.expanded is not None:
+            expanded = float(np.asarray(hood.expanded, dtype=np.float32) @ query)
+        out[i] = {
+            "cosine": own,
+            "cosine_gap": own - top_cosine,
+            "expanded": expanded,
+            "bm25_ratio": bm25.get(i, 0.0) / top_bm25 if top_bm25 > 0 else 0.0,
+            "dense_rank": float(np.log1p(dense_rank.get(i, len(dense) or CANDIDATES))),
+            "lexical_rank": float(np.log1p(lexical_rank.get(i, len(lexical) or CANDIDATES))),
+            "fused_rank": float(np.log1p(rank)),
+            "ipc": similarity.get(i, 0.0) * channel,
+            "query_length": length,
+            "channel": channel,
+        }
+    return out
 
 
 def _expanded_ranking(
@@ -450,6 +516,44 @@ def load_outcome_facts(ids: list[int], today: date) -> dict[int, fit.OutcomeFact
 # -- ranking ---------------------------------------------------------------------------------
 
 
+FIT_KEYS = (
+    "industry",
+    "maturity",
+    "region",
+    "budget",
+    "cooperation",
+    "patent_life",
+    "use_first",
+    "indicators",
+)
+
+
+def fit_score(features: fit.FitFeatures, w: dict[str, float]) -> float:
+    """How well the pair fits beyond the topic: region, budget, maturity, 先用后转, … in [0, 1]."""
+    return fit.combine({k: features.values.get(k) for k in FIT_KEYS}, w)
+
+
+def relevance_model() -> relevance.RelevanceModel | None:
+    """The relevance model of the configured embedder (``MATCH_RELEVANCE_DIR`` overrides where
+    models are read from); None when none was fit for it."""
+    folder = current_app.config.get("MATCH_RELEVANCE_DIR") or relevance.MODEL_DIR
+    return relevance.load_model(indexing.embedder().name, Path(folder))
+
+
+def assess(cands: list[Candidate]) -> None:
+    """Each candidate's calibrated relevance and band, from its retrieval signals."""
+    with_signals = [c for c in cands if c.signals]
+    if not with_signals:
+        return
+    model = relevance_model()
+    if model is None:
+        return
+    probs = model.probabilities(relevance.design([c.signals for c in with_signals]))
+    for cand, p in zip(with_signals, probs, strict=True):
+        cand.relevance = float(p)
+        cand.band = model.band(float(p))
+
+
 def score_candidates(
     pairs: list[tuple[fit.DemandFacts, fit.OutcomeFacts, Candidate]],
     today: date,
@@ -457,10 +561,15 @@ def score_candidates(
     explain: bool = True,
     k: int | None = None,
 ) -> list[Candidate]:
-    """Fit features, hard constraints and the final score for each (demand, outcome) pair;
-    the best ``k`` are returned, and only those are explained (phrase matching is the costly
-    part, and nobody reads the explanation of the 87th candidate)."""
+    """Relevance first, then fit: each pair's calibrated relevance (its band first), fit
+    features and hard constraints; the best ``k`` are returned, and only those are explained
+    (phrase matching is the costly part, and nobody reads the 87th candidate's explanation).
+
+    Fit re-orders candidates whose relevance is close (``relevance.FIT_TIE``) and never moves
+    one across a band. Candidates without retrieval signals (not hybrid) keep the weighted mean
+    of every feature as their score."""
     w = weights()
+    assess([cand for _, _, cand in pairs])
     kept = []
     facts = {}
     for demand, outcome, cand in pairs:
@@ -472,10 +581,13 @@ def score_candidates(
         if failed:
             continue  # hard constraints filter, never just down-weight
         cand.features = features
-        cand.score = fit.combine(features, w)
+        if cand.relevance is None:
+            cand.score = fit.combine(features, w)
+        else:
+            cand.score = cand.relevance
         facts[cand.listing_id] = (demand, outcome)
         kept.append(cand)
-    kept.sort(key=lambda c: (-c.score, -c.fused, c.listing_id))
+    kept.sort(key=lambda c: _order(c, w))
     kept = kept[:k] if k is not None else kept
     if explain:
         for cand in kept:
@@ -487,7 +599,24 @@ def score_candidates(
                 "highlight": phrases,
                 "retrieval": evidence,
             }
+            if cand.relevance is not None:
+                cand.explanation.update(
+                    score=round(cand.relevance, 4),
+                    relevance={
+                        "probability": round(cand.relevance, 4),
+                        "band": cand.band,
+                        "label": relevance.BAND_LABELS[cand.band],
+                        "fit": round(fit_score(cand.features, w), 4),
+                    },
+                )
     return kept
+
+
+def _order(cand: Candidate, w: dict[str, float]) -> tuple:
+    if cand.relevance is None:
+        return (0, -cand.score, -cand.fused, cand.listing_id)
+    key = relevance.order_key(cand.relevance, fit_score(cand.features, w))
+    return (relevance.BANDS.index(cand.band), -key, -cand.fused, cand.listing_id)
 
 
 def outcomes_for_demand(
@@ -608,13 +737,16 @@ def complexity(cand: Candidate) -> float:
 
 
 def propose_for_demand(demand_id: int, k: int = PROPOSALS) -> dict:
-    """Store the top-k outcomes for a demand as proposals; withdraw stale ones."""
+    """Store the demand's relevant outcomes (not the 不建议 band) as proposals, withdraw stale
+    ones, and record on the demand how the matching went (``Demand.match_summary``)."""
     demand = db.session.get(Demand, demand_id)
     if demand is None:
         return {"demand": demand_id, "proposed": 0, "withdrawn": 0}
     if demand.status != "published":
         return {"demand": demand_id, "proposed": 0, "withdrawn": withdraw(demand=demand)}
     ranked = outcomes_for_demand(demand, k=k)
+    demand.match_summary = match_summary(demand, ranked)
+    ranked = [c for c in ranked if c.band != "weak"]
     version = model_version()
     existing = {
         m.outcome_id: m
@@ -633,6 +765,50 @@ def propose_for_demand(demand_id: int, k: int = PROPOSALS) -> dict:
             withdrawn += 1
     db.session.flush()
     return {"demand": demand_id, "proposed": len(ranked), "withdrawn": withdrawn}
+
+
+def match_summary(demand: Demand, ranked: list[Candidate]) -> dict:
+    """What matching found for a demand: how many proposals per band, the best probability,
+    and — when nothing reaches 可能相关 — what the text lacks and how to reword it."""
+    bands = {band: sum(1 for c in ranked if c.band == band) for band in relevance.BANDS}
+    best = max((c.relevance for c in ranked if c.relevance is not None), default=None)
+    summary: dict[str, Any] = {
+        "matched_at": utcnow().isoformat(timespec="seconds"),
+        "bands": bands,
+        "best": None if best is None else round(best, 4),
+        "no_good_match": bool(ranked) and bands["strong"] + bands["possible"] == 0,
+    }
+    if summary["no_good_match"] or not ranked:
+        summary["no_good_match"] = True
+        summary["advice"] = rewording_advice(demand)
+        summary["closest"] = [c.listing_id for c in ranked[:3]]
+    return summary
+
+
+ADVICE = {
+    "short": "需求描述只有{n}个字：请写明要解决的技术问题、现场工况、现有做法及其不足。",
+    "no_indicators": "没有量化指标：请写出目标参数，例如“预警提前≥10分钟”“能耗降低20%”。",
+    "unclear_field": "技术领域不够明确：请写出涉及的技术方向、关键部件或材料，或选择IPC分类。",
+    "challenge": "目录中可能暂时没有能直接解决该问题的成果：可以发布为“揭榜挂帅”，邀请高校院所揭榜，"
+    "或请技术经纪人协助寻找。",
+}
+
+
+def rewording_advice(demand: Demand) -> list[dict]:
+    """Plain suggestions (code, Chinese text) for a demand nothing in the catalogue answers."""
+    text = demand.embedding_text()
+    advice = []
+    if len(text) < 60:
+        advice.append({"code": "short", "n": len(text)})
+    if not demand.indicators:
+        advice.append({"code": "no_indicators"})
+    profile = query_profile(demand.ipc_codes, demand.ipc_profile, text)
+    if ipc_channel_weight(profile) < 0.5 and not demand.ipc_codes:
+        advice.append({"code": "unclear_field"})
+    advice.append({"code": "challenge"})
+    for item in advice:
+        item["text"] = ADVICE[item["code"]].format(n=item.get("n"))
+    return advice
 
 
 def propose_for_outcome(outcome_id: int, k: int = PROPOSALS) -> dict:
@@ -661,6 +837,8 @@ def _upsert_match(
 ) -> Match:
     components = {k: v for k, v in (cand.features.values if cand.features else {}).items()}
     components.update(dense=cand.dense, lexical=cand.lexical, fused=cand.fused)
+    if cand.relevance is not None:
+        components["relevance"] = round(cand.relevance, 6)
     if match is None:
         match = Match(demand_id=demand_id, outcome_id=outcome_id, stage="proposed")
         db.session.add(match)

@@ -169,9 +169,17 @@ def register(app: Flask) -> None:
     @bench.command("relevance")
     @bench_dirs_option
     @click.option("--embedder", default=None, help="embedding model key; default: configured")
+    @click.option(
+        "--fold-embedder",
+        "fold_embedders",
+        multiple=True,
+        help="k models, the i-th trained without fold i/k (`embedder adapt --holdout i/k`): "
+        "each fold's queries get its own model's signals, so none was trained on them",
+    )
     @click.option("--folds", type=int, default=5, show_default=True)
     @click.option("--write", is_flag=True, help="fit the shipped model and save it")
-    def relevance(bench_dirs, embedder, folds, write) -> None:
+    @click.option("--name", default=None, help="save under this embedder name")
+    def relevance(bench_dirs, embedder, fold_embedders, folds, write, name) -> None:
         """相关性模型：在开发集上交叉验证（按查询分折）、校准、无匹配判断；--write 保存模型。"""
         from market.search import relevance_fit
         from market.search.embedders import get_embedder
@@ -180,15 +188,24 @@ def register(app: Flask) -> None:
         key = embedder or current_app.config["EMBEDDING_MODEL"]
         pools = []
         for d in bench_dirs:
-            pools += relevance_fit.collect(_beir_paths(d, None, None, None), key)
+            paths = _beir_paths(d, None, None, None)
+            if fold_embedders:
+                folds = len(fold_embedders)
+                for i, fold_key in enumerate(fold_embedders):
+                    pools += relevance_fit.collect(paths, fold_key, fold=(i, folds))
+            else:
+                pools += relevance_fit.collect(paths, key)
         rows, realistic = relevance_fit.cross_validate(pools, folds)
         report = {"rows": rows, "realistic": realistic, "embedder": key}
+        if fold_embedders:
+            report["fold_embedders"] = list(fold_embedders)
         if write:
-            name = get_embedder(key, current_app.config["MODEL_DIR"]).name
+            name = name or get_embedder(key, current_app.config["MODEL_DIR"]).name
             about = {
                 "trained_on": sorted({p.bench for p in pools}),
                 "queries": len(pools),
                 "folds": folds,
+                "signals_from": list(fold_embedders) or [key],
                 "cv": rows,
                 "realistic_cv": realistic,
             }

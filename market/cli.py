@@ -10,7 +10,7 @@ import click
 from flask import Flask
 from tqdm import tqdm
 
-from models import db
+from models import db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +80,41 @@ def register(app: Flask) -> None:
         if background:
             _spawn_background(app, ["index", "catch-up"], "index-catch-up.log")
             return
-        from .services import indexing, matching
+        from .services import demo_vectors, indexing, matching
 
+        preloaded = demo_vectors.preload()
+        todo = {kind: len(indexing.stale_ids(kind)) for kind in indexing.KINDS}
+        job = indexing.start_job(indexing.CATCH_UP_JOB, sum(todo.values()))
+        db.session.commit()
         bars = Bars()
+
+        def progress(kind: str, done: int, total: int) -> None:
+            order = list(todo)
+            job.done = sum(todo[k] for k in order[: order.index(kind)]) + done  # committed with the chunk that reached it
+            bars({"demand": "场景需求", "outcome": "科技成果"}[kind], done, total)
+
         try:
-            report = indexing.reconcile(
-                progress=lambda kind, done, total: bars(
-                    {"demand": "场景需求", "outcome": "科技成果"}[kind], done, total
-                )
-            )
+            report = indexing.reconcile(progress=progress)
             db.session.commit()
             report["proposals"] = matching.refresh_proposals()
+            job.status, job.finished_at = "done", utcnow()
             db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            db.session.merge(job).status = "failed"
+            db.session.commit()
+            raise
         finally:
             bars.close()
+        report["demo_vectors"] = preloaded
         click.echo(json.dumps(report, ensure_ascii=False))
+
+    @index_group.command("export-vectors")
+    def export_vectors() -> None:
+        """把演示目录的向量导出到 seed_data/catalogue/vectors.npz（新部署的索引据此秒级完成）。"""
+        from .services import demo_vectors
+
+        click.echo(json.dumps(demo_vectors.export(), ensure_ascii=False))
 
     @index_group.command("rebuild")
     @click.argument("kind", type=click.Choice(["demand", "outcome", "all"]), default="all")
@@ -231,7 +251,10 @@ def register_embedder(app: Flask) -> None:
     @click.option("--taxonomy-pairs", type=int, default=None, help="分类表弱配对数量")
     @click.option("--no-decisions", is_flag=True, help="不使用数据库中经纪人的接受/拒绝记录")
     @click.option("--out", type=click.Path(file_okay=False), default=None, help="输出目录")
-    def adapt(bench_dirs, holdout, steps, taxonomy_pairs, no_decisions, out) -> None:
+    @click.option(
+        "--ship", is_flag=True, help="把适配器复制进程序包，作为 offline-e5-tt 的默认适配器"
+    )
+    def adapt(bench_dirs, holdout, steps, taxonomy_pairs, no_decisions, out, ship) -> None:
         """在本机 CPU 上对 multilingual-e5-small 做对比学习微调（LoRA），写出新版本的模型。"""
         from pathlib import Path
 
@@ -265,6 +288,10 @@ def register_embedder(app: Flask) -> None:
             )
         finally:
             bar.close()
+        if ship:
+            from .search.adapt import ship as ship_adapter
+
+            report["shipped_to"] = str(ship_adapter(Path(report["model_dir"])))
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
 
 

@@ -31,12 +31,14 @@ bp = Blueprint("public", __name__)
 
 @bp.route("/")
 def home():
+    from ..services.indexing import catch_up_eta
     from ..services.indexing import status as index_status
 
     latest_cases = cases.published_cases(1, 6)
     return render_template(
         "public/home.html",
         index=index_status(),
+        eta=catch_up_eta(),
         case_count=latest_cases.total,
         latest_cases=latest_cases.items,
         **q.home_lists(),

@@ -37,6 +37,7 @@ from market.search.offline_e5 import sha256_file
 log = logging.getLogger(__name__)
 
 ADAPTED_PREFIX = "offline-e5-tt"
+SHIPPED_ADAPTER = Path(__file__).with_name("adapters") / ADAPTED_PREFIX
 RECIPE_FILE = "recipe.json"
 ADAPTER_FILE = "adapter.safetensors"
 LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense")
@@ -417,6 +418,29 @@ def write_model(base_dir: Path, model, recipe: Recipe, target_dir: Path) -> Path
 def read_recipe(model_dir: Path) -> dict | None:
     path = Path(model_dir) / RECIPE_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def recipe_from(saved: dict | None) -> Recipe:
+    """The recipe a model directory or a shipped adapter recorded."""
+    if not saved:
+        raise ValueError("no recipe.json beside the adapter")
+    names = set(Recipe.__dataclass_fields__)
+    return Recipe(**{k: v for k, v in saved.items() if k in names})
+
+
+def adapter_identity(base_checksum: str, folder: Path) -> str:
+    """sha256 of the base weights' checksum and the adapter file: what the vectors depend on."""
+    digest = hashlib.sha256(base_checksum.encode())
+    digest.update(sha256_file(Path(folder) / ADAPTER_FILE).encode())
+    return digest.hexdigest()
+
+
+def ship(model_dir: Path, target: Path = SHIPPED_ADAPTER) -> Path:
+    """Copy an adapted model's adapter and recipe into the package (what ``offline-e5-tt`` uses)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (ADAPTER_FILE, RECIPE_FILE):
+        shutil.copyfile(Path(model_dir) / name, target / name)
+    return target
 
 
 def apply_adapter(base_dir: Path, adapter_path: Path, recipe: Recipe, target_dir: Path) -> Path:

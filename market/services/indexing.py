@@ -653,6 +653,24 @@ def status() -> dict:
     return result
 
 
+CATCH_UP_JOB = "index-catch-up"
+
+
+def catch_up_eta() -> dict | None:
+    """The running catch-up's progress and, once it has indexed something, the seconds left at
+    its rate so far (the home page's banner); None when no catch-up runs."""
+    job = db.session.scalar(
+        select(Job).where(Job.name == CATCH_UP_JOB, Job.status == "running").order_by(Job.id.desc())
+    )
+    if job is None:
+        return None
+    elapsed = (utcnow() - job.started_at).total_seconds()
+    left = None
+    if job.done and elapsed > 0:
+        left = int(elapsed / job.done * max(0, job.total - job.done))
+    return {"done": job.done, "total": job.total, "seconds_left": left}
+
+
 def search(kind: str, text: str, k: int = 10) -> list[tuple[int, float]]:
     index = get_index(kind)
     if not len(index):

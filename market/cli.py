@@ -90,7 +90,9 @@ def register(app: Flask) -> None:
 
         def progress(kind: str, done: int, total: int) -> None:
             order = list(todo)
-            job.done = sum(todo[k] for k in order[: order.index(kind)]) + done  # committed with the chunk that reached it
+            job.done = (
+                sum(todo[k] for k in order[: order.index(kind)]) + done
+            )  # committed with the chunk that reached it
             bars({"demand": "场景需求", "outcome": "科技成果"}[kind], done, total)
 
         try:
@@ -115,6 +117,24 @@ def register(app: Flask) -> None:
         from .services import demo_vectors
 
         click.echo(json.dumps(demo_vectors.export(), ensure_ascii=False))
+
+    @index_group.command("prepare-model")
+    @click.argument("key")
+    def prepare_model(key: str) -> None:
+        """换用新模型前，先在后台为全部条目生成新模型的向量（当前索引照常服务，可随时中断续跑）。"""
+        from .services import indexing
+
+        bars = Bars()
+        try:
+            report = indexing.prepare_model(
+                key,
+                progress=lambda kind, done, total: bars(
+                    {"demand": "场景需求", "outcome": "科技成果"}[kind], done, total
+                ),
+            )
+        finally:
+            bars.close()
+        click.echo(json.dumps(report, ensure_ascii=False))
 
     @index_group.command("rebuild")
     @click.argument("kind", type=click.Choice(["demand", "outcome", "all"]), default="all")

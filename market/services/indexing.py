@@ -653,6 +653,54 @@ def status() -> dict:
     return result
 
 
+def prepare_model(
+    key: str, progress: Callable[[str, int, int], None] | None = None, chunk: int = 256
+) -> dict:
+    """Embed every published listing under another model (e.g. a new ``embedder adapt``
+    version) while the current one keeps serving: the vectors go to ``listing_vector`` under
+    the new model's key and nothing else changes. Switching ``EMBEDDING_MODEL`` afterwards
+    rebuilds the indexes from these stored vectors, with no encoding. Resumable."""
+    from market.search.embedders import get_embedder
+
+    emb = get_embedder(key, Path(current_app.config["MODEL_DIR"]))
+    model = model_key(emb)
+    report = {"model": model}
+    for kind, listing in KINDS.items():
+        have = select(ListingVector.listing_id).where(
+            ListingVector.kind == kind,
+            ListingVector.model == model,
+            ListingVector.content_hash == listing.content_hash,
+            ListingVector.listing_id == listing.id,
+        )
+        todo = list(
+            db.session.scalars(
+                select(listing.id)
+                .where(listing.status == "published", ~have.exists())
+                .order_by(listing.id)
+            )
+        )
+        for start in range(0, len(todo), chunk):
+            items = db.session.scalars(
+                select(listing).where(listing.id.in_(todo[start : start + chunk]))
+            ).all()
+            vectors = emb.encode([item.embedding_text() for item in items], kind="passage")
+            for item, vector in zip(items, vectors, strict=True):
+                db.session.merge(
+                    ListingVector(
+                        kind=kind,
+                        listing_id=item.id,
+                        model=model,
+                        content_hash=item.content_hash,
+                        vector=vector.astype(np.float32).tobytes(),
+                    )
+                )
+            db.session.commit()
+            if progress:
+                progress(kind, min(start + chunk, len(todo)), len(todo))
+        report[kind] = len(todo)
+    return report
+
+
 CATCH_UP_JOB = "index-catch-up"
 
 

@@ -83,3 +83,33 @@ def test_catch_up_records_its_progress_and_the_home_page_shows_an_eta(
     assert report["outcome"]["indexed"] == 4 and report["demo_vectors"]["preloaded"] == 0
     last = db.session.scalar(select(Job).order_by(Job.id.desc()))
     assert (last.name, last.status, last.done, last.total) == (indexing.CATCH_UP_JOB, "done", 4, 4)
+
+
+def test_a_new_model_is_prepared_while_the_old_one_serves_then_switched_without_encoding(
+    app, institution, monkeypatch
+):
+    from market.search import embedders
+
+    demo_catalogue(institution, 5)
+    indexing.reconcile()
+    db.session.commit()
+    monkeypatch.setitem(embedders._FACTORIES, "hash-32", lambda _dir: embedders.HashEmbedder(32))
+    report = indexing.prepare_model("hash-32")
+    db.session.commit()
+    assert report["outcome"] == 5 and report["model"].endswith("v1-32")
+    assert len(indexing.get_index("outcome")) == 5  # the serving index is untouched
+    assert indexing.get_index("outcome").dim == 64
+    assert indexing.prepare_model("hash-32")["outcome"] == 0  # resumable: nothing left
+
+    monkeypatch.setitem(app.config, "EMBEDDING_MODEL", "hash-32")
+    indexing.forget_indexes()
+
+    def no_encoding(*args, **kwargs):
+        raise AssertionError("switching must reuse the prepared vectors")
+
+    monkeypatch.setattr(embedders.HashEmbedder, "_encode", no_encoding)
+    indexing.reconcile()
+    db.session.commit()
+    index = indexing.get_index("outcome")
+    assert (index.dim, len(index)) == (32, 5)
+    embedders.clear_embedder_cache()

@@ -46,12 +46,27 @@ FEATURES = (
     "support",
     "query_length",
     "channel",
+    "enumeration",  # 、/；-separated terms per 10 characters: a keyword list or a definition
+    "prose",  # ，/。 per 10 characters: a need written in sentences
+    "fused_rr",  # 20 / (rank + 20) of the three ranks: the top of each list counts most
+    "dense_rr",
+    "lexical_rr",
 )
+# The query's form decides which evidence to trust: each signal also enters multiplied by it.
 INTERACTIONS = (
     ("bm25_ratio", "query_length"),
     ("cosine", "query_length"),
     ("lexical_rank", "query_length"),
     ("dense_rank", "query_length"),
+    *(
+        (signal, form)
+        for form in ("enumeration", "prose")
+        for signal in ("fused_rr", "cosine", "bm25_ratio", "expanded", "dense_rr", "lexical_rr")
+    ),
+    ("fused_rr", "query_length"),
+    ("expanded", "query_length"),
+    ("ipc", "channel"),
+    ("fused_rr", "channel"),
 )
 BANDS = ("strong", "possible", "weak")
 BAND_LABELS = {"strong": "强匹配", "possible": "可能相关", "weak": "不建议"}
@@ -59,10 +74,28 @@ BAND_LABELS = {"strong": "强匹配", "possible": "可能相关", "weak": "不�
 FIT_TIE = 0.1
 
 
+def query_form(text: str) -> dict[str, float]:
+    """How a query is written: a list of terms, or sentences (per 10 characters)."""
+    per = max(1, len(text)) / 10
+    return {
+        "enumeration": sum(text.count(c) for c in "、;；") / per,
+        "prose": sum(text.count(c) for c in "，。,") / per,
+    }
+
+
+def _derived(signals: dict[str, float]) -> dict[str, float]:
+    out = dict(signals)
+    for name in ("fused", "dense", "lexical"):
+        rank = math.expm1(float(signals.get(f"{name}_rank", 0.0)))
+        out[f"{name}_rr"] = 20.0 / (rank + 20.0)
+    return out
+
+
 def design_row(signals: dict[str, float]) -> list[float]:
-    """One candidate's model inputs: the signals, then their products with the query traits."""
-    base = [float(signals.get(name, 0.0)) for name in FEATURES]
-    inter = [float(signals.get(a, 0.0)) * float(signals.get(b, 0.0)) for a, b in INTERACTIONS]
+    """One candidate's model inputs: the signals, then their products with the query's form."""
+    s = _derived(signals)
+    base = [float(s.get(name, 0.0)) for name in FEATURES]
+    inter = [float(s.get(a, 0.0)) * float(s.get(b, 0.0)) for a, b in INTERACTIONS]
     return base + inter
 
 

@@ -160,61 +160,98 @@ def cross_validate(pools: list[Pool], folds: int = 5) -> tuple[list[dict], dict]
                     **{k: round(v, 4) for k, v in metrics.items()},
                 }
             )
-    return rows, _realistic_report(pools, probs)
+    return rows, _realistic_report(pools, probs, folds)
 
 
-def _realistic_report(pools: list[Pool], probs: list[np.ndarray]) -> dict:
-    """Calibration (reliability, Brier) and the honest no-match on the realistic demands."""
+EDGES = tuple(round(0.15 + 0.05 * i, 2) for i in range(8))  # 0.15 … 0.5
+
+
+def choose_edge(tops: list[tuple[float, bool]]) -> float:
+    """The 可能相关 edge that best separates demands with no answer from answerable ones
+    (balanced accuracy of "best probability below the edge"; ties go to the lower edge)."""
+    none = [p for p, answerable in tops if not answerable]
+    some = [p for p, answerable in tops if answerable]
+    if not none or not some:
+        return rel.RelevanceModel([], [], [], 0.0).bands["possible"]
+
+    def balanced(edge: float) -> float:
+        caught = sum(p < edge for p in none) / len(none)
+        kept = sum(p >= edge for p in some) / len(some)
+        return caught + kept
+
+    return max(EDGES, key=lambda e: (balanced(e), -e))
+
+
+def _answerable(pool: Pool) -> bool:
+    return any(g >= 2 for g in pool.judged.values()) and not pool.expect_none
+
+
+def _tops(pools: list[Pool], probs: list[np.ndarray], idx: list[int]) -> list[tuple[float, bool]]:
+    """(best probability, answerable?) of the realistic demands among ``idx``."""
+    return [
+        (float(probs[n].max(initial=0.0)), _answerable(pools[n]))
+        for n in idx
+        if pools[n].bench == REALISTIC and (_answerable(pools[n]) or pools[n].expect_none)
+    ]
+
+
+def _realistic_report(pools: list[Pool], probs: list[np.ndarray], folds: int) -> dict:
+    """Calibration (reliability, Brier) and the honest no-match on the realistic demands; each
+    fold's 可能相关 edge is chosen on the other folds' demands, never on its own."""
     idx = [n for n, p in enumerate(pools) if p.bench == REALISTIC]
     if not idx:
         return {}
-    bands = rel.RelevanceModel([], [], [], 0.0).bands
+    strong = rel.RelevanceModel([], [], [], 0.0).bands["strong"]
     p = np.concatenate([probs[n][:10] for n in idx])
     accepted = np.concatenate([np.asarray(pools[n].grades[:10]) >= 2 for n in idx])
-    top = {pools[n].qid: float(probs[n].max(initial=0.0)) for n in idx}
-    none = {pools[n].qid for n in idx if pools[n].expect_none}
-    answerable = {pools[n].qid for n in idx if any(g >= 2 for g in pools[n].judged.values())} - none
-    weak = {q for q, value in top.items() if value < bands["possible"]}
+    fold = {n: fold_of(REALISTIC, pools[n].qid, folds) for n in idx}
+    edges = {
+        i: choose_edge(_tops(pools, probs, [n for n in idx if fold[n] != i])) for i in range(folds)
+    }
+    top = {n: float(probs[n].max(initial=0.0)) for n in idx}
+    none = {n for n in idx if pools[n].expect_none}
+    answerable = {n for n in idx if _answerable(pools[n])}
+    weak = {n for n in idx if top[n] < edges[fold[n]]}
     flagged = weak & (none | answerable)
+    judged = sorted(none | answerable)
     return {
         "calibration_top10_pairs": int(len(p)),
         "brier": round(rel.brier(p, accepted.astype(float)), 4),
         "reliability": rel.reliability(p, accepted.astype(float), bins=5),
         "no_match": {
-            "band_edge_possible": bands["possible"],
+            "band_edge_possible_per_fold": [edges[i] for i in range(folds)],
             "no_answer_demands": len(none),
             "answerable_demands": len(answerable),
             "precision": round(len(weak & none) / len(flagged), 3) if flagged else None,
             "recall": round(len(weak & none) / len(none), 3) if none else None,
             "answerable_marked_weak": len(weak & answerable),
-            "auc_top1": rel.auc(
-                [top[q] for q in sorted(none | answerable)],
-                [q in none for q in sorted(none | answerable)],
-            ),
+            # how well the best probability tells answerable demands from the others (1 = always)
+            "auc_top1": rel.auc([top[n] for n in judged], [n in answerable for n in judged]),
         },
-        "top1_band_counts": {
-            band: sum(
-                1
-                for q in top
-                if rel.RelevanceModel([], [], [], 0.0).band(top[q]) == band and q in answerable
-            )
-            for band in rel.BANDS
+        "answerable_top1": {
+            "strong": sum(1 for n in answerable if top[n] >= strong),
+            "possible": sum(1 for n in answerable if edges[fold[n]] <= top[n] < strong),
+            "weak": len(weak & answerable),
         },
     }
 
 
 def fit_shipped(pools: list[Pool], folds: int, embedder_name: str, about: dict):
-    """The model users get: ranking fit on every dev query, calibration on the realistic
-    demands' out-of-fold logits (a model never scores its own training pairs there)."""
+    """The model users get: ranking fit on every dev query; calibration and the 可能相关 edge
+    from the realistic demands' out-of-fold logits (a model never scores its own training
+    pairs there)."""
     fold = [fold_of(p.bench, p.qid, folds) for p in pools]
-    oof_logits, oof_accept = [], []
+    oof: dict[int, np.ndarray] = {}
     for i in range(folds):
         model = _fit([p for p, f in zip(pools, fold, strict=True) if f != i and p.docs], (1, 0), {})
-        for pool, f in zip(pools, fold, strict=True):
+        for n, (pool, f) in enumerate(zip(pools, fold, strict=True)):
             if f == i and pool.bench == REALISTIC and pool.docs:
-                oof_logits.append(model.logits(rel.design(pool.signals)))
-                oof_accept.append(np.asarray(pool.grades) >= 2)
-    calibration = rel.fit_calibration(np.concatenate(oof_logits), np.concatenate(oof_accept))
-    model = _fit([p for p in pools if p.docs], calibration, about)
+                oof[n] = model.logits(rel.design(pool.signals))
+    ids = sorted(oof)
+    accept = [np.asarray(pools[n].grades) >= 2 for n in ids]
+    a, c = rel.fit_calibration(np.concatenate([oof[n] for n in ids]), np.concatenate(accept))
+    model = _fit([p for p in pools if p.docs], (a, c), about)
     model.embedder = embedder_name
+    probs = [rel._sigmoid(a * oof[n] + c) if n in oof else np.zeros(0) for n in range(len(pools))]
+    model.bands = {**model.bands, "possible": choose_edge(_tops(pools, probs, ids))}
     return model

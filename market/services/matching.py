@@ -266,6 +266,7 @@ def _signals(
             )
     top_cosine = max((cosine.get(i, 0.0) for i in best), default=0.0)
     length = float(np.log1p(len(text)))
+    form = relevance.query_form(text)
     for rank, i in enumerate(best):
         hood = hoods.get(i)
         own = cosine.get(i, 0.0)
@@ -283,6 +284,7 @@ def _signals(
             "ipc": similarity.get(i, 0.0) * channel,
             "query_length": length,
             "channel": channel,
+            **form,
         }
     return out
 

@@ -15,8 +15,17 @@ from market.licensing.errors import DraftError, MissingFacts, UnsupportedMode
 from market.licensing.facts import LicenseeFacts, OutcomeFacts
 from market.licensing.formatting import yuan
 from market.licensing.profiles import Profile, Rule
-from market.licensing.sheet import Instalment, Milestone, Term, TermSheet
-from market.licensing.validation import applies, validate
+from market.licensing.sheet import PRE_REVENUE_EVENTS, Instalment, Milestone, Term, TermSheet
+from market.licensing.validation import (
+    AGREEMENT_PRICING_CITATION,
+    NOTICE_DAYS_CITATION,
+    NOTICE_MIN_DAYS,
+    USE_FIRST_CITATION,
+    applies,
+    notice_obligation,
+    scope_warnings,
+    validate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +35,13 @@ FIELD_CHECKS = ("bounds", "bounds_of_price", "one_of", "equals")
 CORE_FEE_FORM = "core:fee_form_consistency"
 CORE_PATENT_LIFE = "core:term_within_patent_life"
 PATENT_LIFE_CITATION = "《中华人民共和国专利法》第四十二条"
+CORE_USE_FIRST = "core:use_first_free_window"
+CORE_NOTICE = "core:agreement_pricing_notice"
+CORE_NOTICE_DAYS = "core:notice_days_minimum"
+USE_FIRST_MILESTONE_CLAUSE = (
+    "先用后转付款时间：各项里程碑款在触发事件发生与免费使用期届满（含延至首笔销售收入）"
+    "两者中较晚者到期，免费使用期内不发生任何付款义务。"
+)
 
 
 def draft_terms(
@@ -121,7 +137,7 @@ class _Drafter:
         ]
 
     def _notes(self) -> tuple[str, ...]:
-        notes = []
+        notes = [USE_FIRST_MILESTONE_CLAUSE] if self.mode == "use_first" else []
         for rule in self.profile.rules.values():
             if rule.check == "info" and (not rule.modes or self.mode in rule.modes):
                 text = rule.note or rule.citation.excerpt
@@ -142,6 +158,7 @@ class _Drafter:
         self._risk()
         self._exit_and_shares()
         self._warn_budget()
+        self.warnings.extend(scope_warnings(self.profile, self.sheet(), self.outcome))
         return self.sheet()
 
     def _price_and_form(self, fee_form: str | None) -> None:
@@ -175,11 +192,16 @@ class _Drafter:
     def _free_window(self) -> None:
         window = self.settle("free_window_months", self.default("free_window_months", "months"))
         until = self.default("free_window_until_first_revenue", "bool")
+        if until.value and self.terms["fee_form"].value == "deferred":
+            # Instalments fall on fixed dates after the window, so the window has a fixed end too.
+            until = Term(
+                False, "bool", CORE_FEE_FORM, "延期支付按约定日期分期，免费期不延至首笔收入"
+            )
         self.terms["free_window_until_first_revenue"] = until
         longest = self.settle(
             "free_window_max_months", self.default("free_window_max_months", "months")
         )
-        if longest.value < window.value:
+        if longest.value < window.value or not until.value:
             longest = Term(window.value, "months", window.source, window.citation)
         room = whole_months_between(self.today, self.terms["end_on"].value)
         if window.value > room:
@@ -207,6 +229,9 @@ class _Drafter:
         entry = self.default("entry_fee", "fen")
         if form == "deferred" and self.mode == "transfer":
             entry = Term(0, "fen", CORE_FEE_FORM)  # the whole price moves into the instalments
+        elif form == "lump_sum" and self.mode != "use_first":
+            # 一次总付 (民法典 第八百四十六条): the price itself, paid once.
+            entry = Term(self.price, "fen", CORE_FEE_FORM, "一次性支付：入门费即全部价款")
         self.settle("entry_fee", entry)
         if form == "milestone_royalty":
             self.milestones = self._planned_milestones()
@@ -225,6 +250,8 @@ class _Drafter:
             if limit is not None and limit.value <= 0:
                 continue
             plan.append(Milestone(step["event"], amount, limit))
+        if self.mode == "use_first":
+            plan = _after_first_revenue(plan)
         return tuple(plan)
 
     def _deferred_schedule(self) -> tuple[Instalment, ...]:
@@ -232,7 +259,10 @@ class _Drafter:
         count_rule = self.profile.rule("deferred_instalments")
         low, high = count_rule.bounds or (None, None)
         count = _clip(int(self.resolve("deferred_instalments")), low, high)
-        first = self.terms["free_window_months"].value
+        # 延期支付 is deferred: never at signing, and under 先用后转 only after the free window.
+        first = max(
+            self.terms["free_window_months"].value, int(self.resolve("deferred_first_due_months"))
+        )
         end = self.terms["end_on"].value
         dues = [add_months(self.today, first + 12 * i) for i in range(count)]
         dues = [d for d in dues if d <= end] or [end]
@@ -255,6 +285,10 @@ class _Drafter:
                 variable if rule.field == "milestone_total" else current.value("fixed_fee_total")
             )
             if fixed <= ceiling:
+                continue
+            if variable == 0 and rule.field == "fixed_fee_total":
+                self.terms["entry_fee"] = Term(ceiling, "fen", rule.source, str(rule.citation))
+                current = self.sheet()
                 continue
             room = max(ceiling - (fixed - variable), 0)
             self.milestones = tuple(
@@ -318,10 +352,34 @@ class _Drafter:
             ("cure_days", "days"),
             ("team_income_share", "bps"),
             ("broker_reward_share", "bps"),
+            ("pricing_method", "enum"),
             ("notice_required", "bool"),
             ("notice_days", "days"),
         ):
             self.settle(field, self.default(field, unit))
+        self._notice()
+
+    def _notice(self) -> None:
+        """促进法 第十八条 decides whether the price is published; the national rules its length."""
+        required = notice_obligation(self.sheet(), self.outcome)
+        if required:
+            self.terms["notice_required"] = Term(
+                True, "bool", CORE_NOTICE, AGREEMENT_PRICING_CITATION
+            )
+            days = self.terms["notice_days"]
+            if days.value < NOTICE_MIN_DAYS:
+                self.terms["notice_days"] = Term(
+                    NOTICE_MIN_DAYS, "days", CORE_NOTICE_DAYS, NOTICE_DAYS_CITATION
+                )
+        elif self.outcome.owner_kind == "enterprise" or self.terms["pricing_method"].value != (
+            "negotiated"
+        ):
+            self.terms["notice_required"] = Term(
+                False,
+                "bool",
+                CORE_NOTICE,
+                f"{AGREEMENT_PRICING_CITATION}（只约束高校院所的协议定价）",
+            )
 
     def _warn_budget(self) -> None:
         budget = self.licensee.budget_fen
@@ -336,6 +394,20 @@ class _Drafter:
             self.warnings.append(
                 f"转让价款{yuan(self.price)}超出企业预算{yuan(budget)}，可考虑先用后转"
             )
+
+
+def _after_first_revenue(plan: list[Milestone]) -> list[Milestone]:
+    """先用后转: milestones that would fall before first revenue (中试, 首台套) are paid with the
+    first-revenue milestone instead, so nothing falls due inside the free window."""
+    early = [m for m in plan if m.event in PRE_REVENUE_EVENTS]
+    later = [m for m in plan if m.event not in PRE_REVENUE_EVENTS]
+    if not early:
+        return plan
+    moved = sum(int(m.amount.value) for m in early)
+    first = next((m for m in later if m.event == "first_revenue"), None)
+    amount = moved + (int(first.amount.value) if first else 0)
+    merged = Milestone("first_revenue", Term(amount, "fen", CORE_USE_FIRST, USE_FIRST_CITATION))
+    return [merged, *(m for m in later if m.event != "first_revenue")]
 
 
 def _clip(value: int, low: int | None, high: int | None) -> int:

@@ -126,6 +126,8 @@ def source_label(term: Term) -> str:
     kind, _, rest = term.source.partition(":")
     if kind == "edit":
         return f"人工修改（{rest}）"
+    if kind == "core" and term.citation.startswith("《"):
+        return f"法律规定：{term.citation}"  # a statutory check every profile shares
     if term.citation:
         return f"{SOURCE_KIND_LABELS.get(kind, kind)}：{term.citation}"
     return SOURCE_KIND_LABELS.get(kind, term.source)

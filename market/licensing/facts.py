@@ -96,6 +96,10 @@ class LicenseeFacts:
     expected_revenue: RevenueScenario | None = None
     name: str = ""
 
+    def __post_init__(self) -> None:
+        if self.budget_fen is not None and self.budget_fen < 0:
+            raise MissingFacts(f"企业预算不能为负（{self.budget_fen}分）")
+
 
 def scenario_band(
     base: RevenueScenario, low_bps: int = 5000, high_bps: int = 15000

@@ -33,6 +33,7 @@ FIELD_LABELS: dict[str, str] = {
     "broker_reward_share": "技术经纪人奖励比例（占服务补助）",
     "notice_required": "协议定价须公示",
     "notice_days": "公示期",
+    "pricing_method": "定价方式",
     # Derived quantities that rules can bound.
     "milestone_total": "里程碑支付合计",
     "deferred_total": "延期支付合计",
@@ -53,6 +54,7 @@ ENUM_LABELS: dict[str, dict[str, str]] = {
     "royalty_base": {"net_sales": "净销售额", "profit": "利润", "none": "不提成"},
     "exclusivity": {"ordinary": "普通许可", "sole": "排他许可", "exclusive": "独占许可"},
     "risk_instrument": {"guarantee": "担保", "insurance": "保险", "none": "无"},
+    "pricing_method": {"negotiated": "协议定价", "listed": "挂牌交易", "auction": "拍卖"},
     "milestone_event": {
         "pilot_done": "中试完成",
         "first_unit": "首台（套）产品交付",

@@ -41,6 +41,7 @@ FIELD_UNITS: dict[str, str] = {
     "broker_reward_share": "bps",
     "notice_required": "bool",
     "notice_days": "days",
+    "pricing_method": "enum",
 }
 DERIVED_UNITS: dict[str, str] = {
     "milestone_total": "fen",
@@ -63,8 +64,17 @@ ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "royalty_base": ("net_sales", "profit", "none"),
     "exclusivity": ("ordinary", "sole", "exclusive"),
     "risk_instrument": ("guarantee", "insurance", "none"),
+    "pricing_method": ("negotiated", "listed", "auction"),
 }
+# In the order they can happen: a plan lists them in this order.
 MILESTONE_EVENTS = ("pilot_done", "first_unit", "first_revenue", "revenue_at_least")
+# Events that happen before the licensee's first sale, i.e. inside a free window that runs
+# "until first revenue".
+PRE_REVENUE_EVENTS = ("pilot_done", "first_unit")
+# Terms added after sheets were first stored: older sheets read back with these values.
+LEGACY_TERMS: dict[str, tuple[TermValue, str]] = {
+    "pricing_method": ("negotiated", "core:legacy_sheet"),
+}
 
 
 def value_to_json(value: TermValue) -> int | bool | str | None:
@@ -226,7 +236,7 @@ class TermSheet:
             profile_key=data["profile_key"],
             mode=data["mode"],
             drafted_on=date.fromisoformat(data["drafted_on"]),
-            terms={k: Term.from_dict(v) for k, v in data["terms"].items()},
+            terms=_with_legacy_terms({k: Term.from_dict(v) for k, v in data["terms"].items()}),
             milestones=tuple(Milestone.from_dict(m) for m in data.get("milestones", [])),
             deferred_schedule=tuple(
                 Instalment.from_dict(i) for i in data.get("deferred_schedule", [])
@@ -239,6 +249,12 @@ class TermSheet:
             warnings=tuple(data.get("warnings", [])),
             history=tuple(Change.from_dict(c) for c in data.get("history", [])),
         )
+
+
+def _with_legacy_terms(terms: dict[str, Term]) -> dict[str, Term]:
+    for name, (value, source) in LEGACY_TERMS.items():
+        terms.setdefault(name, Term(value, FIELD_UNITS[name], source))
+    return terms
 
 
 def _milestone_total(sheet: TermSheet) -> int:

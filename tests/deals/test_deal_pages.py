@@ -141,7 +141,8 @@ def test_term_sheet_page_shows_sources_and_edit_errors(broker_client, match, bro
     row = terms.draft_for_match(match, "zhuhai-2025", "use_first", broker)
     db.session.commit()
     body = text(broker_client.get(f"/terms/{row.id}"))
-    assert "珠府办函〔2025〕13号" in body and "政策规则" in body
+    assert "珠府办函〔2025〕13号" in body  # the notes (措施7, 措施10)
+    assert "法律规定：《中华人民共和国促进科技成果转化法》第十八条" in body  # 公示 is statutory
     assert "free_window_months" in body  # the source codes table
     form = {"version": row.version_id, "entry_fee": "5000"}
     for name, term in row.data["terms"].items():

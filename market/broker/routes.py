@@ -283,7 +283,15 @@ def draft_terms(deal_id: int):
 @bp.route("/deals/<int:deal_id>/notice", methods=["POST"])
 def open_notice(deal_id: int):
     def run(item, form):
-        notices.open_notice(item, fen(form.price.data), form.method.data, current_user)
+        price = fen(form.price.data) if form.price.data is not None else None
+        notices.open_notice(
+            item,
+            price,
+            form.method.data,
+            current_user,
+            office=form.office.data or "",
+            contact=form.contact.data or "",
+        )
 
     return _deal_action(deal_id, NoticeForm(), "notice", run, _("已发起公示"))
 

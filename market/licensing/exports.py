@@ -75,7 +75,13 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "六、收益分配与协议定价公示",
-        ("team_income_share", "broker_reward_share", "notice_required", "notice_days"),
+        (
+            "team_income_share",
+            "broker_reward_share",
+            "pricing_method",
+            "notice_required",
+            "notice_days",
+        ),
     ),
 )
 

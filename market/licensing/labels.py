@@ -38,6 +38,7 @@ FIELD_LABELS: dict[str, str] = {
     "milestone_total": "里程碑支付合计",
     "deferred_total": "延期支付合计",
     "fixed_fee_total": "固定费用合计",
+    "contract_amount": "合同成交额",
     "term_months": "许可期限",
     "conversion_window_months": "后转选择权期限",
     "instalment_count": "延期支付期数",

@@ -47,6 +47,7 @@ DERIVED_UNITS: dict[str, str] = {
     "milestone_total": "fen",
     "deferred_total": "fen",
     "fixed_fee_total": "fen",
+    "contract_amount": "fen",
     "term_months": "months",
     "conversion_window_months": "months",
     "instalment_count": "count",
@@ -270,6 +271,13 @@ def _fixed_fee_total(sheet: TermSheet) -> int:
     return entry + _milestone_total(sheet) + _deferred_total(sheet)
 
 
+def _contract_amount(sheet: TermSheet) -> int:
+    """合同成交额: every fixed sum the contract names (entry fee, milestones, instalments and the
+    后转 price); royalties are stated separately. Also the price a 公示 publishes."""
+    conversion = sheet.terms["conversion_price"].value
+    return _fixed_fee_total(sheet) + int(conversion or 0)
+
+
 def _term_months(sheet: TermSheet) -> int:
     return whole_months_between(sheet.terms["start_on"].value, sheet.terms["end_on"].value)
 
@@ -288,6 +296,7 @@ _DERIVED = {
     "milestone_total": _milestone_total,
     "deferred_total": _deferred_total,
     "fixed_fee_total": _fixed_fee_total,
+    "contract_amount": _contract_amount,
     "term_months": _term_months,
     "conversion_window_months": _conversion_window_months,
     "instalment_count": lambda sheet: len(sheet.deferred_schedule),

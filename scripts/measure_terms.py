@@ -89,7 +89,9 @@ def consideration_fen(sheet) -> int:
     royalty = sheet.value("royalty_base") != "none" and (
         sheet.value("royalty_rate") > 0 or sheet.value("annual_minimum") > 0
     )
-    return sheet.value("fixed_fee_total") + (1 if royalty else 0)
+    equity = sheet.terms.get("equity_value")  # 作价入股 is paid in shares (absent before issue 18)
+    shares = (equity.value or 0) if equity is not None else 0
+    return sheet.value("fixed_fee_total") + (1 if royalty else 0) + shares
 
 
 def breaks(sheet, outcome, licensee) -> set[str]:

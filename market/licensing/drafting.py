@@ -14,6 +14,7 @@ from market.licensing.dates import add_months, add_years, whole_months_between
 from market.licensing.errors import DraftError, MissingFacts, UnsupportedMode
 from market.licensing.facts import LicenseeFacts, OutcomeFacts
 from market.licensing.formatting import yuan
+from market.licensing.labels import ENUM_LABELS
 from market.licensing.profiles import Profile, Rule
 from market.licensing.sheet import PRE_REVENUE_EVENTS, Instalment, Milestone, Term, TermSheet
 from market.licensing.validation import (
@@ -29,7 +30,7 @@ from market.licensing.validation import (
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_MODES = ("use_first", "license", "open_license", "transfer")
+SUPPORTED_MODES = ("use_first", "license", "open_license", "transfer", "equity")
 LICENSE_MODES = ("use_first", "license")  # modes that carry a 后转 option
 FIELD_CHECKS = ("bounds", "bounds_of_price", "one_of", "equals")
 CORE_FEE_FORM = "core:fee_form_consistency"
@@ -38,6 +39,7 @@ PATENT_LIFE_CITATION = "《中华人民共和国专利法》第四十二条"
 CORE_USE_FIRST = "core:use_first_free_window"
 CORE_NOTICE = "core:agreement_pricing_notice"
 CORE_NOTICE_DAYS = "core:notice_days_minimum"
+EQUITY_CITATION = "《中华人民共和国促进科技成果转化法》第十六条第（五）项"
 USE_FIRST_MILESTONE_CLAUSE = (
     "先用后转付款时间：各项里程碑款在触发事件发生与免费使用期届满（含延至首笔销售收入）"
     "两者中较晚者到期，免费使用期内不发生任何付款义务。"
@@ -54,7 +56,7 @@ def draft_terms(
     fee_form: str | None = None,
 ) -> TermSheet:
     """Draft version 1 of a term sheet for `mode` (先用后转 use_first, license, open_license,
-    transfer) under `profile`, starting on `today`."""
+    transfer, 作价入股 equity) under `profile`, starting on `today`."""
     if mode not in SUPPORTED_MODES:
         raise UnsupportedMode(
             f"合作方式 {mode!r} 暂无条款模板（支持：{', '.join(SUPPORTED_MODES)}）"
@@ -148,6 +150,7 @@ class _Drafter:
 
     def build(self, fee_form: str | None) -> TermSheet:
         self._price_and_form(fee_form)
+        self._equity()
         self._dates()
         self._free_window()
         self._royalty()
@@ -169,13 +172,31 @@ class _Drafter:
         form = self.default("fee_form", "enum")
         if fee_form is not None:
             form = Term(fee_form, "enum", "fact:requested_fee_form")
+        if (self.mode == "equity") != (form.value == "equity"):
+            # 作价入股 is paid in shares and only in shares; other modes are never paid that way.
+            label = ENUM_LABELS["fee_form"].get(str(fee_form), str(fee_form))
+            self.warnings.append(f"付费方式“{label}”不适用于该合作方式，已改为默认方式")
+            form, fee_form = self.default("fee_form", "enum"), None
         form = self.settle("fee_form", form)
         if fee_form is not None and form.value != fee_form:
             self.warnings.append(f"所选付费方式不符合“{form.citation}”，已改为允许的方式")
         base = self.default("royalty_base", "enum")
-        if form.value in ("deferred", "lump_sum"):
+        if form.value in ("deferred", "lump_sum", "equity"):
             base = Term("none", "enum", CORE_FEE_FORM)
         self.settle("royalty_base", base)
+
+    def _equity(self) -> None:
+        """作价入股: the outcome is contributed at its price for shares (促进法 第十六条第（五）项);
+        the share percentage depends on the company's capital and is left to negotiation."""
+        if self.mode != "equity":
+            self.terms["equity_value"] = Term(None, "fen", "fact:mode")
+            self.terms["equity_share_bps"] = Term(None, "bps", "fact:mode")
+            return
+        price = self.terms["base_price"]
+        self.terms["equity_value"] = Term(self.price, "fen", price.source, EQUITY_CITATION)
+        self.terms["equity_share_bps"] = Term(
+            None, "bps", "fact:to_negotiate", "按被投资企业注册资本协商"
+        )
 
     def _dates(self) -> None:
         start = Term(self.today, "date", "fact:drafted_on")

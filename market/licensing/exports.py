@@ -40,7 +40,10 @@ DOCX_BODY_FONT, DOCX_HEADING_FONT, DOCX_LATIN_FONT = "宋体", "黑体", "Times 
 CSV_DANGEROUS_PREFIXES = FORMULA_PREFIXES  # the name tests and callers already use
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("一、价格与付费方式", ("base_price", "fee_form", "entry_fee")),
+    (
+        "一、价格与付费方式",
+        ("base_price", "fee_form", "entry_fee", "equity_value", "equity_share_bps"),
+    ),
     (
         "二、免费使用期与提成",
         (
@@ -149,6 +152,17 @@ TRANSFER_HIDDEN_FIELDS = frozenset(
         "exit_free_in_window",
     }
 )
+EQUITY_FIELDS = frozenset({"equity_value", "equity_share_bps"})
+RIGHT_MOVES = ("transfer", "equity")  # modes that move the right itself to the other party
+
+
+def hidden_fields(sheet: TermSheet) -> frozenset[str]:
+    """Terms that have no place on this sheet: licence-only terms when the right itself moves,
+    作价入股 terms on every other sheet."""
+    hidden = TRANSFER_HIDDEN_FIELDS if sheet.mode in RIGHT_MOVES else frozenset()
+    return hidden if sheet.mode == "equity" else hidden | EQUITY_FIELDS
+
+
 ORG_KIND_REGISTRATION = {
     "university": "事业法人（高等院校）",
     "institute": "事业法人（科研院所）",
@@ -226,7 +240,7 @@ def display(name: str, term: Term) -> str:
 def section_rows(sheet: TermSheet) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """[(section heading, [(label, value, basis), …]), …] in contract order."""
     sections = []
-    hidden = TRANSFER_HIDDEN_FIELDS if sheet.mode == "transfer" else frozenset()
+    hidden = hidden_fields(sheet)
     for heading, names in SECTIONS:
         rows = [
             (FIELD_LABELS[n], display(n, sheet.term(n)), source_label(sheet.term(n)))
@@ -266,7 +280,7 @@ def _instalment_rows(sheet: TermSheet) -> list[tuple[str, str, str]]:
 def _contract_kind(sheet: TermSheet | None) -> str:
     if sheet is None:
         return "技术合同"
-    return "技术转让" if sheet.mode == "transfer" else "技术许可"
+    return "技术转让" if sheet.mode in RIGHT_MOVES else "技术许可"
 
 
 def _heading_lines(sheet: TermSheet, context: ExportContext) -> list[str]:
@@ -283,6 +297,8 @@ def _heading_lines(sheet: TermSheet, context: ExportContext) -> list[str]:
 def document_title(sheet: TermSheet, context: ExportContext) -> str:
     if context.contract_name:
         return context.contract_name
+    if sheet.mode == "equity":
+        return "科技成果作价入股协议条款书"
     suffix = "（先用后转）" if sheet.mode == "use_first" else ""
     return f"{_contract_kind(sheet)}合同条款书{suffix}"
 
@@ -465,7 +481,7 @@ def contract_registration_record(sheet: TermSheet, context: ExportContext) -> di
     "（待填写）"; the 登记编号 is the registration office's.
     """
     amount = sheet.value("contract_amount")
-    transfer = sheet.mode == "transfer"
+    transfer = sheet.mode in RIGHT_MOVES
     seller, buyer = context.licensor, context.licensee
     return {
         "contract_type": _contract_kind(sheet),
@@ -526,6 +542,8 @@ def _fiscal(funded: bool | None) -> str:
 
 
 def _performance_mode(sheet: TermSheet) -> str:
+    if sheet.mode == "equity":
+        return "权利人以专利权（技术）作价出资，权利转移至被投资企业"
     if sheet.mode == "transfer":
         return "转让方将专利权（技术）转移给受让方"
     exclusivity = display("exclusivity", sheet.term("exclusivity"))
@@ -541,10 +559,14 @@ def _amount_breakdown(sheet: TermSheet) -> str:
         parts.append(f"延期支付{count}期共{yuan(sheet.value('deferred_total'))}")
     if sheet.value("conversion_price") is not None:
         parts.append(f"后转价格{yuan(sheet.value('conversion_price'))}")
+    if sheet.value("equity_value") is not None:
+        parts.append(f"作价出资{yuan(sheet.value('equity_value'))}")
     return "；".join(parts)
 
 
 def _subtype(sheet: TermSheet, context: ExportContext) -> str:
+    if sheet.mode == "equity":
+        return "专利权作价入股" if context.patent_numbers else "技术秘密作价入股"
     if sheet.mode == "transfer":
         return "专利权转让" if context.patent_numbers else "技术秘密转让"
     return "专利实施许可" if context.patent_numbers else "技术秘密许可"
@@ -560,6 +582,8 @@ def _royalty_text(sheet: TermSheet) -> str:
 
 def _payment_method(sheet: TermSheet) -> str:
     form, entry = sheet.value("fee_form"), sheet.value("entry_fee")
+    if form == "equity":
+        return "作价出资（取得股权）"
     if form == "lump_sum":
         return "一次总付"
     if form == "deferred":

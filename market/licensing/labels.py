@@ -34,6 +34,8 @@ FIELD_LABELS: dict[str, str] = {
     "notice_required": "协议定价须公示",
     "notice_days": "公示期",
     "pricing_method": "定价方式",
+    "equity_value": "作价金额（出资额）",
+    "equity_share_bps": "折合持股比例",
     # Derived quantities that rules can bound.
     "milestone_total": "里程碑支付合计",
     "deferred_total": "延期支付合计",
@@ -51,6 +53,7 @@ ENUM_LABELS: dict[str, dict[str, str]] = {
         "deferred": "延期支付",
         "royalty": "入门费＋收入提成",
         "lump_sum": "一次性支付",
+        "equity": "以成果作价出资、取得股权",
     },
     "royalty_base": {"net_sales": "净销售额", "profit": "利润", "none": "不提成"},
     "exclusivity": {"ordinary": "普通许可", "sole": "排他许可", "exclusive": "独占许可"},

@@ -42,6 +42,8 @@ FIELD_UNITS: dict[str, str] = {
     "notice_required": "bool",
     "notice_days": "days",
     "pricing_method": "enum",
+    "equity_value": "fen",
+    "equity_share_bps": "bps",
 }
 DERIVED_UNITS: dict[str, str] = {
     "milestone_total": "fen",
@@ -55,13 +57,20 @@ DERIVED_UNITS: dict[str, str] = {
 }
 # Terms that may be absent (None): no cap, no 后转 option.
 NULLABLE_FIELDS = frozenset(
-    {"annual_cap", "conversion_price", "conversion_opens_on", "conversion_closes_on"}
+    {
+        "annual_cap",
+        "conversion_price",
+        "conversion_opens_on",
+        "conversion_closes_on",
+        "equity_value",
+        "equity_share_bps",
+    }
 )
 # base_price comes from the outcome's facts; editing it would move every price-relative bound.
 READ_ONLY_FIELDS = frozenset({"base_price"})
 LIST_FIELDS = frozenset({"milestones", "deferred_schedule"})
 ENUM_VALUES: dict[str, tuple[str, ...]] = {
-    "fee_form": ("milestone_royalty", "deferred", "royalty", "lump_sum"),
+    "fee_form": ("milestone_royalty", "deferred", "royalty", "lump_sum", "equity"),
     "royalty_base": ("net_sales", "profit", "none"),
     "exclusivity": ("ordinary", "sole", "exclusive"),
     "risk_instrument": ("guarantee", "insurance", "none"),
@@ -75,6 +84,8 @@ PRE_REVENUE_EVENTS = ("pilot_done", "first_unit")
 # Terms added after sheets were first stored: older sheets read back with these values.
 LEGACY_TERMS: dict[str, tuple[TermValue, str]] = {
     "pricing_method": ("negotiated", "core:legacy_sheet"),
+    "equity_value": (None, "core:legacy_sheet"),
+    "equity_share_bps": (None, "core:legacy_sheet"),
 }
 
 
@@ -272,10 +283,12 @@ def _fixed_fee_total(sheet: TermSheet) -> int:
 
 
 def _contract_amount(sheet: TermSheet) -> int:
-    """合同成交额: every fixed sum the contract names (entry fee, milestones, instalments and the
-    后转 price); royalties are stated separately. Also the price a 公示 publishes."""
+    """合同成交额: every fixed sum the contract names (entry fee, milestones, instalments, the 后转
+    price, the 作价 of an equity contribution); royalties are stated separately. Also the price a
+    公示 publishes."""
     conversion = sheet.terms["conversion_price"].value
-    return _fixed_fee_total(sheet) + int(conversion or 0)
+    equity = sheet.terms["equity_value"].value
+    return _fixed_fee_total(sheet) + int(conversion or 0) + int(equity or 0)
 
 
 def _term_months(sheet: TermSheet) -> int:

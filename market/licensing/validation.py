@@ -38,9 +38,16 @@ NOTICE_DAYS_CITATION = (
 )
 # 促进法 第十八条 binds 国家设立的研究开发机构、高等院校 that price by agreement.
 STATE_OWNER_KINDS = ("university", "institute")
-NEGOTIATED_MODES = ("use_first", "license", "transfer")
+NEGOTIATED_MODES = ("use_first", "license", "transfer", "equity")
 NOTICE_MIN_DAYS = 15
-MONEY_FIELDS = ("entry_fee", "annual_minimum", "annual_cap", "conversion_price", "risk_coverage")
+MONEY_FIELDS = (
+    "entry_fee",
+    "annual_minimum",
+    "annual_cap",
+    "conversion_price",
+    "risk_coverage",
+    "equity_value",
+)
 
 
 @dataclass(frozen=True)
@@ -305,7 +312,8 @@ def consideration_present(sheet: TermSheet) -> bool:
     royalty = sheet.value("royalty_base") != "none" and (
         sheet.value("royalty_rate") > 0 or sheet.value("annual_minimum") > 0
     )
-    return sheet.value("fixed_fee_total") > 0 or royalty
+    equity = sheet.value("equity_value") or 0
+    return sheet.value("fixed_fee_total") > 0 or royalty or equity > 0
 
 
 def _patent_life(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
@@ -344,8 +352,8 @@ def _amounts(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
         value = sheet.value(name)
         if value is not None and value < 0:
             found.append(_core("non_negative", name, f"{_label(name)}不能为负"))
-    for name in ("royalty_rate", "team_income_share", "broker_reward_share"):
-        if not 0 <= sheet.value(name) <= 10000:
+    for name in ("royalty_rate", "team_income_share", "broker_reward_share", "equity_share_bps"):
+        if sheet.value(name) is not None and not 0 <= sheet.value(name) <= 10000:
             found.append(_core("rate_range", name, f"{_label(name)}须在0%至100%之间"))
     for name in (
         "free_window_months",
@@ -368,10 +376,17 @@ def _amounts(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
 
 def _fee_form(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
     form, base = sheet.value("fee_form"), sheet.value("royalty_base")
+    if (sheet.mode == "equity") != (form == "equity"):
+        message = "付费方式：作价入股以成果作价出资、取得股权，其他合作方式不能以股权支付"
+        return [_core("fee_form_consistency", "fee_form", message)]
+    if (sheet.mode == "equity") != (sheet.value("equity_value") is not None):
+        message = "作价金额：只有作价入股须约定作价金额，且必须约定"
+        return [_core("fee_form_consistency", "equity_value", message)]
     if form in ("milestone_royalty", "royalty") and base == "none":
         return [_core("fee_form_consistency", "royalty_base", "该付费方式须约定提成基数")]
-    if form in ("deferred", "lump_sum") and base != "none":
-        return [_core("fee_form_consistency", "royalty_base", "延期支付或一次性支付不再收取提成")]
+    if form in ("deferred", "lump_sum", "equity") and base != "none":
+        message = "延期支付、一次性支付或作价入股不再收取提成"
+        return [_core("fee_form_consistency", "royalty_base", message)]
     if form == "deferred" and not sheet.deferred_schedule:
         return [_core("fee_form_consistency", "deferred_schedule", "延期支付须列明分期计划")]
     if form != "milestone_royalty" and sheet.milestones:

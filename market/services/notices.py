@@ -142,6 +142,8 @@ def price_parts(sheet) -> list[list[str]]:
         rows.append([f"延期支付第{i}期（{inst.due_on.value.isoformat()}）", inst.amount.value])
     if sheet.value("conversion_price") is not None:
         rows.append(["后转价格（转为转让）", sheet.value("conversion_price")])
+    if sheet.value("equity_value") is not None:
+        rows.append(["作价出资金额（折算股份）", sheet.value("equity_value")])
     return [[label, yuan(amount)] for label, amount in rows]
 
 

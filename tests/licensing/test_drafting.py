@@ -166,7 +166,7 @@ def test_know_how_without_patents_uses_default_term() -> None:
 
 def test_unsupported_mode_and_missing_price() -> None:
     with pytest.raises(UnsupportedMode):
-        draft("zhuhai-2025", "equity")
+        draft("zhuhai-2025", "joint_dev")
     with pytest.raises(MissingFacts):
         draft("zhuhai-2025", "use_first", outcome(asking_price_fen=None))
 
@@ -309,3 +309,19 @@ def test_profile_can_set_royalty_by_field(tmp_path) -> None:
         sheet = draft_terms(facts, licensee(), "use_first", medtech, TODAY)
         assert sheet.value("royalty_rate") == rate
         assert sheet.term("royalty_rate").source == "default:medtech/royalty_rate"
+
+
+def test_equity_contribution_is_drafted() -> None:
+    # 作价入股 (促进法 第十六条第（五）项): the outcome is contributed at its price for shares.
+    sheet = draft("zhuhai-2025", "equity")
+    assert sheet.value("fee_form") == "equity"
+    assert sheet.value("equity_value") == 1_000_000 * YUAN
+    assert "第十六条" in sheet.term("equity_value").citation
+    assert sheet.value("equity_share_bps") is None  # negotiated against the company's capital
+    assert sheet.value("royalty_base") == "none" and sheet.value("entry_fee") == 0
+    assert sheet.value("contract_amount") == 1_000_000 * YUAN
+    assert sheet.value("notice_required") is True  # 第十八条 covers 作价投资 too
+    assert sheet.value("conversion_price") is None and sheet.milestones == ()
+    licence = draft("zhuhai-2025", "license", fee_form="equity")
+    assert licence.value("fee_form") == "royalty" and licence.value("equity_value") is None
+    assert any("不适用于该合作方式" in w for w in licence.warnings)

@@ -30,7 +30,7 @@ from market.licensing.dates import add_months
 from models.enums import ORG_KINDS
 
 PROFILE_KEYS = sorted(profiles())
-MODES = ("use_first", "license", "open_license", "transfer", "equity")
+MODES = ("use_first", "license", "open_license", "transfer", "equity", "joint_dev")
 FEE_FORMS = (None, "milestone_royalty", "deferred", "royalty", "lump_sum")
 EVENTS = ("pilot_done", "first_unit", "first_revenue", "revenue_at_least")
 SPECIAL_DAYS = (
@@ -94,7 +94,7 @@ def draft(case: dict[str, Any]) -> TermSheet | None:
             fee_form=case["fee_form"],
         )
     except UnsupportedMode:
-        assert case["mode"] == "equity"
+        assert case["mode"] == "joint_dev"  # 合作开发 has no term-sheet template
         return None
     except DraftError as e:
         for v in e.violations:
@@ -125,7 +125,8 @@ def breaks(sheet: TermSheet, outcome: OutcomeFacts, licensee: LicenseeFacts) -> 
     royalty = base != "none" and (
         sheet.value("royalty_rate") > 0 or sheet.value("annual_minimum") > 0
     )
-    if sheet.value("fixed_fee_total") <= 0 and not royalty:
+    shares = sheet.value("equity_value") or 0
+    if sheet.value("fixed_fee_total") <= 0 and not royalty and shares <= 0:
         found.append("1: ¥0 consideration")
     if mode == "use_first":
         if sheet.value("entry_fee") != 0:
@@ -142,7 +143,7 @@ def breaks(sheet: TermSheet, outcome: OutcomeFacts, licensee: LicenseeFacts) -> 
         found.append("2: deferred instalment at signing")
     state_owner = outcome.owner_kind in ("university", "institute")
     negotiated = sheet.value("pricing_method") == "negotiated"
-    if state_owner and negotiated and mode in ("use_first", "license", "transfer"):
+    if state_owner and negotiated and mode in ("use_first", "license", "transfer", "equity"):
         if sheet.value("notice_required") is not True:
             found.append("3: 公示 not required for a state university/institute")
         if sheet.value("notice_days") < 15:

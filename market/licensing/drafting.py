@@ -13,7 +13,7 @@ from datetime import date
 from market.licensing.dates import add_months, add_years, whole_months_between
 from market.licensing.errors import DraftError, MissingFacts, UnsupportedMode
 from market.licensing.facts import LicenseeFacts, OutcomeFacts
-from market.licensing.formatting import yuan
+from market.licensing.formatting import percent, yuan
 from market.licensing.labels import ENUM_LABELS
 from market.licensing.profiles import Profile, Rule
 from market.licensing.sheet import PRE_REVENUE_EVENTS, Instalment, Milestone, Term, TermSheet
@@ -40,6 +40,8 @@ CORE_USE_FIRST = "core:use_first_free_window"
 CORE_NOTICE = "core:agreement_pricing_notice"
 CORE_NOTICE_DAYS = "core:notice_days_minimum"
 EQUITY_CITATION = "《中华人民共和国促进科技成果转化法》第十六条第（五）项"
+EMPOWERMENT_SHARE_RULE = "empowerment_team_share"
+USE_RIGHT_RULE = "long_term_use_right"
 USE_FIRST_MILESTONE_CLAUSE = (
     "先用后转付款时间：各项里程碑款在触发事件发生与免费使用期届满（含延至首笔销售收入）"
     "两者中较晚者到期，免费使用期内不发生任何付款义务。"
@@ -88,6 +90,7 @@ class _Drafter:
         self.milestones: tuple[Milestone, ...] = ()
         self.schedule: tuple[Instalment, ...] = ()
         self.warnings: list[str] = []
+        self.empowerment: list[str] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -102,7 +105,7 @@ class _Drafter:
             licensee_is_sme=self.licensee.is_sme,
             licensee_region=self.licensee.region,
             outcome_ref=self.outcome.ref,
-            notes=self._notes(),
+            notes=(*self.empowerment, *self._notes()),
             warnings=tuple(self.warnings),
         )
 
@@ -162,7 +165,31 @@ class _Drafter:
         self._exit_and_shares()
         self._warn_budget()
         self.warnings.extend(scope_warnings(self.profile, self.sheet(), self.outcome))
+        self._empowerment()
         return self.sheet()
+
+    def _empowerment(self) -> None:
+        """赋权 recorded on the outcome, shown on its sheet; checked against the profile's 赋权
+        rule (深圳 措施（十二）: ownership share ≥ 70% or a 10-year long-term use right)."""
+        share, years = self.outcome.team_ownership_bps, self.outcome.use_right_years
+        share_rule = self.profile.get(EMPOWERMENT_SHARE_RULE)
+        years_rule = self.profile.get(USE_RIGHT_RULE)
+        if share is not None and share > 0:
+            self.empowerment.append(
+                f"赋权：成果完成人（团队）按份共有本成果，所有权份额{percent(share)}"
+            )
+            if share_rule is not None and share < int(share_rule.value):
+                self.warnings.append(
+                    f"赋权份额{percent(share)}低于“{share_rule.label}”"
+                    f"（{percent(int(share_rule.value))}，{share_rule.citation}）"
+                )
+        if years is not None:
+            self.empowerment.append(f"赋权：成果完成人（团队）享有本成果长期使用权{years}年")
+            if years_rule is not None and years != int(years_rule.value):
+                self.warnings.append(
+                    f"长期使用权{years}年与“{years_rule.label}”不符"
+                    f"（{years_rule.value}年，{years_rule.citation}）"
+                )
 
     def _price_and_form(self, fee_form: str | None) -> None:
         source = (

@@ -130,6 +130,10 @@ def outcome_facts(outcome: Outcome) -> licensing.OutcomeFacts:
             asking_price_fen=outcome.asking_price_fen,
             owner_kind=outcome.organization.kind,
             ownership_shared_with_team=bool(outcome.team_share_pct),
+            team_ownership_bps=(
+                outcome.team_share_pct * 100 if outcome.team_share_pct is not None else None
+            ),
+            use_right_years=outcome.use_right_years,
             fiscal_funded=outcome.fiscal_funded,
             implemented=outcome.implemented,
             in_use_first_pool=outcome.use_first_state in ("pending_consent", "pooled"),

@@ -1,4 +1,5 @@
-"""Lawful term sheets (issue 18): a 公示 publishes its make-up, window reckoning and objection office
+"""Lawful term sheets (issue 18): a 公示 publishes its make-up, window reckoning and objection
+office; an outcome records a 赋权 long-term use right
 
 Revision ID: 0006
 Revises: 0005
@@ -19,8 +20,12 @@ def upgrade():
     # Notices published before this revision keep details NULL: their pages show what they had.
     with op.batch_alter_table("notice") as batch_op:
         batch_op.add_column(sa.Column("details", sa.JSON(), nullable=True))
+    with op.batch_alter_table("outcome") as batch_op:
+        batch_op.add_column(sa.Column("use_right_years", sa.Integer(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("outcome") as batch_op:
+        batch_op.drop_column("use_right_years")
     with op.batch_alter_table("notice") as batch_op:
         batch_op.drop_column("details")

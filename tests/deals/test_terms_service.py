@@ -122,3 +122,12 @@ def test_registration_export_names_both_parties_and_the_full_contract_amount(
     assert deals.current_sheet(deal) is row
     header = terms.export(row, "csv").decode("utf-8-sig").splitlines()[0]
     assert "技术交易额" in header and "卖方行政区划代码" in header
+
+
+def test_empowerment_recorded_on_the_outcome_reaches_its_sheet(match, broker):
+    match.outcome.team_share_pct = 70
+    match.outcome.use_right_years = 10
+    row = terms.draft_for_match(match, "shenzhen-2021", "license", broker)
+    notes = terms.sheet_of(row).notes
+    assert "赋权：成果完成人（团队）按份共有本成果，所有权份额70%" in notes
+    assert "赋权：成果完成人（团队）享有本成果长期使用权10年" in notes

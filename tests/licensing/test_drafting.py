@@ -325,3 +325,21 @@ def test_equity_contribution_is_drafted() -> None:
     licence = draft("zhuhai-2025", "license", fee_form="equity")
     assert licence.value("fee_form") == "royalty" and licence.value("equity_value") is None
     assert any("不适用于该合作方式" in w for w in licence.warnings)
+
+
+def test_empowerment_is_shown_on_the_sheet_and_checked_against_shenzhen() -> None:
+    shared = outcome(ownership_shared_with_team=True, team_ownership_bps=7000)
+    sheet = draft("shenzhen-2021", "use_first", shared)
+    assert "赋权：成果完成人（团队）按份共有本成果，所有权份额70%" in sheet.notes
+    assert not any("赋权份额" in w for w in sheet.warnings)
+    low = draft("shenzhen-2021", "license", outcome(team_ownership_bps=6000))
+    assert any("赋权份额60%低于" in w and "措施（十二）" in w for w in low.warnings)
+    use_right = draft("shenzhen-2021", "license", outcome(use_right_years=5))
+    assert "赋权：成果完成人（团队）享有本成果长期使用权5年" in use_right.notes
+    assert any("长期使用权5年" in w and "10年" in w for w in use_right.warnings)
+    # Elsewhere the 赋权 is shown but no 深圳 number applies.
+    national = draft("national-open-licence", "license", outcome(use_right_years=5))
+    assert "赋权：成果完成人（团队）享有本成果长期使用权5年" in national.notes
+    assert not any("长期使用权" in w for w in national.warnings)
+    with pytest.raises(MissingFacts):
+        outcome(team_ownership_bps=10001)

@@ -143,6 +143,26 @@ class ConsentForm(FlaskForm):
     pass
 
 
+class ReasonReviewForm(FlaskForm):
+    decision = RadioField(
+        _l("审核结果"),
+        choices=options(
+            [
+                ("upheld", _l("理由成立，暂不转入")),
+                ("rejected", _l("理由不成立，请权利人重新确认")),
+            ]
+        ),
+        validators=[DataRequired(message=_l("请选择审核结果"))],
+    )
+    note = TextAreaField(
+        _l("审核意见"),
+        validators=[
+            DataRequired(message=_l("请写明审核意见")),
+            Length(min=5, max=2000, message=_l("审核意见须为5到2000个字")),
+        ],
+    )
+
+
 class DeclineForm(FlaskForm):
     reason = TextAreaField(
         _l("不同意的理由"),

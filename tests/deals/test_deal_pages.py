@@ -283,3 +283,34 @@ def test_deal_page_drafts_terms_opens_notice_and_resolves_objection(
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.get(Objection, objection.id).status == "dismissed"
+
+
+def test_broker_reviews_use_first_reasons_on_a_page(
+    broker_client, create_user, institution, create_outcome
+):
+    from datetime import date
+
+    from models import UseFirstReview
+
+    outcome = create_outcome("到期成果", granted_on=date(2018, 1, 1))
+    use_first.sweep_use_first(date(2025, 1, 1))
+    review = db.session.scalar(
+        select(UseFirstReview).where(UseFirstReview.outcome_id == outcome.id)
+    )
+    owner = create_user("tto-r@example.cn", "institution", institution)
+    use_first.decline(review, owner, "正在与企业谈判实施许可")
+    db.session.commit()
+    page = text(broker_client.get("/broker/use-first-reasons"))
+    assert "正在与企业谈判实施许可" in page and "到期即转理由审核" in page
+    prefix = f"u{review.id}"
+    bad = broker_client.post(
+        f"/broker/use-first-reasons/{review.id}", data={f"{prefix}-note": "短"}
+    )
+    assert bad.status_code == 422 and "请选择审核结果" in text(bad)
+    ok = broker_client.post(
+        f"/broker/use-first-reasons/{review.id}",
+        data={f"{prefix}-decision": "rejected", f"{prefix}-note": "未见谈判记录，理由不成立"},
+    )
+    assert ok.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(UseFirstReview, review.id).state == "pending_consent"

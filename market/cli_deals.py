@@ -35,7 +35,9 @@ def register(app: Flask) -> None:
 
     @use_first_group.command("sweep")
     @click.option("--today", default=None, help="按哪一天判断（YYYY-MM-DD，默认今天）")
-    @click.option("--profile", default=None, help="政策档案键（默认 zhuhai-2025）")
+    @click.option(
+        "--profile", default=None, help="政策档案键（默认按每项成果权利人所在地区选档案）"
+    )
     def sweep(today: str | None, profile: str | None) -> None:
         """找出到期未实施的成果，标记为待权利人确认（可重复运行）。"""
         from .services.use_first import sweep_use_first

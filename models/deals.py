@@ -176,6 +176,9 @@ class Notice(db.Model):
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    # What the notice publishes beyond name and price (拟交易方式, price make-up, patents,
+    # 成果完成人, publishing unit, objection office / contact / procedure, the window's reckoning).
+    details: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     objections: Mapped[list[Objection]] = relationship(back_populates="notice")

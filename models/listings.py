@@ -275,6 +275,8 @@ class Outcome(ListingMixin, db.Model):
     asking_price_fen: Mapped[int | None] = mapped_column(BigInteger)
     use_first_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
     team_share_pct: Mapped[int | None] = mapped_column(Integer)
+    # 赋权 by a long-term use right instead of shared ownership (深圳 措施（十二）: 10 years).
+    use_right_years: Mapped[int | None] = mapped_column(Integer)
     implemented: Mapped[bool] = mapped_column(Boolean, default=False)
     use_first_state: Mapped[str | None] = mapped_column(String(20))
     suggested_ipc: Mapped[list] = mapped_column(JSON, default=list)

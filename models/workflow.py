@@ -71,6 +71,11 @@ class UseFirstReview(db.Model):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A broker reviews a refusal's 正当理由: pending → upheld | rejected (the reviewer is in the
+    # audit log); a rejected reason reopens the consent task.
+    review_state: Mapped[str | None] = mapped_column(String(16))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     outcome: Mapped[Outcome] = relationship()
 

@@ -101,8 +101,15 @@ class DraftTermsForm(FlaskForm):
 
 
 class NoticeForm(FlaskForm):
-    price = money_field(_l("成交价格（元）"))
+    price = money_field(_l("成交价格（元，已有条款书时留空即取其合同成交额）"), required=False)
     method = SelectField(_l("定价方式"), choices=options(METHODS.items()), default="negotiated")
+    office = StringField(
+        _l("异议受理部门（留空为权利人的成果转化管理部门）"),
+        validators=[Optional(), Length(max=120)],
+    )
+    contact = StringField(
+        _l("异议联系方式（留空为经办经纪人邮箱）"), validators=[Optional(), Length(max=120)]
+    )
 
 
 class SubsidyForm(FlaskForm):
@@ -134,6 +141,26 @@ class ResolveForm(FlaskForm):
 
 class ConsentForm(FlaskForm):
     pass
+
+
+class ReasonReviewForm(FlaskForm):
+    decision = RadioField(
+        _l("审核结果"),
+        choices=options(
+            [
+                ("upheld", _l("理由成立，暂不转入")),
+                ("rejected", _l("理由不成立，请权利人重新确认")),
+            ]
+        ),
+        validators=[DataRequired(message=_l("请选择审核结果"))],
+    )
+    note = TextAreaField(
+        _l("审核意见"),
+        validators=[
+            DataRequired(message=_l("请写明审核意见")),
+            Length(min=5, max=2000, message=_l("审核意见须为5到2000个字")),
+        ],
+    )
 
 
 class DeclineForm(FlaskForm):

@@ -17,6 +17,7 @@ from models import (
     Match,
     Objection,
     TermSheet,
+    UseFirstReview,
     User,
     ValidationError,
     db,
@@ -24,13 +25,14 @@ from models import (
 )
 from models.enums import CONFIDENTIALITY, COOPERATION_MODES, DEAL_STAGES, MATCH_STAGES
 
-from ..services import deals, notices, terms
+from ..services import deals, notices, terms, use_first
 from .common import attach_error, guard
 from .forms import (
     AcceptForm,
     DraftTermsForm,
     MoveForm,
     NoticeForm,
+    ReasonReviewForm,
     RejectForm,
     ResolveForm,
     RewardForm,
@@ -283,7 +285,15 @@ def draft_terms(deal_id: int):
 @bp.route("/deals/<int:deal_id>/notice", methods=["POST"])
 def open_notice(deal_id: int):
     def run(item, form):
-        notices.open_notice(item, fen(form.price.data), form.method.data, current_user)
+        price = fen(form.price.data) if form.price.data is not None else None
+        notices.open_notice(
+            item,
+            price,
+            form.method.data,
+            current_user,
+            office=form.office.data or "",
+            contact=form.contact.data or "",
+        )
 
     return _deal_action(deal_id, NoticeForm(), "notice", run, _("已发起公示"))
 
@@ -333,3 +343,49 @@ def sheet_link(row: TermSheet | None) -> str:
 @bp.context_processor
 def _clock() -> dict:
     return {"now_utc": utcnow}
+
+
+# -- 到期即转: owners' reasons for staying out of the pool, reviewed by a broker ----------------
+
+
+def _reason_forms(posted: ReasonReviewForm | None = None, target: int | None = None):
+    reviews = use_first.reasons_to_review()
+    forms = {
+        r.id: posted
+        if (posted is not None and r.id == target)
+        else ReasonReviewForm(formdata=None, prefix=f"u{r.id}")
+        for r in reviews
+    }
+    return reviews, forms
+
+
+def _render_reasons(posted: ReasonReviewForm | None = None, target: int | None = None):
+    reviews, forms = _reason_forms(posted, target)
+    status = 422 if posted is not None else 200
+    page = render_template(
+        "broker/use_first_reasons.html", reviews=reviews, forms=forms, active="reasons"
+    )
+    return page, status
+
+
+@bp.route("/use-first-reasons")
+def use_first_reasons():
+    return _render_reasons()
+
+
+@bp.route("/use-first-reasons/<int:review_id>", methods=["POST"])
+def review_use_first_reason(review_id: int):
+    review = db.get_or_404(UseFirstReview, review_id)
+    form = ReasonReviewForm(prefix=f"u{review_id}")
+    if form.validate():
+        try:
+            use_first.review_reason(
+                review, current_user, form.decision.data == "upheld", form.note.data
+            )
+            db.session.commit()
+            flash(_("审核意见已记录"), "success")
+            return redirect(url_for("broker.use_first_reasons"))
+        except ValidationError as e:
+            db.session.rollback()
+            attach_error(form, e)
+    return _render_reasons(form, review_id)

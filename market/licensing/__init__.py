@@ -30,10 +30,12 @@ from market.licensing.validation import Violation, validate
 from market.licensing.windows import (
     Decision,
     NoticeFacts,
+    NoticeWindow,
     can_sign,
     due_for_use_first,
     notice_closes_at,
     notice_days,
+    notice_window,
 )
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "Milestone",
     "MissingFacts",
     "NoticeFacts",
+    "NoticeWindow",
     "OutcomeFacts",
     "PatentFacts",
     "Profile",
@@ -75,6 +78,7 @@ __all__ = [
     "load_profiles",
     "notice_closes_at",
     "notice_days",
+    "notice_window",
     "scenario_band",
     "simulate",
     "validate",

@@ -13,19 +13,39 @@ from datetime import date
 from market.licensing.dates import add_months, add_years, whole_months_between
 from market.licensing.errors import DraftError, MissingFacts, UnsupportedMode
 from market.licensing.facts import LicenseeFacts, OutcomeFacts
-from market.licensing.formatting import yuan
+from market.licensing.formatting import percent, yuan
+from market.licensing.labels import ENUM_LABELS
 from market.licensing.profiles import Profile, Rule
-from market.licensing.sheet import Instalment, Milestone, Term, TermSheet
-from market.licensing.validation import applies, validate
+from market.licensing.sheet import PRE_REVENUE_EVENTS, Instalment, Milestone, Term, TermSheet
+from market.licensing.validation import (
+    AGREEMENT_PRICING_CITATION,
+    NOTICE_DAYS_CITATION,
+    NOTICE_MIN_DAYS,
+    USE_FIRST_CITATION,
+    applies,
+    notice_obligation,
+    scope_warnings,
+    validate,
+)
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_MODES = ("use_first", "license", "open_license", "transfer")
+SUPPORTED_MODES = ("use_first", "license", "open_license", "transfer", "equity")
 LICENSE_MODES = ("use_first", "license")  # modes that carry a 后转 option
 FIELD_CHECKS = ("bounds", "bounds_of_price", "one_of", "equals")
 CORE_FEE_FORM = "core:fee_form_consistency"
 CORE_PATENT_LIFE = "core:term_within_patent_life"
 PATENT_LIFE_CITATION = "《中华人民共和国专利法》第四十二条"
+CORE_USE_FIRST = "core:use_first_free_window"
+CORE_NOTICE = "core:agreement_pricing_notice"
+CORE_NOTICE_DAYS = "core:notice_days_minimum"
+EQUITY_CITATION = "《中华人民共和国促进科技成果转化法》第十六条第（五）项"
+EMPOWERMENT_SHARE_RULE = "empowerment_team_share"
+USE_RIGHT_RULE = "long_term_use_right"
+USE_FIRST_MILESTONE_CLAUSE = (
+    "先用后转付款时间：各项里程碑款在触发事件发生与免费使用期届满（含延至首笔销售收入）"
+    "两者中较晚者到期，免费使用期内不发生任何付款义务。"
+)
 
 
 def draft_terms(
@@ -38,7 +58,7 @@ def draft_terms(
     fee_form: str | None = None,
 ) -> TermSheet:
     """Draft version 1 of a term sheet for `mode` (先用后转 use_first, license, open_license,
-    transfer) under `profile`, starting on `today`."""
+    transfer, 作价入股 equity) under `profile`, starting on `today`."""
     if mode not in SUPPORTED_MODES:
         raise UnsupportedMode(
             f"合作方式 {mode!r} 暂无条款模板（支持：{', '.join(SUPPORTED_MODES)}）"
@@ -70,6 +90,7 @@ class _Drafter:
         self.milestones: tuple[Milestone, ...] = ()
         self.schedule: tuple[Instalment, ...] = ()
         self.warnings: list[str] = []
+        self.empowerment: list[str] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -84,7 +105,7 @@ class _Drafter:
             licensee_is_sme=self.licensee.is_sme,
             licensee_region=self.licensee.region,
             outcome_ref=self.outcome.ref,
-            notes=self._notes(),
+            notes=(*self.empowerment, *self._notes()),
             warnings=tuple(self.warnings),
         )
 
@@ -121,7 +142,7 @@ class _Drafter:
         ]
 
     def _notes(self) -> tuple[str, ...]:
-        notes = []
+        notes = [USE_FIRST_MILESTONE_CLAUSE] if self.mode == "use_first" else []
         for rule in self.profile.rules.values():
             if rule.check == "info" and (not rule.modes or self.mode in rule.modes):
                 text = rule.note or rule.citation.excerpt
@@ -132,6 +153,7 @@ class _Drafter:
 
     def build(self, fee_form: str | None) -> TermSheet:
         self._price_and_form(fee_form)
+        self._equity()
         self._dates()
         self._free_window()
         self._royalty()
@@ -142,7 +164,32 @@ class _Drafter:
         self._risk()
         self._exit_and_shares()
         self._warn_budget()
+        self.warnings.extend(scope_warnings(self.profile, self.sheet(), self.outcome))
+        self._empowerment()
         return self.sheet()
+
+    def _empowerment(self) -> None:
+        """赋权 recorded on the outcome, shown on its sheet; checked against the profile's 赋权
+        rule (深圳 措施（十二）: ownership share ≥ 70% or a 10-year long-term use right)."""
+        share, years = self.outcome.team_ownership_bps, self.outcome.use_right_years
+        share_rule = self.profile.get(EMPOWERMENT_SHARE_RULE)
+        years_rule = self.profile.get(USE_RIGHT_RULE)
+        if share is not None and share > 0:
+            self.empowerment.append(
+                f"赋权：成果完成人（团队）按份共有本成果，所有权份额{percent(share)}"
+            )
+            if share_rule is not None and share < int(share_rule.value):
+                self.warnings.append(
+                    f"赋权份额{percent(share)}低于“{share_rule.label}”"
+                    f"（{percent(int(share_rule.value))}，{share_rule.citation}）"
+                )
+        if years is not None:
+            self.empowerment.append(f"赋权：成果完成人（团队）享有本成果长期使用权{years}年")
+            if years_rule is not None and years != int(years_rule.value):
+                self.warnings.append(
+                    f"长期使用权{years}年与“{years_rule.label}”不符"
+                    f"（{years_rule.value}年，{years_rule.citation}）"
+                )
 
     def _price_and_form(self, fee_form: str | None) -> None:
         source = (
@@ -152,13 +199,31 @@ class _Drafter:
         form = self.default("fee_form", "enum")
         if fee_form is not None:
             form = Term(fee_form, "enum", "fact:requested_fee_form")
+        if (self.mode == "equity") != (form.value == "equity"):
+            # 作价入股 is paid in shares and only in shares; other modes are never paid that way.
+            label = ENUM_LABELS["fee_form"].get(str(fee_form), str(fee_form))
+            self.warnings.append(f"付费方式“{label}”不适用于该合作方式，已改为默认方式")
+            form, fee_form = self.default("fee_form", "enum"), None
         form = self.settle("fee_form", form)
         if fee_form is not None and form.value != fee_form:
             self.warnings.append(f"所选付费方式不符合“{form.citation}”，已改为允许的方式")
         base = self.default("royalty_base", "enum")
-        if form.value in ("deferred", "lump_sum"):
+        if form.value in ("deferred", "lump_sum", "equity"):
             base = Term("none", "enum", CORE_FEE_FORM)
         self.settle("royalty_base", base)
+
+    def _equity(self) -> None:
+        """作价入股: the outcome is contributed at its price for shares (促进法 第十六条第（五）项);
+        the share percentage depends on the company's capital and is left to negotiation."""
+        if self.mode != "equity":
+            self.terms["equity_value"] = Term(None, "fen", "fact:mode")
+            self.terms["equity_share_bps"] = Term(None, "bps", "fact:mode")
+            return
+        price = self.terms["base_price"]
+        self.terms["equity_value"] = Term(self.price, "fen", price.source, EQUITY_CITATION)
+        self.terms["equity_share_bps"] = Term(
+            None, "bps", "fact:to_negotiate", "按被投资企业注册资本协商"
+        )
 
     def _dates(self) -> None:
         start = Term(self.today, "date", "fact:drafted_on")
@@ -175,11 +240,16 @@ class _Drafter:
     def _free_window(self) -> None:
         window = self.settle("free_window_months", self.default("free_window_months", "months"))
         until = self.default("free_window_until_first_revenue", "bool")
+        if until.value and self.terms["fee_form"].value == "deferred":
+            # Instalments fall on fixed dates after the window, so the window has a fixed end too.
+            until = Term(
+                False, "bool", CORE_FEE_FORM, "延期支付按约定日期分期，免费期不延至首笔收入"
+            )
         self.terms["free_window_until_first_revenue"] = until
         longest = self.settle(
             "free_window_max_months", self.default("free_window_max_months", "months")
         )
-        if longest.value < window.value:
+        if longest.value < window.value or not until.value:
             longest = Term(window.value, "months", window.source, window.citation)
         room = whole_months_between(self.today, self.terms["end_on"].value)
         if window.value > room:
@@ -207,6 +277,9 @@ class _Drafter:
         entry = self.default("entry_fee", "fen")
         if form == "deferred" and self.mode == "transfer":
             entry = Term(0, "fen", CORE_FEE_FORM)  # the whole price moves into the instalments
+        elif form == "lump_sum" and self.mode != "use_first":
+            # 一次总付 (民法典 第八百四十六条): the price itself, paid once.
+            entry = Term(self.price, "fen", CORE_FEE_FORM, "一次性支付：入门费即全部价款")
         self.settle("entry_fee", entry)
         if form == "milestone_royalty":
             self.milestones = self._planned_milestones()
@@ -225,6 +298,8 @@ class _Drafter:
             if limit is not None and limit.value <= 0:
                 continue
             plan.append(Milestone(step["event"], amount, limit))
+        if self.mode == "use_first":
+            plan = _after_first_revenue(plan)
         return tuple(plan)
 
     def _deferred_schedule(self) -> tuple[Instalment, ...]:
@@ -232,7 +307,10 @@ class _Drafter:
         count_rule = self.profile.rule("deferred_instalments")
         low, high = count_rule.bounds or (None, None)
         count = _clip(int(self.resolve("deferred_instalments")), low, high)
-        first = self.terms["free_window_months"].value
+        # 延期支付 is deferred: never at signing, and under 先用后转 only after the free window.
+        first = max(
+            self.terms["free_window_months"].value, int(self.resolve("deferred_first_due_months"))
+        )
         end = self.terms["end_on"].value
         dues = [add_months(self.today, first + 12 * i) for i in range(count)]
         dues = [d for d in dues if d <= end] or [end]
@@ -255,6 +333,10 @@ class _Drafter:
                 variable if rule.field == "milestone_total" else current.value("fixed_fee_total")
             )
             if fixed <= ceiling:
+                continue
+            if variable == 0 and rule.field == "fixed_fee_total":
+                self.terms["entry_fee"] = Term(ceiling, "fen", rule.source, str(rule.citation))
+                current = self.sheet()
                 continue
             room = max(ceiling - (fixed - variable), 0)
             self.milestones = tuple(
@@ -318,10 +400,34 @@ class _Drafter:
             ("cure_days", "days"),
             ("team_income_share", "bps"),
             ("broker_reward_share", "bps"),
+            ("pricing_method", "enum"),
             ("notice_required", "bool"),
             ("notice_days", "days"),
         ):
             self.settle(field, self.default(field, unit))
+        self._notice()
+
+    def _notice(self) -> None:
+        """促进法 第十八条 decides whether the price is published; the national rules its length."""
+        required = notice_obligation(self.sheet(), self.outcome)
+        if required:
+            self.terms["notice_required"] = Term(
+                True, "bool", CORE_NOTICE, AGREEMENT_PRICING_CITATION
+            )
+            days = self.terms["notice_days"]
+            if days.value < NOTICE_MIN_DAYS:
+                self.terms["notice_days"] = Term(
+                    NOTICE_MIN_DAYS, "days", CORE_NOTICE_DAYS, NOTICE_DAYS_CITATION
+                )
+        elif self.outcome.owner_kind == "enterprise" or self.terms["pricing_method"].value != (
+            "negotiated"
+        ):
+            self.terms["notice_required"] = Term(
+                False,
+                "bool",
+                CORE_NOTICE,
+                f"{AGREEMENT_PRICING_CITATION}（只约束高校院所的协议定价）",
+            )
 
     def _warn_budget(self) -> None:
         budget = self.licensee.budget_fen
@@ -336,6 +442,20 @@ class _Drafter:
             self.warnings.append(
                 f"转让价款{yuan(self.price)}超出企业预算{yuan(budget)}，可考虑先用后转"
             )
+
+
+def _after_first_revenue(plan: list[Milestone]) -> list[Milestone]:
+    """先用后转: milestones that would fall before first revenue (中试, 首台套) are paid with the
+    first-revenue milestone instead, so nothing falls due inside the free window."""
+    early = [m for m in plan if m.event in PRE_REVENUE_EVENTS]
+    later = [m for m in plan if m.event not in PRE_REVENUE_EVENTS]
+    if not early:
+        return plan
+    moved = sum(int(m.amount.value) for m in early)
+    first = next((m for m in later if m.event == "first_revenue"), None)
+    amount = moved + (int(first.amount.value) if first else 0)
+    merged = Milestone("first_revenue", Term(amount, "fen", CORE_USE_FIRST, USE_FIRST_CITATION))
+    return [merged, *(m for m in later if m.event != "first_revenue")]
 
 
 def _clip(value: int, low: int | None, high: int | None) -> int:

@@ -25,7 +25,13 @@ from market.licensing.sheet import (
     TermValue,
     value_to_json,
 )
-from market.licensing.validation import CORE_CITATION, Violation, validate
+from market.licensing.validation import (
+    CORE_CITATION,
+    NOTICE_DAYS_CITATION,
+    Violation,
+    notice_obligation,
+    validate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +88,7 @@ def apply_edit(
         history=sheet.history
         + tuple(Change(version, f, old, new, editor, at) for f, old, new in history),
     )
-    violations = validate(edited, profile, outcome)
+    violations = validate(edited, profile, outcome) + _lowered_notice(sheet, edited, outcome)
     if violations:
         logger.info("edit by %s refused: %s", editor, [v.rule_id for v in violations])
         raise TermsViolation(violations)
@@ -198,6 +204,23 @@ def _without_sources(items: list[dict[str, Any]]) -> list[Any]:
 def _plain(value: Any) -> Any:
     """JSON-safe copy for the history (dates as ISO)."""
     return value_to_json(value) if isinstance(value, date) else value
+
+
+def _lowered_notice(before: TermSheet, after: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
+    """A 公示 the law requires may be lengthened by an edit, never shortened."""
+    old, new = before.value("notice_days"), after.value("notice_days")
+    if new >= old or not notice_obligation(after, outcome):
+        return []
+    message = f"公示期只能延长，不能从{old}日缩短为{new}日"
+    return [
+        Violation(
+            "core/notice_days_raise_only",
+            "core:notice_days_raise_only",
+            NOTICE_DAYS_CITATION,
+            "notice_days",
+            message,
+        )
+    ]
 
 
 def _edit_violation(field: str, message: str) -> Violation:

@@ -20,6 +20,7 @@ from typing import Any
 from market.licensing.errors import CjkFontMissing
 from market.licensing.formatting import chinese_date, format_value, yuan
 from market.licensing.labels import ENUM_LABELS, FIELD_LABELS, SOURCE_KIND_LABELS
+from market.licensing.regions import region_code
 from market.licensing.sheet import Term, TermSheet
 from market.spreadsheets import FORMULA_PREFIXES, csv_text
 from models.enums import COOPERATION_MODES
@@ -39,7 +40,10 @@ DOCX_BODY_FONT, DOCX_HEADING_FONT, DOCX_LATIN_FONT = "宋体", "黑体", "Times 
 CSV_DANGEROUS_PREFIXES = FORMULA_PREFIXES  # the name tests and callers already use
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("一、价格与付费方式", ("base_price", "fee_form", "entry_fee")),
+    (
+        "一、价格与付费方式",
+        ("base_price", "fee_form", "entry_fee", "equity_value", "equity_share_bps"),
+    ),
     (
         "二、免费使用期与提成",
         (
@@ -75,7 +79,13 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "六、收益分配与协议定价公示",
-        ("team_income_share", "broker_reward_share", "notice_required", "notice_days"),
+        (
+            "team_income_share",
+            "broker_reward_share",
+            "pricing_method",
+            "notice_required",
+            "notice_days",
+        ),
     ),
 )
 
@@ -83,15 +93,37 @@ REGISTRATION_LABELS: dict[str, str] = {
     "contract_type": "合同类型",
     "contract_subtype": "合同子类",
     "contract_name": "合同名称",
-    "subject": "技术标的",
+    "subject": "项目名称（技术标的）",
+    "registration_no": "登记编号",
     "patent_numbers": "专利号",
+    "ip_type": "知识产权类型",
     "seller": "卖方（许可方/让与方）",
+    "seller_kind": "卖方单位性质",
+    "seller_credit_code": "卖方统一社会信用代码",
+    "seller_region": "卖方所在地区",
+    "seller_region_code": "卖方行政区划代码",
+    "seller_contact": "卖方联系人",
     "buyer": "买方（被许可方/受让方）",
+    "buyer_kind": "买方单位性质",
+    "buyer_credit_code": "买方统一社会信用代码",
     "buyer_region": "买方所在地区",
+    "buyer_region_code": "买方行政区划代码",
+    "buyer_contact": "买方联系人",
+    "intermediary": "中介方",
     "technical_field": "技术领域",
+    "technical_field_code": "技术领域代码（IPC）",
+    "socio_economic_goal": "社会经济目标",
+    "plan_source": "计划来源",
+    "fiscal_funding": "财政资助",
+    "signing_place": "签订地点",
+    "performance_mode": "履行方式",
+    "performance_place": "履行地点",
     "contract_amount_fen": "合同成交额（分）",
     "contract_amount": "合同成交额",
-    "royalty": "提成约定",
+    "technology_amount_fen": "技术交易额（分）",
+    "technology_amount": "技术交易额",
+    "amount_breakdown": "成交额构成（固定价款）",
+    "royalty": "提成约定（另计，不含在成交额内）",
     "payment_method": "支付方式",
     "exclusivity": "许可方式",
     "territory": "地域范围",
@@ -102,6 +134,63 @@ REGISTRATION_LABELS: dict[str, str] = {
     "profile_key": "政策档案",
     "term_sheet_version": "条款书版本",
 }
+TO_FILL = "（待填写）"
+REGISTRATION_NO_PLACEHOLDER = "（由技术合同登记机构填写）"
+# A transfer moves the right itself: licence-only terms have no place on its sheet or record.
+TRANSFER_HIDDEN_FIELDS = frozenset(
+    {
+        "free_window_months",
+        "free_window_until_first_revenue",
+        "free_window_max_months",
+        "conversion_price",
+        "conversion_opens_on",
+        "conversion_closes_on",
+        "conversion_credit_paid_fees",
+        "exclusivity",
+        "territory",
+        "end_on",
+        "exit_free_in_window",
+    }
+)
+EQUITY_FIELDS = frozenset({"equity_value", "equity_share_bps"})
+RIGHT_MOVES = ("transfer", "equity")  # modes that move the right itself to the other party
+
+
+def hidden_fields(sheet: TermSheet) -> frozenset[str]:
+    """Terms that have no place on this sheet: licence-only terms when the right itself moves,
+    作价入股 terms on every other sheet."""
+    hidden = TRANSFER_HIDDEN_FIELDS if sheet.mode in RIGHT_MOVES else frozenset()
+    return hidden if sheet.mode == "equity" else hidden | EQUITY_FIELDS
+
+
+ORG_KIND_REGISTRATION = {
+    "university": "事业法人（高等院校）",
+    "institute": "事业法人（科研院所）",
+    "hospital": "事业法人（医疗卫生机构）",
+    "enterprise": "企业法人",
+    "service": "其他组织（技术服务机构）",
+}
+IP_TYPE_LABELS = {
+    "invention": "发明专利",
+    "utility": "实用新型专利",
+    "design": "外观设计专利",
+    "software": "计算机软件著作权",
+}
+
+
+@dataclass(frozen=True)
+class PartyFacts:
+    """One contracting party as the 技术合同登记表 asks for it."""
+
+    kind: str = ""
+    province: str = ""
+    city: str = ""
+    credit_code: str = ""
+    contact: str = ""
+
+    @property
+    def region(self) -> str:
+        return f"{self.province}{self.city if self.city != self.province else ''}"
 
 
 @dataclass(frozen=True)
@@ -116,6 +205,15 @@ class ExportContext:
     broker_name: str = ""
     contract_name: str = ""
     signed_on: date | None = None
+    licensor: PartyFacts = PartyFacts()
+    licensee: PartyFacts = PartyFacts()
+    patent_kinds: tuple[str, ...] = ()
+    technical_field_code: str = ""
+    fiscal_funded: bool | None = None
+    plan_source: str = ""
+    socio_economic_goal: str = ""
+    signing_place: str = ""
+    intermediary: str = ""
 
 
 # --- rows shared by DOCX and PDF ------------------------------------------------------------
@@ -126,6 +224,8 @@ def source_label(term: Term) -> str:
     kind, _, rest = term.source.partition(":")
     if kind == "edit":
         return f"人工修改（{rest}）"
+    if kind == "core" and term.citation.startswith("《"):
+        return f"法律规定：{term.citation}"  # a statutory check every profile shares
     if term.citation:
         return f"{SOURCE_KIND_LABELS.get(kind, kind)}：{term.citation}"
     return SOURCE_KIND_LABELS.get(kind, term.source)
@@ -140,10 +240,15 @@ def display(name: str, term: Term) -> str:
 def section_rows(sheet: TermSheet) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """[(section heading, [(label, value, basis), …]), …] in contract order."""
     sections = []
+    hidden = hidden_fields(sheet)
     for heading, names in SECTIONS:
         rows = [
-            (FIELD_LABELS[n], display(n, sheet.term(n)), source_label(sheet.term(n))) for n in names
+            (FIELD_LABELS[n], display(n, sheet.term(n)), source_label(sheet.term(n)))
+            for n in names
+            if n not in hidden
         ]
+        if not rows:
+            continue
         if heading.startswith("一"):
             rows.extend(_milestone_rows(sheet))
             rows.extend(_instalment_rows(sheet))
@@ -175,7 +280,7 @@ def _instalment_rows(sheet: TermSheet) -> list[tuple[str, str, str]]:
 def _contract_kind(sheet: TermSheet | None) -> str:
     if sheet is None:
         return "技术合同"
-    return "技术转让" if sheet.mode == "transfer" else "技术许可"
+    return "技术转让" if sheet.mode in RIGHT_MOVES else "技术许可"
 
 
 def _heading_lines(sheet: TermSheet, context: ExportContext) -> list[str]:
@@ -192,6 +297,8 @@ def _heading_lines(sheet: TermSheet, context: ExportContext) -> list[str]:
 def document_title(sheet: TermSheet, context: ExportContext) -> str:
     if context.contract_name:
         return context.contract_name
+    if sheet.mode == "equity":
+        return "科技成果作价入股协议条款书"
     suffix = "（先用后转）" if sheet.mode == "use_first" else ""
     return f"{_contract_kind(sheet)}合同条款书{suffix}"
 
@@ -365,26 +472,57 @@ def _escape(text: str) -> str:
 
 
 def contract_registration_record(sheet: TermSheet, context: ExportContext) -> dict[str, Any]:
-    """The fields a 技术合同认定登记 asks for, from the sheet and the parties' names."""
-    amount = sheet.value("fixed_fee_total")
+    """The fields a 技术合同认定登记 asks for (技术合同登记表), from the sheet and the parties.
+
+    合同成交额 counts every fixed sum (entry fee, milestones, instalments, 后转 price); royalties are
+    stated apart because their amount is not known at signing. For a licence or transfer of
+    patents or software the whole 成交额 is 技术交易额 (no equipment, materials or other
+    non-technical costs are part of these sheets). Fields the platform does not hold are
+    "（待填写）"; the 登记编号 is the registration office's.
+    """
+    amount = sheet.value("contract_amount")
+    transfer = sheet.mode in RIGHT_MOVES
+    seller, buyer = context.licensor, context.licensee
     return {
         "contract_type": _contract_kind(sheet),
         "contract_subtype": _subtype(sheet, context),
         "contract_name": document_title(sheet, context).replace("条款书", ""),
         "subject": context.outcome_title,
+        "registration_no": REGISTRATION_NO_PLACEHOLDER,
         "patent_numbers": "；".join(context.patent_numbers),
+        "ip_type": _ip_type(context),
         "seller": context.licensor_name,
+        "seller_kind": ORG_KIND_REGISTRATION.get(seller.kind, TO_FILL),
+        "seller_credit_code": seller.credit_code or TO_FILL,
+        "seller_region": seller.region or TO_FILL,
+        "seller_region_code": region_code(seller.province, seller.city) or TO_FILL,
+        "seller_contact": seller.contact or TO_FILL,
         "buyer": context.licensee_name,
-        "buyer_region": sheet.licensee_region,
+        "buyer_kind": ORG_KIND_REGISTRATION.get(buyer.kind, TO_FILL),
+        "buyer_credit_code": buyer.credit_code or TO_FILL,
+        "buyer_region": buyer.region or sheet.licensee_region or TO_FILL,
+        "buyer_region_code": region_code(buyer.province, buyer.city) or TO_FILL,
+        "buyer_contact": buyer.contact or TO_FILL,
+        "intermediary": context.intermediary or context.broker_name or "无",
         "technical_field": context.technical_field,
+        "technical_field_code": context.technical_field_code or TO_FILL,
+        "socio_economic_goal": context.socio_economic_goal or TO_FILL,
+        "plan_source": context.plan_source or TO_FILL,
+        "fiscal_funding": _fiscal(context.fiscal_funded),
+        "signing_place": context.signing_place or seller.region or TO_FILL,
+        "performance_mode": _performance_mode(sheet),
+        "performance_place": buyer.region or sheet.licensee_region or TO_FILL,
         "contract_amount_fen": amount,
         "contract_amount": yuan(amount),
+        "technology_amount_fen": amount,
+        "technology_amount": yuan(amount),
+        "amount_breakdown": _amount_breakdown(sheet),
         "royalty": _royalty_text(sheet),
         "payment_method": _payment_method(sheet),
-        "exclusivity": display("exclusivity", sheet.term("exclusivity")),
-        "territory": sheet.value("territory"),
+        "exclusivity": "" if transfer else display("exclusivity", sheet.term("exclusivity")),
+        "territory": "" if transfer else sheet.value("territory"),
         "term_start": sheet.value("start_on").isoformat(),
-        "term_end": sheet.value("end_on").isoformat(),
+        "term_end": "" if transfer else sheet.value("end_on").isoformat(),
         "signed_on": context.signed_on.isoformat() if context.signed_on else "",
         "broker": context.broker_name,
         "profile_key": sheet.profile_key,
@@ -392,7 +530,43 @@ def contract_registration_record(sheet: TermSheet, context: ExportContext) -> di
     }
 
 
+def _ip_type(context: ExportContext) -> str:
+    kinds = dict.fromkeys(IP_TYPE_LABELS.get(k, k) for k in context.patent_kinds)
+    return "、".join(kinds) or ("专利" if context.patent_numbers else "技术秘密")
+
+
+def _fiscal(funded: bool | None) -> str:
+    if funded is None:
+        return TO_FILL
+    return "是（财政资金资助形成的成果）" if funded else "否"
+
+
+def _performance_mode(sheet: TermSheet) -> str:
+    if sheet.mode == "equity":
+        return "权利人以专利权（技术）作价出资，权利转移至被投资企业"
+    if sheet.mode == "transfer":
+        return "转让方将专利权（技术）转移给受让方"
+    exclusivity = display("exclusivity", sheet.term("exclusivity"))
+    return f"许可方以{exclusivity}方式许可被许可方实施"
+
+
+def _amount_breakdown(sheet: TermSheet) -> str:
+    parts = [f"入门费{yuan(sheet.value('entry_fee'))}"]
+    if sheet.milestones:
+        parts.append(f"里程碑{len(sheet.milestones)}项共{yuan(sheet.value('milestone_total'))}")
+    if sheet.deferred_schedule:
+        count = len(sheet.deferred_schedule)
+        parts.append(f"延期支付{count}期共{yuan(sheet.value('deferred_total'))}")
+    if sheet.value("conversion_price") is not None:
+        parts.append(f"后转价格{yuan(sheet.value('conversion_price'))}")
+    if sheet.value("equity_value") is not None:
+        parts.append(f"作价出资{yuan(sheet.value('equity_value'))}")
+    return "；".join(parts)
+
+
 def _subtype(sheet: TermSheet, context: ExportContext) -> str:
+    if sheet.mode == "equity":
+        return "专利权作价入股" if context.patent_numbers else "技术秘密作价入股"
     if sheet.mode == "transfer":
         return "专利权转让" if context.patent_numbers else "技术秘密转让"
     return "专利实施许可" if context.patent_numbers else "技术秘密许可"
@@ -408,6 +582,8 @@ def _royalty_text(sheet: TermSheet) -> str:
 
 def _payment_method(sheet: TermSheet) -> str:
     form, entry = sheet.value("fee_form"), sheet.value("entry_fee")
+    if form == "equity":
+        return "作价出资（取得股权）"
     if form == "lump_sum":
         return "一次总付"
     if form == "deferred":

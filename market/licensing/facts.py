@@ -42,8 +42,16 @@ class OutcomeFacts:
     in_use_first_pool: bool = False
     field_code: str = ""
     ref: str | None = None
+    # 赋权 recorded on the outcome: the completers' ownership share under 按份共有 (bps), or the
+    # years of a long-term use right granted to them.
+    team_ownership_bps: int | None = None
+    use_right_years: int | None = None
 
     def __post_init__(self) -> None:
+        if self.team_ownership_bps is not None and not 0 <= self.team_ownership_bps <= 10000:
+            raise MissingFacts("赋权份额须在0%至100%之间")
+        if self.use_right_years is not None and self.use_right_years < 1:
+            raise MissingFacts("长期使用权年限须至少为1年")
         if self.maturity not in MATURITY:
             raise MissingFacts(f"未知成熟度 {self.maturity!r}")
         if self.owner_kind not in ORG_KINDS:
@@ -95,6 +103,10 @@ class LicenseeFacts:
     budget_fen: int | None = None
     expected_revenue: RevenueScenario | None = None
     name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.budget_fen is not None and self.budget_fen < 0:
+            raise MissingFacts(f"企业预算不能为负（{self.budget_fen}分）")
 
 
 def scenario_band(

@@ -25,7 +25,9 @@ logger = logging.getLogger(__name__)
 PRACTICE_DEFAULTS_PATH = Path(__file__).with_name("practice_defaults.toml")
 BUILTIN_KEY = "builtin"
 
-CHECKS = ("bounds", "bounds_of_price", "one_of", "equals", "default", "param", "info")
+# "scope": a rule that applies to some owners / licensees only; outside it the draft is still
+# made but carries a visible warning (e.g. 珠海 措施7 covers 高校院所 patents licensed to SMEs).
+CHECKS = ("bounds", "bounds_of_price", "one_of", "equals", "default", "param", "info", "scope")
 FIELD_CHECKS = ("bounds", "bounds_of_price", "one_of", "equals")
 UNITS = (
     "fen", "bps", "bps_of_price", "months", "years", "days", "count", "bool", "enum", "text", "plan",
@@ -34,6 +36,7 @@ INT_UNITS = frozenset({"fen", "bps", "bps_of_price", "months", "years", "days", 
 CONDITIONS = (
     "ownership_shared",
     "fiscal_funded",
+    "has_granted_patent",
     "sme_licensee",
     "has_royalty",
     "royalty_base:net_sales",
@@ -322,7 +325,7 @@ def _parse_rule(rule_id: str, raw: Any, key: str, kind: str, where: str) -> Rule
         raise ProfileError(path, f"{at}.label", "必填字符串")
     rule_field = _rule_field(raw, check, unit, path, at)
     value = raw.get("value")
-    if value is None and check not in ("info", "bounds", "bounds_of_price"):
+    if value is None and check not in ("info", "scope", "bounds", "bounds_of_price"):
         raise ProfileError(path, f"{at}.value", "必填")
     if value is not None:
         _check_value(value, check, unit, rule_field, path, f"{at}.value")

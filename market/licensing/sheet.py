@@ -41,11 +41,15 @@ FIELD_UNITS: dict[str, str] = {
     "broker_reward_share": "bps",
     "notice_required": "bool",
     "notice_days": "days",
+    "pricing_method": "enum",
+    "equity_value": "fen",
+    "equity_share_bps": "bps",
 }
 DERIVED_UNITS: dict[str, str] = {
     "milestone_total": "fen",
     "deferred_total": "fen",
     "fixed_fee_total": "fen",
+    "contract_amount": "fen",
     "term_months": "months",
     "conversion_window_months": "months",
     "instalment_count": "count",
@@ -53,18 +57,36 @@ DERIVED_UNITS: dict[str, str] = {
 }
 # Terms that may be absent (None): no cap, no 后转 option.
 NULLABLE_FIELDS = frozenset(
-    {"annual_cap", "conversion_price", "conversion_opens_on", "conversion_closes_on"}
+    {
+        "annual_cap",
+        "conversion_price",
+        "conversion_opens_on",
+        "conversion_closes_on",
+        "equity_value",
+        "equity_share_bps",
+    }
 )
 # base_price comes from the outcome's facts; editing it would move every price-relative bound.
 READ_ONLY_FIELDS = frozenset({"base_price"})
 LIST_FIELDS = frozenset({"milestones", "deferred_schedule"})
 ENUM_VALUES: dict[str, tuple[str, ...]] = {
-    "fee_form": ("milestone_royalty", "deferred", "royalty", "lump_sum"),
+    "fee_form": ("milestone_royalty", "deferred", "royalty", "lump_sum", "equity"),
     "royalty_base": ("net_sales", "profit", "none"),
     "exclusivity": ("ordinary", "sole", "exclusive"),
     "risk_instrument": ("guarantee", "insurance", "none"),
+    "pricing_method": ("negotiated", "listed", "auction"),
 }
+# In the order they can happen: a plan lists them in this order.
 MILESTONE_EVENTS = ("pilot_done", "first_unit", "first_revenue", "revenue_at_least")
+# Events that happen before the licensee's first sale, i.e. inside a free window that runs
+# "until first revenue".
+PRE_REVENUE_EVENTS = ("pilot_done", "first_unit")
+# Terms added after sheets were first stored: older sheets read back with these values.
+LEGACY_TERMS: dict[str, tuple[TermValue, str]] = {
+    "pricing_method": ("negotiated", "core:legacy_sheet"),
+    "equity_value": (None, "core:legacy_sheet"),
+    "equity_share_bps": (None, "core:legacy_sheet"),
+}
 
 
 def value_to_json(value: TermValue) -> int | bool | str | None:
@@ -226,7 +248,7 @@ class TermSheet:
             profile_key=data["profile_key"],
             mode=data["mode"],
             drafted_on=date.fromisoformat(data["drafted_on"]),
-            terms={k: Term.from_dict(v) for k, v in data["terms"].items()},
+            terms=_with_legacy_terms({k: Term.from_dict(v) for k, v in data["terms"].items()}),
             milestones=tuple(Milestone.from_dict(m) for m in data.get("milestones", [])),
             deferred_schedule=tuple(
                 Instalment.from_dict(i) for i in data.get("deferred_schedule", [])
@@ -241,6 +263,12 @@ class TermSheet:
         )
 
 
+def _with_legacy_terms(terms: dict[str, Term]) -> dict[str, Term]:
+    for name, (value, source) in LEGACY_TERMS.items():
+        terms.setdefault(name, Term(value, FIELD_UNITS[name], source))
+    return terms
+
+
 def _milestone_total(sheet: TermSheet) -> int:
     return sum(int(m.amount.value or 0) for m in sheet.milestones)
 
@@ -252,6 +280,15 @@ def _deferred_total(sheet: TermSheet) -> int:
 def _fixed_fee_total(sheet: TermSheet) -> int:
     entry = int(sheet.terms["entry_fee"].value or 0)
     return entry + _milestone_total(sheet) + _deferred_total(sheet)
+
+
+def _contract_amount(sheet: TermSheet) -> int:
+    """合同成交额: every fixed sum the contract names (entry fee, milestones, instalments, the 后转
+    price, the 作价 of an equity contribution); royalties are stated separately. Also the price a
+    公示 publishes."""
+    conversion = sheet.terms["conversion_price"].value
+    equity = sheet.terms["equity_value"].value
+    return _fixed_fee_total(sheet) + int(conversion or 0) + int(equity or 0)
 
 
 def _term_months(sheet: TermSheet) -> int:
@@ -272,6 +309,7 @@ _DERIVED = {
     "milestone_total": _milestone_total,
     "deferred_total": _deferred_total,
     "fixed_fee_total": _fixed_fee_total,
+    "contract_amount": _contract_amount,
     "term_months": _term_months,
     "conversion_window_months": _conversion_window_months,
     "instalment_count": lambda sheet: len(sheet.deferred_schedule),

@@ -8,7 +8,8 @@ Conventions, so results can be checked by hand:
 - the annual minimum and cap are prorated the same way; the free window lasts `free_window_months`,
   or until the start of the first year with sales when the sheet extends it to first revenue, never
   beyond `free_window_max_months`;
-- the entry fee falls in year 1, a milestone in the year its event happens, an instalment in the
+- the entry fee falls in year 1, a milestone in the year its event happens (under 先用后转 not
+  before the year in which the free window ends: nothing is due inside it), an instalment in the
   contract year containing its due date; the buyout price is paid at t = 0 (not discounted);
 - NPV = Σ cash_t / (1 + r)^t, rounded half-even to the fen.
 """
@@ -159,7 +160,8 @@ def _run(
 ) -> ScenarioResult:
     free = _free_months(sheet, scenario, horizon)
     term_months = whole_months_between(sheet.value("start_on"), sheet.value("end_on"))
-    triggers = _trigger_years(sheet.milestones, scenario, horizon)
+    after = -(-free // 12) if sheet.mode == "use_first" else 1
+    triggers = _trigger_years(sheet.milestones, scenario, horizon, after)
     rows, cumulative = [], 0
     for year in range(1, horizon + 1):
         row = _year_row(sheet, scenario, year, free, term_months, triggers, cumulative)
@@ -238,11 +240,13 @@ def _royalty(sheet: TermSheet, sales: int, margin_bps: int, payable: int) -> int
 
 
 def _trigger_years(
-    milestones: Sequence[Milestone], scenario: RevenueScenario, horizon: int
+    milestones: Sequence[Milestone], scenario: RevenueScenario, horizon: int, earliest: int = 1
 ) -> dict[int, int]:
     due: dict[int, int] = {}
     for m in milestones:
         year = _event_year(m, scenario, horizon)
+        if year is not None:
+            year = max(year, earliest)
         if year is not None and 1 <= year <= horizon:
             due[year] = due.get(year, 0) + m.amount.value
     return due

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from market.licensing.dates import whole_months_between
+from market.licensing.dates import add_months, whole_months_between
 from market.licensing.facts import OutcomeFacts
 from market.licensing.formatting import format_bounds, format_value
 from market.licensing.labels import FIELD_LABELS
@@ -19,6 +19,7 @@ from market.licensing.sheet import (
     FIELD_UNITS,
     MILESTONE_EVENTS,
     NULLABLE_FIELDS,
+    PRE_REVENUE_EVENTS,
     TermSheet,
 )
 
@@ -26,7 +27,27 @@ logger = logging.getLogger(__name__)
 
 PATENT_LIFE_CITATION = "《中华人民共和国专利法》第四十二条"
 CORE_CITATION = "平台校验（合同要素完整性）"
-MONEY_FIELDS = ("entry_fee", "annual_minimum", "annual_cap", "conversion_price", "risk_coverage")
+CONSIDERATION_CITATION = (
+    "平台规则：技术许可、转让须有对价（支付方式依《中华人民共和国民法典》第八百四十六条约定）"
+)
+USE_FIRST_CITATION = "先用后转的定义：先免费使用、后付费转化（珠府办函〔2025〕13号 措施7）"
+AGREEMENT_PRICING_CITATION = "《中华人民共和国促进科技成果转化法》第十八条"
+NOTICE_DAYS_CITATION = (
+    "《实施〈中华人民共和国促进科技成果转化法〉若干规定》（国发〔2016〕16号）；"
+    "《教育部 科技部关于加强高等学校科技成果转移转化工作的若干意见》（教技〔2016〕3号）"
+)
+# 促进法 第十八条 binds 国家设立的研究开发机构、高等院校 that price by agreement.
+STATE_OWNER_KINDS = ("university", "institute")
+NEGOTIATED_MODES = ("use_first", "license", "transfer", "equity")
+NOTICE_MIN_DAYS = 15
+MONEY_FIELDS = (
+    "entry_fee",
+    "annual_minimum",
+    "annual_cap",
+    "conversion_price",
+    "risk_coverage",
+    "equity_value",
+)
 
 
 @dataclass(frozen=True)
@@ -58,13 +79,29 @@ def validate(sheet: TermSheet, profile: Profile, outcome: OutcomeFacts) -> list[
         found.append(
             _core("profile_mismatch", "profile_key", f"条款书属于档案 {sheet.profile_key}")
         )
+    named = []
     for rule in profile.rules.values():
         checker = _CHECKERS.get(rule.check)
         if checker is not None and applies(rule, sheet, outcome):
             violation = checker(rule, sheet)
             if violation is not None:
-                found.append(violation)
-    return found
+                named.append(violation)
+    # A profile rule that says the same as a core check (珠海 措施7 零门槛费) is the one to name.
+    fields = {v.field for v in named}
+    found = [v for v in found if not (v.rule_id in _CORE_DEFERS and v.field in fields)]
+    return found + named
+
+
+def scope_warnings(profile: Profile, sheet: TermSheet, outcome: OutcomeFacts) -> list[str]:
+    """Warnings for "scope" rules whose mode matches but whose owner or licensee filter does not."""
+    warnings = []
+    for rule in profile.rules.values():
+        if rule.check != "scope" or (rule.modes and sheet.mode not in rule.modes):
+            continue
+        if not applies(rule, sheet, outcome):
+            text = rule.note or rule.citation.excerpt
+            warnings.append(f"超出“{rule.label}”适用范围：{text}（{rule.citation}）")
+    return warnings
 
 
 def applies(rule: Rule, sheet: TermSheet, outcome: OutcomeFacts) -> bool:
@@ -155,6 +192,10 @@ _CHECKERS: dict[str, Callable[[Rule, TermSheet], Violation | None]] = {
 _CONDITIONS: dict[str, Callable[[TermSheet, OutcomeFacts], bool]] = {
     "ownership_shared": lambda s, o: o.ownership_shared_with_team,
     "fiscal_funded": lambda s, o: o.fiscal_funded,
+    "has_granted_patent": lambda s, o: any(
+        p.granted_on is not None and p.granted_on <= s.value("start_on")
+        for p in o.live_patents(s.value("start_on"))
+    ),
     "sme_licensee": lambda s, o: s.licensee_is_sme,
     "has_royalty": lambda s, o: s.value("royalty_base") != "none",
     "royalty_base:net_sales": lambda s, o: s.value("royalty_base") == "net_sales",
@@ -166,6 +207,9 @@ _CONDITIONS: dict[str, Callable[[TermSheet, OutcomeFacts], bool]] = {
         for form in ENUM_VALUES["fee_form"]
     },
 }
+
+
+_CORE_DEFERS = frozenset({"core/use_first_entry_fee"})
 
 
 # --- core checks: structure and law that hold under every profile -------------------------
@@ -219,9 +263,57 @@ def _list_shape_violations(sheet: TermSheet) -> list[Violation]:
 
 def _core_violations(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
     found: list[Violation] = []
-    for check in (_patent_life, _dates, _amounts, _fee_form, _conversion, _schedule):
+    for check in (
+        _patent_life,
+        _dates,
+        _amounts,
+        _fee_form,
+        _conversion,
+        _schedule,
+        _consideration,
+        _royalty_needs_base,
+        _milestone_order,
+        _use_first_is_free,
+        _agreement_pricing_notice,
+        _risk_recorded,
+    ):
         found.extend(check(sheet, outcome))
     return found
+
+
+def notice_obligation(sheet: TermSheet, outcome: OutcomeFacts) -> bool:
+    """促进法 第十八条: a 国家设立的 university or institute pricing by agreement must publish."""
+    return (
+        outcome.owner_kind in STATE_OWNER_KINDS
+        and sheet.mode in NEGOTIATED_MODES
+        and sheet.value("pricing_method") == "negotiated"
+    )
+
+
+def free_window_end(sheet: TermSheet) -> date | None:
+    """The last day the sheet's free window can reach, its "until first revenue" extension
+    included; None when the window is unusable (negative, past year 9999), a core violation."""
+    months = sheet.value("free_window_months")
+    if sheet.value("free_window_until_first_revenue"):
+        months = max(months, sheet.value("free_window_max_months"))
+    return _months_after(sheet.value("start_on"), months)
+
+
+def _months_after(day: date, months: int) -> date | None:
+    if months < 0:
+        return None
+    try:
+        return add_months(day, months)
+    except ValueError:
+        return None
+
+
+def consideration_present(sheet: TermSheet) -> bool:
+    royalty = sheet.value("royalty_base") != "none" and (
+        sheet.value("royalty_rate") > 0 or sheet.value("annual_minimum") > 0
+    )
+    equity = sheet.value("equity_value") or 0
+    return sheet.value("fixed_fee_total") > 0 or royalty or equity > 0
 
 
 def _patent_life(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
@@ -260,8 +352,8 @@ def _amounts(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
         value = sheet.value(name)
         if value is not None and value < 0:
             found.append(_core("non_negative", name, f"{_label(name)}不能为负"))
-    for name in ("royalty_rate", "team_income_share", "broker_reward_share"):
-        if not 0 <= sheet.value(name) <= 10000:
+    for name in ("royalty_rate", "team_income_share", "broker_reward_share", "equity_share_bps"):
+        if sheet.value(name) is not None and not 0 <= sheet.value(name) <= 10000:
             found.append(_core("rate_range", name, f"{_label(name)}须在0%至100%之间"))
     for name in (
         "free_window_months",
@@ -284,10 +376,17 @@ def _amounts(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
 
 def _fee_form(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
     form, base = sheet.value("fee_form"), sheet.value("royalty_base")
+    if (sheet.mode == "equity") != (form == "equity"):
+        message = "付费方式：作价入股以成果作价出资、取得股权，其他合作方式不能以股权支付"
+        return [_core("fee_form_consistency", "fee_form", message)]
+    if (sheet.mode == "equity") != (sheet.value("equity_value") is not None):
+        message = "作价金额：只有作价入股须约定作价金额，且必须约定"
+        return [_core("fee_form_consistency", "equity_value", message)]
     if form in ("milestone_royalty", "royalty") and base == "none":
         return [_core("fee_form_consistency", "royalty_base", "该付费方式须约定提成基数")]
-    if form in ("deferred", "lump_sum") and base != "none":
-        return [_core("fee_form_consistency", "royalty_base", "延期支付或一次性支付不再收取提成")]
+    if form in ("deferred", "lump_sum", "equity") and base != "none":
+        message = "延期支付、一次性支付或作价入股不再收取提成"
+        return [_core("fee_form_consistency", "royalty_base", message)]
     if form == "deferred" and not sheet.deferred_schedule:
         return [_core("fee_form_consistency", "deferred_schedule", "延期支付须列明分期计划")]
     if form != "milestone_royalty" and sheet.milestones:
@@ -322,4 +421,133 @@ def _schedule(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
                     "deferred_schedule", "deferred_schedule", "每期延期支付须为正数且在许可期限内"
                 )
             ]
+    return []
+
+
+def _consideration(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
+    if consideration_present(sheet):
+        return []
+    form = format_value(sheet.value("fee_form"), "enum", "fee_form")
+    if sheet.mode == "use_first" and sheet.value("fee_form") == "lump_sum":
+        detail = "先用后转零门槛费，签约时不收款，“一次性支付”因此无任何对价"
+    else:
+        detail = f"“{form}”下入门费、里程碑和延期支付合计为0元，也无提成"
+    message = f"付费方式：对价为零（{detail}），许可或转让不能无偿订立，请约定价款或提成"
+    return [_core("consideration", "fee_form", message, CONSIDERATION_CITATION)]
+
+
+def _royalty_needs_base(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
+    if sheet.value("royalty_base") != "none":
+        return []
+    found = []
+    for name in ("royalty_rate", "annual_minimum"):
+        value = sheet.value(name)
+        if value:
+            shown = format_value(value, _unit_of(name))
+            message = (
+                f"{_label(name)}为{shown}，但提成基数为“不提成”：提成比例和最低提成须有提成基数"
+            )
+            found.append(_core("royalty_needs_base", name, message))
+    return found
+
+
+def _milestone_order(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
+    order = [MILESTONE_EVENTS.index(m.event) for m in sheet.milestones]
+    if order != sorted(order):
+        message = (
+            "里程碑须按发生顺序排列（中试完成→首台（套）产品交付→首笔销售收入→累计收入达到约定额）"
+        )
+        return [_core("milestone_order", "milestones", message)]
+    thresholds = [m.threshold.value for m in sheet.milestones if m.threshold is not None]
+    if any(later <= earlier for earlier, later in zip(thresholds, thresholds[1:], strict=False)):
+        message = "“累计销售收入达到约定额”里程碑的约定额须逐项递增"
+        return [_core("milestone_order", "milestones", message)]
+    return []
+
+
+def _use_first_is_free(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
+    """先免费使用: no entry fee, and nothing falls due inside the free window the sheet promises."""
+    found = []
+    if sheet.mode == "use_first" and sheet.value("entry_fee") != 0:
+        shown = format_value(sheet.value("entry_fee"), "fen")
+        message = f"入门费为{shown}：先用后转须零门槛费，入门费只能为0元"
+        found.append(_core("use_first_entry_fee", "entry_fee", message, USE_FIRST_CITATION))
+    if sheet.mode == "use_first":
+        early = [m.event for m in sheet.milestones if m.event in PRE_REVENUE_EVENTS]
+        if early:
+            names = "、".join(format_value(e, "enum", "milestone_event") for e in early)
+            message = (
+                f"里程碑“{names}”发生在首笔销售收入之前，会落入免费使用期：先用后转的里程碑"
+                "只能以销售收入触发，且不早于免费使用期届满时到期"
+            )
+            found.append(_core("use_first_free_window", "milestones", message, USE_FIRST_CITATION))
+        ends = free_window_end(sheet)
+        inside = [i for i in sheet.deferred_schedule if ends and i.due_on.value < ends]
+        if inside:
+            first = format_value(inside[0].due_on.value, "date")
+            message = (
+                f"延期支付{first}到期，早于免费使用期（含延至首笔销售收入）可能届满的"
+                f"{format_value(ends, 'date')}：先用后转的分期款须在免费期届满后到期"
+            )
+            found.append(
+                _core("use_first_free_window", "deferred_schedule", message, USE_FIRST_CITATION)
+            )
+        opens = sheet.value("conversion_opens_on")
+        window = _months_after(sheet.value("start_on"), sheet.value("free_window_months"))
+        if opens is not None and window is not None and opens < window:
+            message = (
+                f"后转选择权起始日{format_value(opens, 'date')}早于免费使用期届满日"
+                f"{format_value(window, 'date')}：后转选择权须在免费使用期之后"
+            )
+            found.append(
+                _core("use_first_free_window", "conversion_opens_on", message, USE_FIRST_CITATION)
+            )
+    schedule = sheet.deferred_schedule
+    if schedule and min(i.due_on.value for i in schedule) <= sheet.value("start_on"):
+        message = "延期支付计划：延期支付的任何一期都不能在签约（许可起始日）当日或之前到期"
+        found.append(_core("deferred_after_signing", "deferred_schedule", message))
+    return found
+
+
+def _agreement_pricing_notice(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
+    required, days = sheet.value("notice_required"), sheet.value("notice_days")
+    if notice_obligation(sheet, outcome):
+        found = []
+        if not required:
+            message = (
+                "协议定价须公示：国家设立的研究开发机构、高等院校协议定价的，应当在本单位公示"
+                "科技成果名称和拟交易价格，此项不能为“否”"
+            )
+            found.append(
+                _core(
+                    "agreement_pricing_notice",
+                    "notice_required",
+                    message,
+                    AGREEMENT_PRICING_CITATION,
+                )
+            )
+        if days < NOTICE_MIN_DAYS:
+            message = f"公示期为{days}日：协议定价公示期不少于{NOTICE_MIN_DAYS}日"
+            found.append(_core("notice_days_minimum", "notice_days", message, NOTICE_DAYS_CITATION))
+        return found
+    method = sheet.value("pricing_method")
+    if required and (outcome.owner_kind == "enterprise" or method != "negotiated"):
+        why = (
+            "企业自有成果"
+            if outcome.owner_kind == "enterprise"
+            else f"{format_value(method, 'enum', 'pricing_method')}定价"
+        )
+        message = f"协议定价须公示：{why}不适用协议定价公示（公示只适用于高校院所的协议定价）"
+        return [
+            _core(
+                "agreement_pricing_notice", "notice_required", message, AGREEMENT_PRICING_CITATION
+            )
+        ]
+    return []
+
+
+def _risk_recorded(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
+    if sheet.value("risk_instrument") != "none" and sheet.value("risk_coverage") <= 0:
+        message = "选用担保或保险分担履约风险时，须载明风险保障金额（大于0元）"
+        return [_core("risk_recorded", "risk_coverage", message)]
     return []

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from market.licensing.dates import add_years
 from market.licensing.errors import WindowError
 from market.licensing.facts import OutcomeFacts
+from market.licensing.holidays import holiday_name, is_rest_day
 from market.licensing.profiles import Profile
 
 logger = logging.getLogger(__name__)
 
 POOL_RULE = "use_first_pool_after_years"
 NOTICE_FALLBACK_RULE = "notice_days"
+CHINA_TIME = timezone(timedelta(hours=8))
+PERIOD_CITATION = "《中华人民共和国民法典》第二百零一条、第二百零三条"
+MAX_HOLIDAY_RUN = 31  # no run of rest days is longer; a guard against a broken calendar
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,65 @@ def notice_days(profile: Profile) -> int:
     return max([default, *minimums])
 
 
-def notice_closes_at(opened_at: datetime, profile: Profile) -> datetime:
-    """When a notice opened at `opened_at` closes: that many natural days later, same clock time."""
+@dataclass(frozen=True)
+class NoticeWindow:
+    """A 公示 period counted as the Civil Code counts periods (民法典 第二百零一、二百零三条): the
+    opening day does not count; it ends at 24:00 Beijing time of its last day, and a last day
+    that is a 法定休假日 moves to the first day after the holiday."""
+
+    opened_at: datetime
+    days: int
+    first_day: date
+    last_day: date
+    nominal_last_day: date
+    closes_at: datetime
+    holiday_data: bool = True
+
+    @property
+    def extended(self) -> bool:
+        return self.last_day != self.nominal_last_day
+
+    def explanation(self) -> str:
+        """What the page prints under the window, in Chinese."""
+        text = f"自{_cn(self.first_day)}起算{self.days}日，至{_cn(self.last_day)}24时（北京时间）止"
+        if self.extended:
+            name = holiday_name(self.nominal_last_day) or "法定休假日"
+            text += f"；原最后一日{_cn(self.nominal_last_day)}为{name}，顺延至休假日结束的次日"
+        if not self.holiday_data:
+            text += "；当年国务院放假安排尚未收录，暂按周末顺延"
+        return f"{text}（{PERIOD_CITATION}）"
+
+
+def notice_window(opened_at: datetime, days: int) -> NoticeWindow:
+    """The 公示 window for a notice opened at `opened_at` that must run `days` days."""
     _require_aware(opened_at, "opened_at")
-    return opened_at + timedelta(days=notice_days(profile))
+    if days < 1:
+        raise WindowError("公示期至少为1日")
+    opened_on = opened_at.astimezone(CHINA_TIME).date()
+    first = opened_on + timedelta(days=1)  # 开始的当日不计入，自下一日开始计算
+    nominal = opened_on + timedelta(days=days)
+    last, covered = nominal, True
+    for _ in range(MAX_HOLIDAY_RUN):
+        rest, known = is_rest_day(last)
+        covered = covered and known
+        if not rest:
+            break
+        last += timedelta(days=1)
+    else:
+        raise WindowError(f"{_cn(nominal)}起连续{MAX_HOLIDAY_RUN}日均为休假日，请检查节假日数据")
+    closes = datetime.combine(last + timedelta(days=1), time(0, 0), CHINA_TIME)
+    return NoticeWindow(opened_at, days, first, last, nominal, closes, covered)
+
+
+def notice_closes_at(opened_at: datetime, profile: Profile, days: int | None = None) -> datetime:
+    """When a notice opened at `opened_at` closes: 24:00 Beijing time of the last of `days` days
+    (the term sheet's own notice_days; never fewer than the profile's), holidays extending it."""
+    length = max(days or 0, notice_days(profile))
+    return notice_window(opened_at, length).closes_at
+
+
+def _cn(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 @dataclass(frozen=True)
@@ -92,9 +151,6 @@ class NoticeFacts:
             raise WindowError("公示截止时间须晚于开始时间")
         if self.open_objections < 0:
             raise WindowError("异议数不能为负")
-
-
-CHINA_TIME = timezone(timedelta(hours=8))
 
 
 def can_sign(notice: NoticeFacts, now: datetime) -> tuple[bool, str]:

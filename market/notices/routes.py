@@ -60,8 +60,6 @@ def index():
 @bp.route("/<int:notice_id>", methods=["GET", "POST"])
 def show(notice_id: int):
     notice = db.get_or_404(Notice, notice_id)
-    if notice.status == "withdrawn":
-        return render_template("notices/show.html", notice=notice, withdrawn=True), 410
     form = ObjectionForm()
     status = 200
     if request.method == "POST":
@@ -79,10 +77,12 @@ def show(notice_id: int):
         render_template(
             "notices/show.html",
             notice=notice,
-            withdrawn=False,
+            withdrawn=notice.status == "withdrawn",
             countdown=notices.countdown(notice),
             form=form,
-            objection_count=len(notices.objections_of(notice)),
+            objections=notices.objections_of(notice),
+            objection_states=notices.OBJECTION_STATES,
+            details=notice.details or {},
             methods=notices.METHODS,
             states=notices.NOTICE_STATES,
         ),

@@ -10,35 +10,53 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from market import licensing
+from market.licensing.formatting import percent, yuan
 from market.policy import require
 from market.queries.listings import Page
 from models import Conflict, Deal, Notice, Objection, User, ValidationError, db, utcnow
+from models.enums import COOPERATION_MODES
 
 from . import audit, terms
 
 log = logging.getLogger(__name__)
 
 METHODS = {"negotiated": "协议定价", "listed": "挂牌交易", "auction": "拍卖"}
+OBJECTION_PROCEDURE = (
+    "公示期内，任何单位或个人均可在本页面或通过上列联系方式书面提出异议，写明异议理由和联系方式；"
+    "异议受理部门核实后答复异议人。异议成立的，撤回本公示、重新协商定价；公示期满且异议均已处理，"
+    "方可签订合同。"
+)
 RESOLUTIONS = {"upheld": "异议成立", "dismissed": "异议不成立"}
 OBJECTION_STATES = {"open": "待处理", **RESOLUTIONS}
 NOTICE_STATES = {"open": "公示中", "closed": "公示期满", "withdrawn": "已撤回"}
 
 
 def open_notice(
-    deal: Deal, price_fen: int, method: str, user: User, now: datetime | None = None
+    deal: Deal,
+    price_fen: int | None,
+    method: str,
+    user: User,
+    now: datetime | None = None,
+    *,
+    office: str = "",
+    contact: str = "",
 ) -> Notice:
-    """Publish the agreed price; the deal moves to stage "notice" for the profile's window."""
-    from .deals import deal_profile_key, record_move
+    """Publish the agreed price; the deal moves to stage "notice" for the window the term sheet
+    (else the profile) sets, counted per 民法典 第二百零一、二百零三条."""
+    from .deals import current_sheet, deal_profile_key, record_move
 
     require(user, "notice.open", deal)
     now = now or utcnow()
     if deal.stage != "negotiating":
         raise ValidationError("只有“洽谈中”的项目可以发起公示", "price")
-    if price_fen is None or price_fen < 0:
-        raise ValidationError("请填写不为负数的成交价格", "price")
     if method not in METHODS:
         raise ValidationError("请选择定价方式", "method")
+    row = current_sheet(deal)
+    sheet = terms.sheet_of(row) if row is not None else None
+    price_fen = _checked_price(sheet, price_fen, method)
     profile = terms.get_profile(deal_profile_key(deal))
+    days = sheet.value("notice_days") if sheet is not None else None
+    window = licensing.notice_window(now, max(days or 0, licensing.notice_days(profile)))
     outcome, demand = deal.match.outcome, deal.match.demand
     notice = Notice(
         deal_id=deal.id,
@@ -47,8 +65,9 @@ def open_notice(
         price_fen=price_fen,
         method=method,
         opens_at=now,
-        closes_at=licensing.notice_closes_at(now, profile),
+        closes_at=window.closes_at,
         status="open",
+        details=notice_details(deal, sheet, window, method, office, contact, user),
     )
     db.session.add(notice)
     deal.price_fen = price_fen
@@ -56,6 +75,89 @@ def open_notice(
     db.session.flush()
     audit.record(user.id, "notice.open", notice, after={"deal": deal.id, "price_fen": price_fen})
     return notice
+
+
+def _checked_price(sheet, price_fen: int | None, method: str) -> int:
+    """The published price: the term sheet's 合同成交额 when the deal has a sheet."""
+    if sheet is None:
+        if price_fen is None or price_fen < 0:
+            raise ValidationError("请填写不为负数的成交价格", "price")
+        return price_fen
+    agreed = sheet.value("contract_amount")
+    if price_fen is not None and price_fen != agreed:
+        raise ValidationError(
+            f"公示价格须与条款书一致：条款书第{sheet.version}版的合同成交额为{yuan(agreed)}，"
+            f"填写的是{yuan(price_fen)}",
+            "price",
+        )
+    sheet_method = sheet.value("pricing_method")
+    if method != sheet_method:
+        raise ValidationError(
+            f"定价方式须与条款书一致（条款书为“{METHODS[sheet_method]}”）", "method"
+        )
+    return agreed
+
+
+def notice_details(
+    deal: Deal,
+    sheet,
+    window: licensing.NoticeWindow,
+    method: str,
+    office: str,
+    contact: str,
+    user: User,
+) -> dict:
+    """What the notice publishes besides the name and price."""
+    outcome = deal.match.outcome
+    publisher = outcome.organization.name
+    mode = COOPERATION_MODES.get(sheet.mode, sheet.mode) if sheet is not None else ""
+    return {
+        "transaction": f"{mode}（{METHODS[method]}）" if mode else METHODS[method],
+        "price_parts": price_parts(sheet) if sheet is not None else [],
+        "royalty": royalty_text(sheet) if sheet is not None else "",
+        "patents": [p.number for p in outcome.patents],
+        "completers": (outcome.team or "").strip(),
+        "publisher": publisher,
+        "objection_office": (office or "").strip()[:120] or f"{publisher}科技成果转化管理部门",
+        "objection_contact": (contact or "").strip()[:120] or user.email,
+        "objection_procedure": OBJECTION_PROCEDURE,
+        "window": window.explanation(),
+        "notice_days": window.days,
+        "term_sheet_version": sheet.version if sheet is not None else None,
+    }
+
+
+def price_parts(sheet) -> list[list[str]]:
+    """The price's make-up, one [label, amount] row each (零门槛费, milestones, instalments,
+    后转价格): their sum is the price published."""
+    rows = [
+        ["入门费" if sheet.mode != "use_first" else "入门费（零门槛费）", sheet.value("entry_fee")]
+    ]
+    for m in sheet.milestones:
+        event = licensing.ENUM_LABELS["milestone_event"][m.event]
+        if m.threshold is not None:
+            event = f"{event}（{yuan(m.threshold.value)}）"
+        rows.append([f"里程碑：{event}", m.amount.value])
+    for i, inst in enumerate(sheet.deferred_schedule, start=1):
+        rows.append([f"延期支付第{i}期（{inst.due_on.value.isoformat()}）", inst.amount.value])
+    if sheet.value("conversion_price") is not None:
+        rows.append(["后转价格（转为转让）", sheet.value("conversion_price")])
+    if sheet.value("equity_value") is not None:
+        rows.append(["作价出资金额（折算股份）", sheet.value("equity_value")])
+    return [[label, yuan(amount)] for label, amount in rows]
+
+
+def royalty_text(sheet) -> str:
+    base = sheet.value("royalty_base")
+    if base == "none":
+        return "无提成"
+    label = licensing.ENUM_LABELS["royalty_base"][base]
+    text = f"{label}的{percent(sheet.value('royalty_rate'))}"
+    if sheet.value("annual_minimum"):
+        text += f"，年度最低{yuan(sheet.value('annual_minimum'))}"
+    if sheet.value("free_window_months"):
+        text += f"；免费使用期{sheet.value('free_window_months')}个月内不计提成"
+    return text + "（另计，不含在上列价格内）"
 
 
 def current_notice(deal: Deal) -> Notice | None:
@@ -175,8 +277,9 @@ def countdown(notice: Notice, now: datetime | None = None) -> Countdown:
 
 
 def public_notices(page: int = 1, per_page: int = 20) -> Page:
-    """Notices for the public list: open ones first, then the most recent."""
-    stmt = select(Notice).where(Notice.status != "withdrawn")
+    """Notices for the public list: open ones first, then the most recent; withdrawn ones stay
+    listed as withdrawn, with their objections."""
+    stmt = select(Notice)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     ordered = stmt.order_by((Notice.status == "open").desc(), Notice.opens_at.desc(), Notice.id)
     rows = db.session.scalars(ordered.offset((page - 1) * per_page).limit(per_page))

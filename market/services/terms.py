@@ -20,6 +20,7 @@ from market.licensing import charts, exports
 from market.licensing.sheet import LIST_FIELDS
 from models import (
     Conflict,
+    Deal,
     Match,
     Outcome,
     PolicyProfile,
@@ -129,6 +130,10 @@ def outcome_facts(outcome: Outcome) -> licensing.OutcomeFacts:
             asking_price_fen=outcome.asking_price_fen,
             owner_kind=outcome.organization.kind,
             ownership_shared_with_team=bool(outcome.team_share_pct),
+            team_ownership_bps=(
+                outcome.team_share_pct * 100 if outcome.team_share_pct is not None else None
+            ),
+            use_right_years=outcome.use_right_years,
             fiscal_funded=outcome.fiscal_funded,
             implemented=outcome.implemented,
             in_use_first_pool=outcome.use_first_state in ("pending_consent", "pooled"),
@@ -276,15 +281,30 @@ def simulate(row: TermSheet, given: SimulationInput) -> tuple[licensing.Simulati
 
 
 def export_context(row: TermSheet) -> exports.ExportContext:
+    """What the exports need beyond the sheet: both parties as the 技术合同登记表 asks for them."""
     outcome = row.outcome
-    licensee = row.match.demand.organization.name if row.match else ""
+    buyer = row.match.demand.organization if row.match else None
+    deal = db.session.scalar(select(Deal).where(Deal.term_sheet_id == row.id).limit(1))
+    broker = db.session.get(User, deal.broker_id) if deal and deal.broker_id else None
+    broker_name = (broker.name or broker.email) if broker else ""
     return exports.ExportContext(
         licensor_name=outcome.organization.name,
-        licensee_name=licensee,
+        licensee_name=buyer.name if buyer else "",
         outcome_title=outcome.title,
         patent_numbers=tuple(p.number for p in outcome.patents),
         technical_field=outcome.field or "",
+        broker_name=broker_name,
+        licensor=_party(outcome.organization),
+        licensee=_party(buyer) if buyer else exports.PartyFacts(),
+        patent_kinds=tuple(p.kind for p in outcome.patents),
+        technical_field_code=(outcome.ipc_codes or [""])[0],
+        fiscal_funded=outcome.fiscal_funded,
+        intermediary=f"场景桥平台（技术经纪人：{broker_name}）" if broker_name else "",
     )
+
+
+def _party(org) -> exports.PartyFacts:
+    return exports.PartyFacts(kind=org.kind, province=org.province or "", city=org.city or "")
 
 
 EXPORTS = {

@@ -1,6 +1,7 @@
 """到期即转 (珠海 措施8): fiscal-funded outcomes whose patents were granted at least N years ago
-(N from the policy profile) and never implemented enter the 先用后转 pool once their owner
-consents; the owner may decline with a reason. Flushes only; ``today`` is passed in."""
+(N from the outcome's own regional policy profile) and never implemented enter the 先用后转 pool
+once their owner consents; the owner may decline with a reason (正当理由), which a broker reviews.
+Flushes only; ``today`` is passed in."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 POOL_RULE = "use_first_pool_after_years"
 MODE = "use_first"
+NATIONWIDE = "全国"
+REVIEW_STATES = {"pending": "待经纪人审核", "upheld": "理由成立", "rejected": "理由不成立"}
 
 
 def _candidates(cutoff: date):
@@ -46,19 +49,35 @@ def _candidates(cutoff: date):
 
 
 def sweep_use_first(today: date, profile_key: str | None = None) -> dict[str, int]:
-    """Mark every due outcome "pending_consent" with a consent task; safe to run twice."""
-    profile = terms.get_profile(profile_key)
-    years = int(profile.rule(POOL_RULE).value)
+    """Mark every due outcome "pending_consent" with a consent task; safe to run twice. Each
+    outcome is judged under its owner's regional profile unless `profile_key` names one."""
+    fixed = terms.get_profile(profile_key) if profile_key else None
+    pool = [fixed] if fixed else list(terms.profiles().values())
+    shortest = min(int(p.rule(POOL_RULE).value) for p in pool)
     found = {"checked": 0, "due": 0}
-    for outcome in db.session.scalars(_candidates(add_years(today, -years))).all():
+    for outcome in db.session.scalars(_candidates(add_years(today, -shortest))).all():
         found["checked"] += 1
+        profile = fixed or profile_for(outcome)
         decision = licensing.due_for_use_first(terms.outcome_facts(outcome), profile, today)
         if decision:
             _mark_due(outcome, decision, today)
             found["due"] += 1
     db.session.flush()
-    log.info("use-first sweep on %s under %s: %s", today, profile.key, found)
+    log.info("use-first sweep on %s under %s: %s", today, profile_key or "regional profiles", found)
     return found
+
+
+def profile_for(outcome: Outcome) -> licensing.Profile:
+    """The profile of the owner's own region: the longest profile region its address starts
+    with (广东省珠海市 → 珠海, 广东省 → 广东), else the national one, else the default."""
+    org = outcome.organization
+    place = f"{org.province or ''}{org.city if org.city != org.province else ''}"
+    every = list(terms.profiles().values())
+    local = [p for p in every if p.region and p.region != NATIONWIDE and place.startswith(p.region)]
+    if local:
+        return max(local, key=lambda p: len(p.region))
+    national = [p for p in every if p.region == NATIONWIDE]
+    return national[0] if national else terms.get_profile()
 
 
 def _mark_due(outcome: Outcome, decision: licensing.Decision, today: date) -> None:
@@ -131,11 +150,45 @@ def decline(review: UseFirstReview, user: User, reason: str) -> Outcome:
         raise ValidationError("理由不能超过2000个字", "reason")
     outcome = _decide(review, user, "declined")
     review.decline_reason = reason
+    review.review_state, review.review_note, review.reviewed_at = "pending", None, None
     db.session.flush()
     audit.record(
         user.id,
         "use_first.decline",
         outcome,
-        after={"use_first_state": "declined", "reason": reason},
+        after={"use_first_state": "declined", "reason": reason, "review": "pending"},
+    )
+    return outcome
+
+
+def reasons_to_review() -> list[UseFirstReview]:
+    """Owners' reasons for keeping an outcome out of the pool, waiting for a broker."""
+    stmt = select(UseFirstReview).where(UseFirstReview.review_state == "pending")
+    return list(db.session.scalars(stmt.order_by(UseFirstReview.decided_at, UseFirstReview.id)))
+
+
+def review_reason(review: UseFirstReview, user: User, upheld: bool, note: str) -> Outcome:
+    """A broker judges the owner's 正当理由: upheld, the outcome stays out of the pool; not
+    upheld, the consent task opens again with the broker's note for the owner."""
+    require(user, "broker.cockpit")
+    if review.review_state != "pending":
+        raise ValidationError("该理由不在待审核状态", "note")
+    note = (note or "").strip()
+    if len(note) < 5:
+        raise ValidationError("请写明审核意见（至少5个字）", "note")
+    if len(note) > 2000:
+        raise ValidationError("审核意见不能超过2000个字", "note")
+    outcome = review.outcome
+    review.review_state = "upheld" if upheld else "rejected"
+    review.review_note, review.reviewed_at = note, utcnow()
+    if not upheld:
+        review.state = outcome.use_first_state = "pending_consent"
+        review.decided_by, review.decided_at = None, None
+    db.session.flush()
+    audit.record(
+        user.id,
+        "use_first.review_reason",
+        outcome,
+        after={"review": review.review_state, "note": note, "use_first_state": review.state},
     )
     return outcome

@@ -141,7 +141,8 @@ def test_term_sheet_page_shows_sources_and_edit_errors(broker_client, match, bro
     row = terms.draft_for_match(match, "zhuhai-2025", "use_first", broker)
     db.session.commit()
     body = text(broker_client.get(f"/terms/{row.id}"))
-    assert "珠府办函〔2025〕13号" in body and "政策规则" in body
+    assert "珠府办函〔2025〕13号" in body  # the notes (措施7, 措施10)
+    assert "法律规定：《中华人民共和国促进科技成果转化法》第十八条" in body  # 公示 is statutory
     assert "free_window_months" in body  # the source codes table
     form = {"version": row.version_id, "entry_fee": "5000"}
     for name, term in row.data["terms"].items():
@@ -201,7 +202,8 @@ def test_public_notice_countdown_and_objection(client, match, broker, make_deal)
     notice = notices.open_notice(deal, 50_000_000, "negotiated", broker, now=utcnow())
     db.session.commit()
     listing = text(client.get("/notices/"))
-    assert "钢结构裂纹智能检测系统" in listing and "剩余 14 天 23 小时" in listing
+    left = notices.countdown(notice).text  # to 24:00 Beijing time of day 15, holidays extending
+    assert "钢结构裂纹智能检测系统" in listing and left in listing
     page = client.get(f"/notices/{notice.id}")
     assert "500,000.00 元" in text(page) and "提出异议" in text(page)
     bad = client.post(f"/notices/{notice.id}", data={"name": "", "contact": "123", "text": "太短"})
@@ -214,7 +216,7 @@ def test_public_notice_countdown_and_objection(client, match, broker, make_deal)
     )
     assert ok.status_code == 302
     assert db.session.scalar(select(Objection)).name == "张三"
-    ok, reason = notices.signing_decision(deal, utcnow() + timedelta(days=16))
+    ok, reason = notices.signing_decision(deal, notice.closes_at + timedelta(minutes=1))
     assert not ok and "异议" in reason
 
 
@@ -247,12 +249,22 @@ def test_deal_page_drafts_terms_opens_notice_and_resolves_objection(
     assert drafted.status_code == 302
     bad = broker_client.post(f"/broker/deals/{deal.id}/notice", data={"price": "-1"})
     assert bad.status_code == 422 and 'data-field-error="price"' in text(bad)
-    opened = broker_client.post(
+    # The published price must be the term sheet's 合同成交额 (issue 18); blank takes it.
+    other = broker_client.post(
         f"/broker/deals/{deal.id}/notice", data={"price": "500000", "method": "negotiated"}
+    )
+    assert other.status_code == 422 and "公示价格须与条款书一致" in text(other)
+    opened = broker_client.post(
+        f"/broker/deals/{deal.id}/notice",
+        data={"price": "", "method": "negotiated", "office": "示例大学技术转移中心"},
     )
     assert opened.status_code == 302
     db.session.expire_all()
     notice = notices.current_notice(db.session.get(Deal, deal.id))
+    sheet = terms.sheet_of(deals.current_sheet(db.session.get(Deal, deal.id)))
+    assert notice.price_fen == sheet.value("contract_amount")
+    assert notice.details["objection_office"] == "示例大学技术转移中心"
+    assert notice.details["price_parts"][0] == ["入门费（零门槛费）", "0.00元"]
     objection = notices.file_objection(
         notice, "张三", "13800000000", "价格依据不足，请公开评估报告。"
     )
@@ -271,3 +283,34 @@ def test_deal_page_drafts_terms_opens_notice_and_resolves_objection(
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.get(Objection, objection.id).status == "dismissed"
+
+
+def test_broker_reviews_use_first_reasons_on_a_page(
+    broker_client, create_user, institution, create_outcome
+):
+    from datetime import date
+
+    from models import UseFirstReview
+
+    outcome = create_outcome("到期成果", granted_on=date(2018, 1, 1))
+    use_first.sweep_use_first(date(2025, 1, 1))
+    review = db.session.scalar(
+        select(UseFirstReview).where(UseFirstReview.outcome_id == outcome.id)
+    )
+    owner = create_user("tto-r@example.cn", "institution", institution)
+    use_first.decline(review, owner, "正在与企业谈判实施许可")
+    db.session.commit()
+    page = text(broker_client.get("/broker/use-first-reasons"))
+    assert "正在与企业谈判实施许可" in page and "到期即转理由审核" in page
+    prefix = f"u{review.id}"
+    bad = broker_client.post(
+        f"/broker/use-first-reasons/{review.id}", data={f"{prefix}-note": "短"}
+    )
+    assert bad.status_code == 422 and "请选择审核结果" in text(bad)
+    ok = broker_client.post(
+        f"/broker/use-first-reasons/{review.id}",
+        data={f"{prefix}-decision": "rejected", f"{prefix}-note": "未见谈判记录，理由不成立"},
+    )
+    assert ok.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(UseFirstReview, review.id).state == "pending_consent"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -140,7 +140,9 @@ def test_reward_total_capped_at_thirty_percent_of_subsidy_naming_the_rule(match,
 def test_signing_blocked_during_window_and_with_open_objection(match, broker, make_deal):
     deal = make_deal(match, "notice")
     notice = notices.current_notice(deal)
-    assert notice.closes_at == NOW + timedelta(days=15)
+    # Opened 2026-03-01 17:00 Beijing: day 1 is 03-02, day 15 is 03-16, closing at its 24:00
+    # (民法典 第二百零一、二百零三条; the old window closed at 17:00 on 03-16).
+    assert notice.closes_at == datetime(2026, 3, 16, 16, 0, tzinfo=UTC)
     with pytest.raises(ValidationError) as e:
         deals.move_deal(deal, "signed", broker, now=NOW + timedelta(days=14))
     assert "公示期未满" in e.value.message
@@ -173,9 +175,13 @@ def test_upheld_objection_withdraws_notice_and_reopens_negotiation(match, broker
 def test_objection_refused_after_window(match, broker, make_deal):
     deal = make_deal(match, "notice")
     notice = notices.current_notice(deal)
+    last_evening = datetime(2026, 3, 16, 15, 0, tzinfo=UTC)  # 23:00 Beijing time of day 15
+    notices.file_objection(
+        notice, "赵六", "zhao@example.cn", "最后一日晚间提出的异议。", last_evening
+    )
     with pytest.raises(ValidationError):
         notices.file_objection(
-            notice, "王五", "wang@example.cn", "这是一条迟到的异议。", NOW + timedelta(days=15)
+            notice, "王五", "wang@example.cn", "这是一条迟到的异议。", notice.closes_at
         )
     with pytest.raises(ValidationError) as e:
         notices.file_objection(notice, "王五", "wang@example.cn", "短", NOW)
@@ -184,7 +190,7 @@ def test_objection_refused_after_window(match, broker, make_deal):
 
 def test_registration_needs_contract_number(match, broker, make_deal):
     deal = make_deal(match, "notice")
-    deals.move_deal(deal, "signed", broker, now=NOW + timedelta(days=15))
+    deals.move_deal(deal, "signed", broker, now=NOW + timedelta(days=16))
     with pytest.raises(ValidationError) as e:
         deals.move_deal(deal, "registered", broker, now=NOW + timedelta(days=20))
     assert e.value.field == "registration_no"

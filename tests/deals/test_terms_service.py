@@ -99,3 +99,35 @@ def test_preview_explains_why_no_terms(create_match, create_outcome):
     outcome = create_outcome("无报价成果", asking_price_fen=None)
     sheet, reason = terms.preview_for_match(create_match(outcome=outcome))
     assert sheet is None and "报价" in reason
+
+
+def test_registration_export_names_both_parties_and_the_full_contract_amount(
+    match, broker, make_deal
+):
+    from market.services import deals
+
+    deal = make_deal(match, "negotiating")
+    row = terms.draft_for_match(match, "zhuhai-2025", "use_first", broker)
+    deal.term_sheet_id = row.id
+    db.session.flush()
+    record = json.loads(terms.export(row, "json"))
+    sheet = terms.sheet_of(row)
+    assert record["contract_amount_fen"] == sheet.value("contract_amount")
+    assert record["technology_amount_fen"] == record["contract_amount_fen"]
+    assert record["seller_kind"] == "事业法人（高等院校）"
+    assert record["seller_region_code"] == "440300" and record["buyer_region_code"] == "440400"
+    assert record["registration_no"] == "（由技术合同登记机构填写）"
+    assert record["fiscal_funding"] in ("否", "是（财政资金资助形成的成果）")
+    assert broker.email in record["intermediary"] or (broker.name or "") in record["intermediary"]
+    assert deals.current_sheet(deal) is row
+    header = terms.export(row, "csv").decode("utf-8-sig").splitlines()[0]
+    assert "技术交易额" in header and "卖方行政区划代码" in header
+
+
+def test_empowerment_recorded_on_the_outcome_reaches_its_sheet(match, broker):
+    match.outcome.team_share_pct = 70
+    match.outcome.use_right_years = 10
+    row = terms.draft_for_match(match, "shenzhen-2021", "license", broker)
+    notes = terms.sheet_of(row).notes
+    assert "赋权：成果完成人（团队）按份共有本成果，所有权份额70%" in notes
+    assert "赋权：成果完成人（团队）享有本成果长期使用权10年" in notes

@@ -29,7 +29,10 @@ def test_sweep_marks_due_outcomes_once(old_outcome, create_outcome):
     assert use_first.sweep_use_first(date(2024, 6, 2)) == {"checked": 0, "due": 0}
     assert db.session.scalar(select(func.count()).select_from(UseFirstReview)) == 1
     review = db.session.scalar(select(UseFirstReview))
-    assert "措施8" in review.rule_source and "满5年" in review.reason
+    # The owner is a 深圳 university: its own regional profile decides (issue 18), and the 5
+    # years are a platform default there, not 珠海 措施8's.
+    assert "use_first_pool_after_years" in review.rule_source and "满5年" in review.reason
+    assert "实践默认值" in review.rule_source
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "use_first.due"))
 
 
@@ -57,8 +60,45 @@ def test_owner_declines_with_reason(old_outcome, create_user, institution):
     assert e.value.field == "reason"
     use_first.decline(review, owner, "已与企业签订实施许可，正在实施")
     assert review.state == "declined" and old_outcome.use_first_state == "declined"
+    assert review.review_state == "pending"  # a broker reviews the 正当理由
     assert not old_outcome.use_first_eligible
     assert use_first.sweep_use_first(date(2026, 1, 1))["due"] == 0
+
+
+def test_broker_reviews_the_owners_reason(old_outcome, create_user, institution, broker):
+    use_first.sweep_use_first(date(2025, 1, 1))
+    [review] = use_first.pending_consents(institution.id)
+    owner = create_user("tto@example.cn", "institution", institution)
+    use_first.decline(review, owner, "理由不充分的说明")
+    assert use_first.reasons_to_review() == [review]
+    with pytest.raises(Forbidden):
+        use_first.review_reason(review, owner, True, "自己审核自己")
+    with pytest.raises(ValidationError):
+        use_first.review_reason(review, broker, False, "短")
+    use_first.review_reason(review, broker, False, "未提供实施合同，理由不成立")
+    assert review.state == "pending_consent" and review.review_state == "rejected"
+    assert old_outcome.use_first_state == "pending_consent"
+    assert use_first.pending_consents(institution.id) == [review]
+    use_first.decline(review, owner, "已与示例企业签订许可合同并开始实施，附合同编号")
+    use_first.review_reason(review, broker, True, "合同已核实，理由成立")
+    assert review.state == "declined" and review.review_state == "upheld"
+    assert use_first.reasons_to_review() == []
+
+
+def test_sweep_uses_each_outcomes_regional_profile(create_outcome, create_org):
+    from models import Outcome
+
+    zhuhai_uni = create_org("示例珠海大学", "university", city="珠海市")
+    outcome = create_outcome("珠海到期成果", granted_on=date(2019, 6, 1))
+    db.session.get(Outcome, outcome.id).organization_id = zhuhai_uni.id
+    db.session.flush()
+    db.session.expire(outcome)
+    assert use_first.profile_for(outcome).key == "zhuhai-2025"
+    use_first.sweep_use_first(date(2025, 1, 1))
+    review = db.session.scalar(
+        select(UseFirstReview).where(UseFirstReview.outcome_id == outcome.id)
+    )
+    assert "措施8" in review.rule_source
 
 
 def test_cli_sweep_with_today(runner, old_outcome):

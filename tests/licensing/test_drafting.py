@@ -23,25 +23,40 @@ def test_zhuhai_use_first_is_zero_entry_milestones_and_royalty() -> None:
     sheet = draft("zhuhai-2025", "use_first")
     assert sheet.value("fee_form") == "milestone_royalty"
     assert sheet.value("entry_fee") == 0
-    assert [m.event for m in sheet.milestones] == ["first_unit", "first_revenue"]
+    # 首台套 (10%) would fall due before first revenue, inside the free window: it is paid with
+    # the first-revenue milestone instead (issue 18; the old sheet listed it separately).
+    assert [m.event for m in sheet.milestones] == ["first_revenue"]
+    assert sheet.milestones[0].amount.value == 250_000 * YUAN
     assert sheet.value("royalty_base") == "net_sales"
+    assert any("免费使用期内不发生任何付款义务" in n for n in sheet.notes)
     assert validate(sheet, profile("zhuhai-2025"), outcome()) == []
 
 
-def test_zhuhai_use_first_requires_guarantee_or_insurance() -> None:
+def test_risk_sharing_is_optional_under_measure_7() -> None:
+    # 措施7 names 担保/保险 as ways to share risk; it does not make them compulsory.
     sheet = draft("zhuhai-2025", "use_first")
-    term = sheet.term("risk_instrument")
-    assert term.value == "guarantee"
-    assert term.source == "rule:zhuhai-2025/use_first_risk_sharing"
-    assert "措施7" in term.citation
-    assert sheet.value("risk_coverage") == 100_000 * YUAN  # 10% of the ¥1M asking price
+    assert sheet.value("risk_instrument") == "none"
+    assert sheet.value("risk_coverage") == 0
+    assert any("担保、保险" in n and "措施7" in n for n in sheet.notes)
 
 
-def test_zhuhai_agreement_pricing_must_be_published_for_15_days() -> None:
-    sheet = draft("zhuhai-2025", "use_first")
-    assert sheet.term("notice_required").value is True
-    assert sheet.term("notice_required").source == "rule:zhuhai-2025/agreement_pricing_public"
-    assert sheet.value("notice_days") == 15
+def test_university_agreement_pricing_is_published_for_15_days_everywhere() -> None:
+    for key in ("zhuhai-2025", "national-open-licence", "guangdong-2016", "shenzhen-2021"):
+        for mode in ("use_first", "license", "transfer"):
+            sheet = draft(key, mode)
+            assert sheet.term("notice_required").value is True
+            assert (
+                sheet.term("notice_required").citation
+                == "《中华人民共和国促进科技成果转化法》第十八条"
+            )
+            assert sheet.value("notice_days") == 15
+            assert "国发〔2016〕16号" in sheet.term("notice_days").citation
+
+
+def test_enterprise_outcomes_and_open_licences_are_not_published() -> None:
+    enterprise = draft("zhuhai-2025", "license", outcome(owner_kind="enterprise"))
+    assert enterprise.value("notice_required") is False
+    assert draft("zhuhai-2025", "open_license").value("notice_required") is False
 
 
 def test_zhuhai_deferred_payment_form() -> None:
@@ -54,10 +69,20 @@ def test_zhuhai_deferred_payment_form() -> None:
     assert sheet.milestones == ()
 
 
-def test_zhuhai_refuses_a_requested_fee_form_outside_measure_7() -> None:
+def test_measure_7_fee_forms_are_an_open_list() -> None:
     sheet = draft("zhuhai-2025", "use_first", fee_form="royalty")
-    assert sheet.term("fee_form").value == "milestone_royalty"
-    assert sheet.term("fee_form").source == "rule:zhuhai-2025/use_first_fee_forms"
+    assert sheet.value("fee_form") == "royalty"
+    assert sheet.value("entry_fee") == 0 and sheet.value("royalty_rate") == 300
+
+
+def test_no_licence_without_consideration() -> None:
+    for key in ("zhuhai-2025", "national-open-licence"):
+        with pytest.raises(DraftError) as caught:
+            draft(key, "use_first", fee_form="lump_sum")
+        assert [v.rule_id for v in caught.value.violations] == ["core/consideration"]
+        assert "对价为零" in caught.value.violations[0].message
+    lump = draft("national-open-licence", "license", fee_form="lump_sum")
+    assert lump.value("entry_fee") == 1_000_000 * YUAN
 
 
 @pytest.mark.parametrize(("maturity", "rate"), [("lab", 200), ("pilot", 300), ("industrial", 500)])
@@ -68,8 +93,13 @@ def test_royalty_rate_by_maturity(maturity: str, rate: int) -> None:
 
 
 def test_milestone_plan_by_maturity() -> None:
-    lab = draft("national-open-licence", "use_first", outcome(maturity="lab"))
+    lab = draft(
+        "national-open-licence", "license", outcome(maturity="lab"), fee_form="milestone_royalty"
+    )
     assert [m.event for m in lab.milestones] == ["pilot_done", "first_unit", "first_revenue"]
+    lab_first = draft("national-open-licence", "use_first", outcome(maturity="lab"))
+    assert [m.event for m in lab_first.milestones] == ["first_revenue"]
+    assert lab_first.milestones[0].amount.value == 300_000 * YUAN
     industrial = draft("national-open-licence", "use_first", outcome(maturity="industrial"))
     revenue = industrial.milestones[-1]
     assert revenue.event == "revenue_at_least"
@@ -136,7 +166,7 @@ def test_know_how_without_patents_uses_default_term() -> None:
 
 def test_unsupported_mode_and_missing_price() -> None:
     with pytest.raises(UnsupportedMode):
-        draft("zhuhai-2025", "equity")
+        draft("zhuhai-2025", "joint_dev")
     with pytest.raises(MissingFacts):
         draft("zhuhai-2025", "use_first", outcome(asking_price_fen=None))
 
@@ -147,18 +177,13 @@ def test_valuation_used_when_no_asking_price() -> None:
     assert sheet.term("base_price").source == "fact:valuation"
 
 
-def test_team_share_follows_law_province_and_empowerment() -> None:
-    national = draft("national-open-licence", "use_first")
-    assert national.value("team_income_share") == 5000
-    guangdong = draft("guangdong-2016", "use_first")
-    assert (
-        guangdong.term("team_income_share").source == "rule:guangdong-2016/horizontal_income_share"
-    )
-    assert guangdong.value("team_income_share") == 6000
-    shared = draft("shenzhen-2021", "use_first", outcome(ownership_shared_with_team=True))
-    assert shared.value("team_income_share") == 7000
-    assert shared.term("team_income_share").source == "rule:shenzhen-2021/empowerment_team_share"
-    assert draft("shenzhen-2021", "use_first").value("team_income_share") == 6000
+def test_team_share_follows_the_law_not_guangdong_60_or_shenzhen_70() -> None:
+    # 广东 (二十七)'s 60% is for 横向 income and 深圳 措施（十二）'s 70% an ownership share: neither
+    # bounds a licence's income split (issue 18; the old sheets applied both).
+    for key in ("national-open-licence", "guangdong-2016", "zhuhai-2025", "shenzhen-2021"):
+        sheet = draft(key, "use_first", outcome(ownership_shared_with_team=True))
+        assert sheet.value("team_income_share") == 5000
+        assert sheet.term("team_income_share").citation.endswith("第四十五条")
 
 
 def test_enterprise_owner_has_no_statutory_team_share() -> None:
@@ -252,9 +277,22 @@ citation = { document = "乙", article = "2" }
     assert {v.rule_id for v in caught.value.violations} & {"share_low", "share_high"}
 
 
-def test_refused_fee_form_request_is_warned() -> None:
-    sheet = draft("zhuhai-2025", "use_first", fee_form="royalty")
-    assert any("措施7" in w for w in sheet.warnings)
+def test_outside_measure_7_scope_is_warned() -> None:
+    inside = draft("zhuhai-2025", "use_first")
+    assert not any("适用范围" in w for w in inside.warnings)
+    for facts, who in (
+        (outcome(owner_kind="enterprise"), None),
+        (outcome(patents=()), None),
+        (outcome(), licensee(is_sme=False)),
+    ):
+        sheet = draft_terms(facts, who or licensee(), "use_first", profile("zhuhai-2025"), TODAY)
+        assert any("适用范围" in w and "措施7" in w for w in sheet.warnings)
+    assert not any(
+        "适用范围" in w
+        for w in draft(
+            "national-open-licence", "use_first", outcome(owner_kind="enterprise")
+        ).warnings
+    )
 
 
 def test_profile_can_set_royalty_by_field(tmp_path) -> None:
@@ -271,3 +309,37 @@ def test_profile_can_set_royalty_by_field(tmp_path) -> None:
         sheet = draft_terms(facts, licensee(), "use_first", medtech, TODAY)
         assert sheet.value("royalty_rate") == rate
         assert sheet.term("royalty_rate").source == "default:medtech/royalty_rate"
+
+
+def test_equity_contribution_is_drafted() -> None:
+    # 作价入股 (促进法 第十六条第（五）项): the outcome is contributed at its price for shares.
+    sheet = draft("zhuhai-2025", "equity")
+    assert sheet.value("fee_form") == "equity"
+    assert sheet.value("equity_value") == 1_000_000 * YUAN
+    assert "第十六条" in sheet.term("equity_value").citation
+    assert sheet.value("equity_share_bps") is None  # negotiated against the company's capital
+    assert sheet.value("royalty_base") == "none" and sheet.value("entry_fee") == 0
+    assert sheet.value("contract_amount") == 1_000_000 * YUAN
+    assert sheet.value("notice_required") is True  # 第十八条 covers 作价投资 too
+    assert sheet.value("conversion_price") is None and sheet.milestones == ()
+    licence = draft("zhuhai-2025", "license", fee_form="equity")
+    assert licence.value("fee_form") == "royalty" and licence.value("equity_value") is None
+    assert any("不适用于该合作方式" in w for w in licence.warnings)
+
+
+def test_empowerment_is_shown_on_the_sheet_and_checked_against_shenzhen() -> None:
+    shared = outcome(ownership_shared_with_team=True, team_ownership_bps=7000)
+    sheet = draft("shenzhen-2021", "use_first", shared)
+    assert "赋权：成果完成人（团队）按份共有本成果，所有权份额70%" in sheet.notes
+    assert not any("赋权份额" in w for w in sheet.warnings)
+    low = draft("shenzhen-2021", "license", outcome(team_ownership_bps=6000))
+    assert any("赋权份额60%低于" in w and "措施（十二）" in w for w in low.warnings)
+    use_right = draft("shenzhen-2021", "license", outcome(use_right_years=5))
+    assert "赋权：成果完成人（团队）享有本成果长期使用权5年" in use_right.notes
+    assert any("长期使用权5年" in w and "10年" in w for w in use_right.warnings)
+    # Elsewhere the 赋权 is shown but no 深圳 number applies.
+    national = draft("national-open-licence", "license", outcome(use_right_years=5))
+    assert "赋权：成果完成人（团队）享有本成果长期使用权5年" in national.notes
+    assert not any("长期使用权" in w for w in national.warnings)
+    with pytest.raises(MissingFacts):
+        outcome(team_ownership_bps=10001)

@@ -15,8 +15,10 @@ from pypdf import PdfReader
 from market.licensing import CjkFontMissing, apply_edit
 from market.licensing.exports import (
     ExportContext,
+    PartyFacts,
     contract_registration_record,
     find_cjk_font,
+    section_rows,
     to_csv,
     to_docx,
     to_pdf,
@@ -30,6 +32,11 @@ CONTEXT = ExportContext(
     technical_field="新能源",
     broker_name="李经纪",
     signed_on=date(2026, 4, 1),
+    licensor=PartyFacts("university", "广东省", "珠海市", "12440400MB0000000X", "张老师"),
+    licensee=PartyFacts("enterprise", "广东省", "深圳市"),
+    patent_kinds=("invention",),
+    technical_field_code="H01M",
+    fiscal_funded=True,
 )
 
 
@@ -91,8 +98,8 @@ def test_docx_reads_back_with_east_asian_fonts(sheet) -> None:
     assert paragraphs[0] == "技术许可合同条款书（先用后转）"
     assert "许可方（甲方）：珠海某某大学" in paragraphs
     cells = {cell.text for table in document.tables for row in table.rows for cell in row.cells}
-    assert {"零门槛费＋里程碑支付＋收入提成", "0.00元", "3%", "担保"} <= cells
-    assert any("措施7" in c for c in cells)
+    assert {"零门槛费＋里程碑支付＋收入提成", "0.00元", "3%", "无"} <= cells
+    assert any("措施7" in p for p in paragraphs)  # the notes cite 措施7 (risk sharing optional)
     normal = document.styles["Normal"].element.rPr.rFonts
     assert (
         normal.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia")
@@ -114,7 +121,21 @@ def test_registration_record_fields(sheet) -> None:
     assert record["contract_type"] == "技术许可"
     assert record["contract_subtype"] == "专利实施许可"
     assert record["seller"] == "珠海某某大学" and record["buyer"] == "珠海市某某科技有限公司"
-    assert record["contract_amount_fen"] == sheet.value("fixed_fee_total")
+    # 合同成交额 counts the 后转 price too (issue 18; it used to count the licence fees only).
+    assert record["contract_amount_fen"] == sheet.value("fixed_fee_total") + sheet.value(
+        "conversion_price"
+    )
+    assert record["technology_amount_fen"] == record["contract_amount_fen"]
+    assert "后转价格1,000,000.00元" in record["amount_breakdown"]
+    assert record["registration_no"] == "（由技术合同登记机构填写）"
+    assert (record["seller_region_code"], record["buyer_region_code"]) == ("440400", "440300")
+    assert record["seller_kind"] == "事业法人（高等院校）" and record["buyer_kind"] == "企业法人"
+    assert record["seller_credit_code"] == "12440400MB0000000X"
+    assert record["buyer_credit_code"] == "（待填写）" and record["seller_contact"] == "张老师"
+    assert record["ip_type"] == "发明专利" and record["technical_field_code"] == "H01M"
+    assert record["fiscal_funding"].startswith("是") and record["signing_place"] == "广东省珠海市"
+    assert record["performance_mode"] == "许可方以普通许可方式许可被许可方实施"
+    assert record["intermediary"] == "李经纪"
     assert record["payment_method"] == "里程碑支付＋提成支付"
     assert record["royalty"] == "净销售额的3%"
     assert (record["term_start"], record["term_end"]) == ("2026-03-01", "2036-03-01")
@@ -123,9 +144,20 @@ def test_registration_record_fields(sheet) -> None:
 
 
 def test_transfer_record_is_a_technology_transfer() -> None:
-    record = contract_registration_record(draft("zhuhai-2025", "transfer"), CONTEXT)
+    transfer = draft("zhuhai-2025", "transfer")
+    record = contract_registration_record(transfer, CONTEXT)
     assert (record["contract_type"], record["payment_method"]) == ("技术转让", "一次总付")
     assert record["contract_subtype"] == "专利权转让"
+    # A transfer carries no licence dates or exclusivity, in the record or on the sheet.
+    assert record["term_end"] == record["exclusivity"] == record["territory"] == ""
+    shown = {label for _, rows in section_rows(transfer) for label, _, _ in rows}
+    assert not shown & {
+        "许可方式",
+        "许可截止日",
+        "许可地域",
+        "免费使用期",
+        "后转价格（转为转让的价格）",
+    }
 
 
 def test_deferred_record_payment_method() -> None:

@@ -45,18 +45,35 @@ def test_national_open_licence_articles() -> None:
     assert national.rule("open_licence_disputes").citation.article == "第五十二条"
 
 
-def test_national_state_implementation_after_five_years() -> None:
-    rule = profile("national-open-licence").rule("use_first_pool_after_years")
-    assert (rule.value, rule.unit) == (5, "years")
-    assert rule.citation.document == "国办发〔2023〕37号"
+def test_five_years_to_the_use_first_pool_is_labelled_a_platform_default() -> None:
+    # Issue 18: no national text sets 5 years (措施8 says "超过一定时间"); the old citation
+    # claimed 国办发〔2023〕37号 did.
+    for key in ("national-open-licence", "zhuhai-2025"):
+        rule = profile(key).rule("use_first_pool_after_years")
+        assert (rule.value, rule.unit) == (5, "years")
+        assert "平台默认值" in rule.label
+        assert "5年" in rule.note and "默认值" in rule.note
+    assert profile("national-open-licence").rule("use_first_pool_after_years").citation.document
 
 
 def test_zhuhai_measure_7_use_first_terms() -> None:
     zhuhai = profile("zhuhai-2025")
     assert zhuhai.rule("use_first_zero_entry_fee").bounds == (0, 0)
-    assert zhuhai.rule("use_first_fee_forms").value == ["milestone_royalty", "deferred"]
-    assert zhuhai.rule("use_first_risk_sharing").value == ["guarantee", "insurance"]
-    for rule_id in ("use_first_zero_entry_fee", "use_first_fee_forms", "use_first_risk_sharing"):
+    # Fee forms are an open list ("等") and risk sharing is optional: notes, not restrictions.
+    assert zhuhai.rule("use_first_fee_forms").check == "info"
+    assert "等" in zhuhai.rule("use_first_fee_forms").citation.excerpt
+    assert zhuhai.rule("use_first_risk_sharing").check == "info"
+    assert "10%" not in zhuhai.rule("use_first_risk_sharing").note
+    scope = zhuhai.rule("use_first_scope")
+    assert scope.check == "scope"
+    assert scope.owner_kinds == ("university", "institute", "hospital")
+    assert scope.when == ("sme_licensee", "has_granted_patent")
+    for rule_id in (
+        "use_first_zero_entry_fee",
+        "use_first_fee_forms",
+        "use_first_risk_sharing",
+        "use_first_scope",
+    ):
         assert zhuhai.rule(rule_id).citation.article == "措施7"
         assert zhuhai.rule(rule_id).citation.document == "珠府办函〔2025〕13号"
 
@@ -64,23 +81,31 @@ def test_zhuhai_measure_7_use_first_terms() -> None:
 def test_zhuhai_measures_8_and_10() -> None:
     zhuhai = profile("zhuhai-2025")
     assert zhuhai.rule("use_first_pool_after_years").citation.article == "措施8"
-    assert zhuhai.rule("agreement_pricing_notice_days").bounds == (15, None)
-    assert zhuhai.rule("agreement_pricing_public").value is True
+    # The 15-day period and the duty to publish are national (core checks), not 措施10's.
+    assert zhuhai.rule("agreement_pricing_notice").check == "info"
+    assert zhuhai.get("agreement_pricing_notice_days") is None
     assert zhuhai.rule("separate_management").citation.article == "措施10"
+    assert zhuhai.rule("notice_days").citation.document.startswith("《实施〈中华人民共和国促进")
 
 
 def test_shenzhen_empowerment_share_and_use_right() -> None:
     shenzhen = profile("shenzhen-2021")
     share = shenzhen.rule("empowerment_team_share")
-    assert share.bounds == (7000, 10000)
-    assert share.when == ("ownership_shared",)
-    assert shenzhen.rule("long_term_use_right").value == 10
-    assert "尽职免责" in shenzhen.rule("due_diligence_exemption").citation.excerpt
+    assert share.check == "info" and share.field is None  # an ownership share, not income
+    assert share.value == 7000 and "按份共有" in share.citation.excerpt
+    assert share.citation.article == "措施（十二）"
+    use_right = shenzhen.rule("long_term_use_right")
+    assert use_right.value == 10 and "为10年" in use_right.citation.excerpt
+    exemption = shenzhen.rule("due_diligence_exemption")
+    assert exemption.citation.article == "措施（十五）"
+    assert "公示" in exemption.note and "非法利益" in exemption.note
 
 
 def test_guangdong_income_share_and_broker_reward() -> None:
     guangdong = profile("guangdong-2016")
-    assert guangdong.rule("horizontal_income_share").bounds == (6000, 10000)
+    horizontal = guangdong.rule("horizontal_income_share")
+    assert horizontal.check == "info" and horizontal.field is None
+    assert horizontal.citation.article == "（二十七）"
     assert guangdong.rule("broker_reward_max").bounds == (0, 3000)
 
 
@@ -112,7 +137,7 @@ def test_profile_to_dict_exposes_rules_for_the_ui() -> None:
     data = profile("zhuhai-2025").to_dict()
     by_id = {r["id"]: r for r in data["rules"]}
     assert by_id["use_first_zero_entry_fee"]["citation"]["article"] == "措施7"
-    assert by_id["agreement_pricing_notice_days"]["bounds"] == {"min": 15, "max": None}
+    assert by_id["use_first_scope"]["owner_kinds"] == ["university", "institute", "hospital"]
     assert by_id["fixed_fee_max"]["source"] == "rule:national-open-licence/fixed_fee_max"
 
 

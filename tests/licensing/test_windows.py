@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from market.licensing import (
     load_profile,
     notice_closes_at,
     notice_days,
+    notice_window,
 )
 
 GRANTED = date(2020, 6, 15)
@@ -90,9 +91,52 @@ citation = { document = "浙江嘉善实践", article = "到期即转" }
 def test_notice_window_is_fifteen_days() -> None:
     opened = datetime(2026, 3, 1, 10, 0, tzinfo=CST)
     assert notice_days(profile("zhuhai-2025")) == 15
+    # 民法典 第二百零一条: the opening day does not count; 第二百零三条: the period ends at
+    # 24:00 of its last day (the old window ended at the opening's clock time on 03-16).
     assert notice_closes_at(opened, profile("zhuhai-2025")) == datetime(
-        2026, 3, 16, 10, 0, tzinfo=CST
+        2026, 3, 17, 0, 0, tzinfo=CST
     )
+    assert notice_closes_at(opened, profile("zhuhai-2025"), days=16) == datetime(
+        2026, 3, 18, 0, 0, tzinfo=CST
+    )  # a sheet's longer notice_days is honoured
+    assert notice_closes_at(opened, profile("zhuhai-2025"), days=5) == datetime(
+        2026, 3, 17, 0, 0, tzinfo=CST
+    )  # never shorter than the profile
+
+
+@pytest.mark.parametrize(
+    ("opened_on", "last_day", "why"),
+    [
+        (date(2026, 9, 20), date(2026, 10, 8), "国庆节"),  # day 15 is 10-05, inside the holiday
+        (date(2026, 1, 31), date(2026, 2, 24), "春节"),  # 02-15 to 02-23 off
+        (date(2026, 3, 6), date(2026, 3, 23), "法定休假日"),  # a Saturday moves to Monday
+        (date(2026, 3, 1), date(2026, 3, 16), ""),
+    ],
+)
+def test_notice_window_extends_past_statutory_rest_days(
+    opened_on: date, last_day: date, why: str
+) -> None:
+    window = notice_window(datetime.combine(opened_on, time(10, 0), CST), 15)
+    assert window.first_day == opened_on + timedelta(days=1)
+    assert window.last_day == last_day
+    assert window.closes_at == datetime.combine(last_day + timedelta(days=1), time(0), CST)
+    assert window.extended is bool(why)
+    assert why in window.explanation() and "第二百零三条" in window.explanation()
+    assert window.holiday_data
+
+
+def test_a_make_up_working_day_is_not_a_rest_day() -> None:
+    # 2026-02-14 (a Saturday) is a 调休 working day before the Spring Festival.
+    window = notice_window(datetime(2026, 1, 30, 10, 0, tzinfo=CST), 15)
+    assert window.nominal_last_day == date(2026, 2, 14) and window.last_day == date(2026, 2, 14)
+
+
+def test_years_without_holiday_data_fall_back_to_weekends_and_say_so() -> None:
+    window = notice_window(datetime(2028, 2, 29, 9, 0, tzinfo=CST), 15)
+    assert window.last_day == date(2028, 3, 15) and not window.holiday_data
+    assert "尚未收录" in window.explanation()
+    saturday = notice_window(datetime(2028, 3, 3, 9, 0, tzinfo=CST), 15)  # day 15: Sat 03-18
+    assert saturday.last_day == date(2028, 3, 20)
 
 
 def test_notice_window_follows_a_stricter_profile(tmp_path: Path) -> None:

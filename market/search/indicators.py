@@ -206,7 +206,7 @@ CHANGE_WORDS: dict[str, str] = {
 }
 # Words between the name and the number that carry no meaning of their own.
 _LINK_WORDS = ("达到了", "达到", "稳定在", "保持在", "维持在", "可达", "高达", "仅为", "仅", "只有",
-               "为", "是", "达", "在", "了", ":", "=", "等于")
+               "为", "是", "达", "在", "以", "了", ":", "=", "等于")
 # Whole jieba words (never characters: 能 starts 能耗 and 使 starts 使用寿命).
 _LEADING_FILLERS = frozenset(
     ("要求", "需要", "需求", "目标", "希望", "实现", "保证", "确保", "能够", "能", "可以", "可使",

@@ -329,3 +329,8 @@ def test_units_that_start_with_a_multiplier_character():
     assert one("储能容量100千瓦时").unit == "J"
     assert one("载重5千克").value == pytest.approx(5.0)
     assert one("载重5万吨").value == pytest.approx(5e7)
+
+
+def test_link_words_between_name_and_operator_are_dropped():
+    ind = one("各批次颗粒粒径均以＜0.5 mm为准")
+    assert (ind.name, ind.op) == ("各批次颗粒粒径", "<")

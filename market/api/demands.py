@@ -85,6 +85,7 @@ def create_demand(data: dict):
     """发布场景需求（企业用户，需 API 令牌）。"""
     user = token_user()
     require(user, "demand.create")
+    services.check_demand_text(data)
     demand = services.post_demand(user.organization, data, user.id)
     db.session.commit()
     enqueue_after_commit("embed_listing", "demand", demand.id)
@@ -111,6 +112,7 @@ def update_demand(data: dict, demand_id: int):
     user = token_user()
     demand = load_editable(demand_id, user)
     _check_budget(demand, data)
+    services.check_demand_text(data, demand)
     services.update_demand(demand, data, user.id)
     db.session.commit()
     enqueue_after_commit("embed_listing", "demand", demand.id)

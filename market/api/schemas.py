@@ -440,6 +440,28 @@ class IndustryOut(ma.Schema):
 IndustryPage = page_of(IndustryOut, "IndustryPage")
 
 
+class CodeSuggestArgs(ApiSchema):
+    text = text("需求或成果文本", 2000, required=True)
+    k = integer("每类建议的条数", 1, 10, strict=False, load_default=3)
+
+
+class IpcSuggestionOut(ma.Schema):
+    code = fields.String(required=True, metadata={"description": "IPC小类，如 H01M"})
+    title = fields.String(required=True, metadata={"description": "中文名称"})
+    score = fields.Float(required=True)
+
+
+class IndustrySuggestionOut(ma.Schema):
+    code = fields.String(required=True, metadata={"description": "GB/T 4754 小类代码，如 3841"})
+    name = fields.String(required=True, metadata={"description": "中文名称"})
+    score = fields.Float(required=True)
+
+
+class CodeSuggestionsOut(ma.Schema):
+    ipc = fields.List(fields.Nested(IpcSuggestionOut), required=True)
+    industries = fields.List(fields.Nested(IndustrySuggestionOut), required=True)
+
+
 # ---- search ------------------------------------------------------------------------------------
 
 SEARCH_KINDS = {"demand": "场景需求", "outcome": "科技成果"}

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from models import Industry, IpcCode
 
+from ..services import codes
 from . import lookups
 from .common import get_or_404, paginate, resource_blueprint
-from .schemas import IndustryArgs, IndustryOut, IndustryPage, IpcArgs, IpcOut, IpcPage
+from .schemas import (
+    CodeSuggestArgs,
+    CodeSuggestionsOut,
+    IndustryArgs,
+    IndustryOut,
+    IndustryPage,
+    IpcArgs,
+    IpcOut,
+    IpcPage,
+)
 
 blp = resource_blueprint("taxonomies", "/taxonomies", "分类表：IPC国际专利分类、国民经济行业分类")
 
@@ -45,3 +55,11 @@ def list_industries(args: dict):
 def get_industry(code: str):
     """一个行业代码。"""
     return get_or_404(Industry, code.strip().upper()[:8], f"未知的国民经济行业代码：{code[:8]}")
+
+
+@blp.route("/suggest")
+@blp.arguments(CodeSuggestArgs, location="query")
+@blp.response(200, CodeSuggestionsOut)
+def suggest_codes(args: dict):
+    """建议分类：按文本推荐IPC小类与国民经济行业小类（附中文名称）；文本少于4个汉字时不建议。"""
+    return codes.suggest_codes(args["text"], args["k"])

@@ -68,6 +68,7 @@ def demand(demand_id: int):
     return render_template(
         "public/demand.html",
         item=item,
+        codes=q.demand_classification(item),
         modes=COOPERATION_MODES,
         maturity=MATURITY,
         show_identity=may_see_demand_organization(current_user, item),

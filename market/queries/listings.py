@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, func, or_, select
 
-from models import Demand, Organization, Outcome, db
+from models import Demand, Industry, IpcCode, Organization, Outcome, db
 
 from ..policy import demand_shelf, listed_demands, open_demands
 
@@ -155,3 +155,18 @@ def home_lists(latest: int = 6) -> dict:
 
 def _count(stmt: Select) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+@dataclass(frozen=True)
+class Classification:
+    """A demand's codes with their Chinese names, for its public page."""
+
+    industry: Industry | None
+    ipc: list[IpcCode]
+
+
+def demand_classification(demand: Demand) -> Classification:
+    industry = db.session.get(Industry, demand.industry_code) if demand.industry_code else None
+    codes = list(demand.ipc_codes or [])
+    found = {c.code: c for c in db.session.scalars(select(IpcCode).where(IpcCode.code.in_(codes)))}
+    return Classification(industry, [found[c] for c in codes if c in found])

@@ -12,6 +12,7 @@ jieba.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Hashable, Iterable, Sequence
@@ -128,6 +129,29 @@ class LexicalIndex:
         )
         return [t for t in term_ids if t in kept]
 
+    # -- catalogue statistics (read-only: BM25 scoring never goes through these) ---------------
+
+    def document_frequency(self, term: str) -> int:
+        """How many documents hold ``term``, a token of this index's tokenizer (0 if none)."""
+        self._ensure_built()
+        term_id = self._vocab.get(term)
+        if self._bm25 is None or term_id is None or term == "":
+            return 0
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[term_id + 1] - indptr[term_id])
+
+    def phrase_frequency(self, phrase: str) -> int:
+        """Documents that may hold ``phrase``: the smallest document frequency of its tokens.
+
+        Exact when the phrase is one token; otherwise an upper bound, and a close one for the
+        character bigrams of the default tokenizer (a bigram across a word boundary, 制系 in
+        控制系统, is about as rare as the compound itself).
+        """
+        tokens = set(self._tokenize(phrase))
+        if not tokens:
+            return 0
+        return min(self.document_frequency(t) for t in tokens)
+
     def _top_k(self, scores: np.ndarray, k: int) -> list[tuple[Hashable, float]]:
         hits = np.flatnonzero(scores > 0)
         if k < len(hits):
@@ -206,3 +230,10 @@ class LexicalIndex:
 def _as_key(doc_id: object) -> Hashable:
     # JSON turns tuples into lists; ids are ints or strings in practice.
     return tuple(doc_id) if isinstance(doc_id, list) else doc_id  # type: ignore[return-value]
+
+
+def phrase_idf(indexes: Sequence[LexicalIndex], phrase: str) -> float:
+    """IDF of ``phrase`` over several indexes taken as one catalogue (BM25's Lucene form)."""
+    total = sum(len(index) for index in indexes)
+    found = sum(index.phrase_frequency(phrase) for index in indexes)
+    return math.log(1.0 + (total - found + 0.5) / (found + 0.5))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
 
+from market.search.codes import normalize_industry, normalize_ipc
 from models import (
     Demand,
     Industry,
@@ -82,11 +84,12 @@ def wan_to_fen(value: Any, field: str, label: str) -> int | None:
 
 
 def _check_industry(data: dict) -> dict:
-    code = (data.get("industry_code") or "").strip() or None
+    raw = (data.get("industry_code") or "").strip()
+    code = normalize_industry(raw) if raw else None
     if "industry_code" in data:
         data = {**data, "industry_code": code}
-    if code and db.session.get(Industry, code) is None:
-        raise ValidationError(f"未知的国民经济行业代码：{code}", "industry_code")
+    if raw and (code is None or db.session.get(Industry, code) is None):
+        raise ValidationError(f"未知的国民经济行业代码：{raw}", "industry_code")
     return data
 
 
@@ -97,14 +100,60 @@ def _check_budget(demand: Demand) -> None:
 
 
 def check_ipc_codes(codes: list[str], field: str = "ipc_codes") -> list[str]:
-    codes = [c.strip().upper() for c in codes or [] if c and c.strip()]
-    if not codes:
+    """IPC codes as typed ("h01m 10/48", "Ｈ０１Ｍ１０／４８") in their stored spelling
+    ("H01M10/48"); a malformed or unknown code is refused, naming the field (the forms show
+    the expected spelling beside it)."""
+    typed = [c.strip() for c in codes or [] if c and c.strip()]
+    if not typed:
         return []
-    known = set(db.session.scalars(select(IpcCode.code).where(IpcCode.code.in_(codes))))
-    unknown = [c for c in codes if c not in known]
+    normal = [normalize_ipc(c) for c in typed]
+    spelled = [c for c in normal if c is not None]
+    known = set(db.session.scalars(select(IpcCode.code).where(IpcCode.code.in_(spelled))))
+    unknown = [raw for raw, code in zip(typed, normal, strict=True) if code not in known]
     if unknown:
         raise ValidationError(f"未知的IPC分类号：{'、'.join(unknown)}", field)
-    return list(dict.fromkeys(codes))
+    return list(dict.fromkeys(normal))
+
+
+# What a demand must say before it is matched: ten random proposals for "无人机" or an English
+# paragraph help nobody (the catalogue is Chinese).
+MIN_DEMAND_CHINESE = 8  # distinct Chinese characters in the title and description together
+MIN_DESCRIPTION_CHINESE = 4  # and in the description alone: one word is not a description
+MIN_CHINESE_SHARE = 0.3
+_CHINESE_RE = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+
+
+def check_demand_text(data: dict, demand: Demand | None = None) -> None:
+    """A 场景需求 about to be published must say what it needs, in Chinese, in more than a word.
+
+    ``data`` is what the form or API sends (merged over ``demand`` when editing); drafts pass.
+    Called by the demand form and the API before they save, so both answer alike."""
+    status = data.get("status", getattr(demand, "status", None) or "published")
+    if status != "published":
+        return
+    title = (data.get("title", getattr(demand, "title", "")) or "").strip()
+    text = (data.get("description", getattr(demand, "description", "")) or "").strip()
+    if not text:
+        raise ValidationError(
+            "需求描述不能为空：请写清应用场景、现状和希望达到的指标", "description"
+        )
+    chinese = len(_CHINESE_RE.findall(text))
+    latin = len(_LATIN_RE.findall(text))
+    if chinese < MIN_CHINESE_SHARE * (chinese + latin):
+        raise ValidationError(
+            "需求描述请以中文填写：成果库以中文为主，英文描述无法可靠匹配（专业术语可保留英文）",
+            "description",
+        )
+    own = set(_CHINESE_RE.findall(text))
+    if len(own) < MIN_DESCRIPTION_CHINESE or len(own | set(_CHINESE_RE.findall(title))) < (
+        MIN_DEMAND_CHINESE
+    ):
+        raise ValidationError(
+            "需求描述过于简短：请用几句话写清应用场景、现状和希望达到的指标，"
+            "否则无法匹配到合适的成果",
+            "description",
+        )
 
 
 def _check_dates(data: dict) -> None:

@@ -13,7 +13,7 @@ from models import ChallengeSubmission, Conflict, Demand, ValidationError, db
 from models.enums import CONFIDENTIALITY, INDICATOR_OPS
 
 from ..policy import can, require
-from ..services import challenges, listings
+from ..services import challenges, codes, listings
 from ..services.lint import lint_demand
 from ..tasks import enqueue
 from . import queries
@@ -85,6 +85,8 @@ def _save(form: DemandForm, demand: Demand | None):
         return _render(form, demand, status=422)
     try:
         data = form.service_data()
+        if publish:
+            listings.check_demand_text({**data, "status": "published"}, demand)
     except ValidationError as e:
         return _failed(form, demand, e)
     warnings = lint_demand(data) if publish else []
@@ -122,6 +124,7 @@ def _render(form: DemandForm, demand: Demand | None, warnings=None, status: int 
         render_template(
             "workspace/enterprise/demand_form.html",
             form=form,
+            suggestions=_suggestions(form.title.data, form.description.data),
             demand=demand,
             warnings=warnings or [],
             confidentiality_help=CONFIDENTIALITY_HELP,
@@ -196,3 +199,11 @@ def _render_challenge(demand: Demand, failed_id: int | None = None, failed=None,
         ),
         status,
     )
+
+
+def _suggestions(title: str | None, text: str | None) -> dict | None:
+    """Codes for the text just submitted, shown with the form again (the no-script fallback of
+    static/js/code_suggest.js); a plain GET has nothing to classify yet."""
+    if request.method != "POST":
+        return None
+    return codes.suggest_codes(f"{title or ''}。{text or ''}")

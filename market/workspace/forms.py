@@ -31,6 +31,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from market.search.codes import split_codes
 from models import local_today
 from models.challenges import NOTE_LIMIT, PITCH_LIMIT
 from models.enums import (
@@ -174,6 +175,11 @@ class DemandForm(IndicatorsMixin, FlaskForm):
             "按《国民经济行业分类》（GB/T 4754-2017）填写，例如 C3825；不清楚可以留空。"
         ),
     )
+    ipc_codes = StringField(
+        _l("IPC分类号（可选）"),
+        validators=[Optional(), Length(max=400, message=_l("不能超过400个字"))],
+        description=_l("例如 H01M 或 H01M 10/48，多个用分号隔开；可点选系统建议的分类。"),
+    )
     offers = MultiCheckboxField(_l("可提供的场景资源"), choices=options(OFFERS))
     offered_detail = TextAreaField(
         _l("场景资源说明（可选）"),
@@ -226,7 +232,8 @@ class DemandForm(IndicatorsMixin, FlaskForm):
             "description": self.description.data,
             "field": self.field.data or None,
             "scenario_type": self.scenario_type.data,
-            "industry_code": (self.industry_code.data or "").strip().upper() or None,
+            "industry_code": (self.industry_code.data or "").strip() or None,
+            "ipc_codes": split_codes(self.ipc_codes.data),
             "indicators": self.indicator_rows(),
             "offered_resources": compose_offers(self.offers.data, self.offered_detail.data),
             "budget_min_fen": wan_to_fen(self.budget_min.data, "budget_min", "预算下限"),
@@ -246,6 +253,7 @@ class DemandForm(IndicatorsMixin, FlaskForm):
         self.budget_min.data = fen_to_wan(demand.budget_min_fen)
         self.budget_max.data = fen_to_wan(demand.budget_max_fen)
         self.reward.data = fen_to_wan(demand.reward_fen)
+        self.ipc_codes.data = "；".join(demand.ipc_codes or [])
         load_indicators(self, demand.indicators)
 
 
@@ -306,7 +314,7 @@ class OutcomeForm(IndicatorsMixin, FlaskForm):
     ipc_codes = StringField(
         _l("IPC分类号（可选）"),
         validators=[Optional(), Length(max=400)],
-        description=_l("多个分类号用分号隔开，例如 G06T；B64C。"),
+        description=_l("例如 G06T 或 H01M 10/48，多个用分号隔开；可点选系统建议的分类。"),
     )
     maturity = SelectField(
         _l("成熟度"),
@@ -356,7 +364,7 @@ class OutcomeForm(IndicatorsMixin, FlaskForm):
             raise FieldError(_("成熟度“%(m)s”对应TRL %(a)s–%(b)s级", m=label, a=span[0], b=span[1]))
 
     def ipc_list(self) -> list[str]:
-        return split_multi(self.ipc_codes.data)
+        return split_codes(self.ipc_codes.data)
 
     def service_data(self) -> dict:
         from ..services.listings import wan_to_fen

@@ -31,7 +31,7 @@ from models import (
 from models.enums import INDICATOR_OPS
 
 from ..policy import can, require
-from ..services import bulk_import, challenges, listings
+from ..services import bulk_import, challenges, codes, listings
 from ..tasks import enqueue
 from . import queries
 from .common import attach_error, guard
@@ -155,6 +155,7 @@ def _render_outcome(form, outcome, patent_form=None, status: int = 200):
         render_template(
             "workspace/institution/outcome_form.html",
             form=form,
+            suggestions=_suggestions(form.title.data, form.abstract.data),
             outcome=outcome,
             patent_form=patent_form or PatentForm(prefix="patent", formdata=None),
             ops=INDICATOR_OPS,
@@ -348,3 +349,11 @@ def _render_entry(demand: Demand, form: SubmissionForm, status: int):
         ),
         status,
     )
+
+
+def _suggestions(title: str | None, text: str | None) -> dict | None:
+    """Codes for the text just submitted, shown with the form again (the no-script fallback of
+    static/js/code_suggest.js); a plain GET has nothing to classify yet."""
+    if request.method != "POST":
+        return None
+    return codes.suggest_codes(f"{title or ''}。{text or ''}")

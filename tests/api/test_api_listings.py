@@ -302,3 +302,32 @@ def test_semantic_search_hides_broker_only_demands(client, buyer, broker, demand
     assert [i["demand"]["title"] for i in public["items"]] == ["公开巡检需求"]
     staff = client.get("/api/v1/search?kind=demand&q=巡检需求", headers=broker.headers).json
     assert len(staff["items"]) == 2
+
+
+def test_code_suggestions_endpoint(client):
+    answer = client.get("/api/v1/taxonomies/suggest", query_string={"text": "锂电池热失控预警"})
+    assert answer.status_code == 200
+    assert set(answer.json) == {"ipc", "industries"}
+    assert answer.json["industries"] and answer.json["industries"][0]["name"]
+    few = client.get("/api/v1/taxonomies/suggest", query_string={"text": "AI", "k": 2}).json
+    assert few == {"ipc": [], "industries": []}
+    assert client.get("/api/v1/taxonomies/suggest").status_code == 422
+
+
+def test_a_demand_that_says_too_little_is_refused_with_the_field_named(client, buyer, demand_body):
+    for text, message in (("无人机", "过于简短"), ("Drone inspection of wind turbines", "中文")):
+        answer = post_demand(client, buyer, demand_body(title="巡检", description=text))
+        assert answer.status_code == 422, answer.json
+        assert message in answer.json["message"]
+        assert (
+            "description" in answer.json.get("errors", {}) or "需求描述" in answer.json["message"]
+        )
+    created = post_demand(client, buyer, demand_body(ipc_codes=["g06t", "B64C 39/02"]))
+    assert created.status_code == 201, created.json
+    assert created.json["ipc_codes"] == ["G06T", "B64C39/02"]
+    short = client.patch(
+        f"/api/v1/demands/{created.json['id']}",
+        json={"description": "无人机"},
+        headers=buyer.headers,
+    )
+    assert short.status_code == 422

@@ -14,6 +14,7 @@ EXPECTED_PATHS = {
     "/api/v1/patents": {"get"},
     "/api/v1/taxonomies/ipc": {"get"},
     "/api/v1/taxonomies/industries": {"get"},
+    "/api/v1/taxonomies/suggest": {"get"},
     "/api/v1/search": {"get"},
     "/api/v1/me": {"get"},
     "/api/v1/tokens": {"get", "post"},

@@ -205,3 +205,93 @@ def test_an_empty_indicator_list_means_none_found_not_unread():
     read_empty = compute_features(demand(), outcome(indicators=[]), 0.8, 0.6, TODAY)
     assert with_text.values["indicators"] == pytest.approx(2 / 3)
     assert read_empty.values["indicators"] == 0.5  # every demand indicator unknown
+
+
+# -- evidence that explains ---------------------------------------------------------------
+
+# A small catalogue in which 系统/方法/装置/温度 are everywhere and the battery terms rare.
+_FIELDS = [
+    "一种桥梁结构健康监测系统及方法",
+    "一种变频器温度控制装置",
+    "基于温度补偿的压力传感器标定方法",
+    "一种输电线路巡检机器人系统",
+    "一种污水处理装置及控制方法",
+    "一种农业大棚温度与湿度控制系统",
+    "一种隧道通风系统及其控制方法",
+    "一种混凝土养护温度监测装置",
+]
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    from market.search.lexical import LexicalIndex
+
+    texts = [f"{_FIELDS[i % len(_FIELDS)]}（第{i}号）" for i in range(300)]
+    texts += [
+        "一种储能电站锂电池热失控预警方法及系统",
+        "基于气体检测的锂电池热失控早期预警装置",
+    ]
+    return LexicalIndex().build(list(range(len(texts))), texts)
+
+
+BATTERY_DEMAND = "储能电站锂电池热失控预警系统：温度异常时完成报警，预警提前≥10分钟"
+BATTERY_OUTCOME = "一种锂电池热失控预警方法及系统，监测温度和气体，完成报警，可提前约20分钟预警"
+
+
+def test_shared_phrases_are_weighed_by_catalogue_rarity(catalogue):
+    m = matched_phrases(BATTERY_DEMAND, BATTERY_OUTCOME, catalogue=[catalogue])
+    assert "锂电池" in m["phrases"] and any("失控" in p for p in m["phrases"])
+    for generic in ("系统", "方法", "装置", "温度", "完成", "报警", "预警", "一种"):
+        assert generic not in m["phrases"]
+    weights = [m["weights"][p] for p in m["phrases"]]
+    assert weights == sorted(weights, reverse=True)  # most distinctive first
+
+
+def test_an_empty_or_small_catalogue_falls_back_to_general_word_rarity():
+    from market.search.lexical import LexicalIndex
+
+    for catalogue in ([], [LexicalIndex()]):
+        m = matched_phrases(BATTERY_DEMAND, BATTERY_OUTCOME, catalogue=catalogue)
+        assert "锂电池" in m["phrases"] and any("失控" in p for p in m["phrases"])
+        assert not {"系统", "方法", "温度", "完成", "报警"} & set(m["phrases"])
+
+
+def test_a_pair_sharing_only_generic_words_cites_no_phrases(catalogue):
+    m = matched_phrases(
+        BATTERY_DEMAND, "一种变频器高温故障报警系统，完成温度控制", catalogue=[catalogue]
+    )
+    assert m["phrases"] == []
+    f = compute_features(demand(text=BATTERY_DEMAND), outcome(), 0.5, 0.5, TODAY)
+    assert "双方文本均涉及" not in explain(f, m)["sentence"]
+
+
+def _evidence(found: int) -> dict:
+    return {"neighbors_retrieved": found, "neighbors": 20}
+
+
+def test_the_neighbour_sentence_only_when_it_sets_a_proposal_apart():
+    f = compute_features(demand(), outcome(), 0.8, 0.6, TODAY)
+    same = [_evidence(20) for _ in range(10)]
+    assert "最相近的20项" not in explain(f, (), evidence=same[0], peers=same)["sentence"]
+    spread = [_evidence(n) for n in (20, 18, 15, 12, 9, 6, 4, 3, 2, 1)]
+    assert "最相近的20项中有18项" in explain(f, (), evidence=spread[1], peers=spread)["sentence"]
+    assert "最相近的20项" not in explain(f, (), evidence=spread[5], peers=spread)["sentence"]
+    # without the list each proposal is judged alone, as before
+    assert "最相近的20项中有20项" in explain(f, (), evidence=same[0])["sentence"]
+
+
+def test_the_explanation_cites_the_demands_own_indicator_rows():
+    from market.search.indicators import listing_indicators
+
+    rows = [{"name": "预警提前时间", "op": ">=", "value": 10, "unit": "分钟"}]
+    asked = demand(text=BATTERY_DEMAND, indicators=listing_indicators(rows, BATTERY_DEMAND))
+    f = compute_features(asked, outcome(text=BATTERY_OUTCOME), 0.8, 0.6, TODAY)
+    out = explain(f)
+    assert "该成果的提前约20分钟可满足需求中的预警提前时间≥10分钟" in out["sentence"]
+    assert "未达到" not in out["sentence"]
+    assert out["indicators"][0] == {
+        "demand": "预警提前时间≥10分钟",
+        "outcome": "提前约20分钟",
+        "status": "met",
+        "declared": True,
+    }

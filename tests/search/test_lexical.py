@@ -139,3 +139,20 @@ def test_thousands_of_documents_index_and_answer():
     hits = idx.search("第42类传感器", k=10)
     assert len(hits) == 10
     assert all(texts[d].endswith("第42类传感器") for d, _ in hits)
+
+
+def test_document_frequencies_of_terms_and_phrases(index):
+    from market.search.lexical import phrase_idf
+
+    assert index.document_frequency("方法") == 2
+    assert index.document_frequency("量子") == 0
+    assert index.phrase_frequency("锂电池") == 1  # min over 锂, 电, 池, 锂电, 电池
+    assert index.phrase_frequency("") == 0
+    assert phrase_idf([index], "锂电池") > phrase_idf([index], "方法") > 0
+    assert phrase_idf([index, LexicalIndex()], "方法") == phrase_idf([index], "方法")
+
+
+def test_statistics_leave_scores_unchanged(index):
+    before = index.search("锂电池制备方法", k=4)
+    index.document_frequency("方法")
+    assert index.search("锂电池制备方法", k=4) == before

@@ -391,28 +391,20 @@ def _unit(hits: list[tuple[int, float]]) -> dict[int, float]:
 # -- facts for the fit features --------------------------------------------------------------
 
 
-@lru_cache(maxsize=65_536)
-def _parsed(text: str) -> tuple:
-    """Indicators found in a text; listings are re-ranked often, their texts rarely change."""
-    from market.search.indicators import parse_indicators
-
-    return tuple(i for i in parse_indicators(text) if i.name)
-
-
 def structured_indicators(rows: list[dict], text: str) -> list:
-    """Declared indicator rows first (rendered and parsed unit-aware), then any in the text.
+    """Declared indicator rows first (marked as entered by the author), then any in the text.
 
     An empty list means "read, none found": the features then never parse the text again
     (they did, once per candidate pair, when this returned None)."""
-    from models.enums import INDICATOR_OPS
+    return list(_indicators(orjson.dumps(rows or []), text))
 
-    parsed = []
-    for row in rows or []:
-        rendered = f"{row['name']}{INDICATOR_OPS.get(row['op'], '')}{row['value']:g}{row['unit']}"
-        parsed.extend(_parsed(rendered))
-    names = {i.name for i in parsed}
-    parsed.extend(i for i in _parsed(text) if i.name not in names)
-    return parsed
+
+@lru_cache(maxsize=65_536)
+def _indicators(rows: bytes, text: str) -> tuple:
+    """Parsed once per listing text: listings are re-ranked often, their texts rarely change."""
+    from market.search.indicators import listing_indicators
+
+    return tuple(listing_indicators(orjson.loads(rows), text))
 
 
 def demand_facts(demand: Demand, org: Organization | None = None) -> fit.DemandFacts:
@@ -592,12 +584,14 @@ def score_candidates(
     kept.sort(key=lambda c: _order(c, w))
     kept = kept[:k] if k is not None else kept
     if explain:
+        catalogue = (indexing.get_lexical("outcome"), indexing.get_lexical("demand"))
+        peers = [c.retrieval_evidence() for c in kept]
         for cand in kept:
             demand, outcome = facts[cand.listing_id]
-            phrases = fit.matched_phrases(demand.text, outcome.text)
+            phrases = fit.matched_phrases(demand.text, outcome.text, catalogue=catalogue)
             evidence = cand.retrieval_evidence()
             cand.explanation = {
-                **fit.explain(cand.features, phrases, w, evidence),
+                **fit.explain(cand.features, phrases, w, evidence, peers=peers),
                 "highlight": phrases,
                 "retrieval": evidence,
             }

@@ -7,6 +7,8 @@ broker that is down loses nothing — the reconcile task finds what was not proc
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from celery import Celery, Task
 from flask import Flask, current_app
@@ -33,14 +35,52 @@ def init_celery(app: Flask) -> Celery:
     return celery
 
 
+_local_worker: ThreadPoolExecutor | None = None
+_local_lock = threading.Lock()
+
+
+def _run_locally(task: Task, args: tuple) -> None:
+    """The embedded default's stand-in for a worker: one background thread, tasks in order, so a
+    request that publishes a demand returns at once and its page shows matching in progress."""
+    global _local_worker
+    with _local_lock:
+        if _local_worker is None:
+            _local_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasks")
+    future = _local_worker.submit(task.apply, args=args)
+    future.add_done_callback(_report_failure)
+
+
+def drain(timeout: float = 60.0) -> bool:
+    """Wait until the background thread has run everything queued so far (tests, shutdown)."""
+    with _local_lock:
+        worker = _local_worker
+    if worker is None:
+        return True
+    return worker.submit(lambda: None).exception(timeout=timeout) is None
+
+
+def _report_failure(future) -> None:
+    result = future.exception() or getattr(future.result(), "traceback", None)
+    if result:
+        log.warning("background task failed; reconcile will repair it: %s", result)
+
+
 def enqueue(name: str, *args) -> bool:
-    """Send a task by name; True when handed over (or run, in eager mode)."""
+    """Send a task by name; True when handed over (or run, in eager mode: in a background
+    thread unless ``TASKS_IN_BACKGROUND`` is false; it defaults to false under ``TESTING``)."""
     celery: Celery = current_app.extensions["celery"]
     full_name = f"workers.tasks.{name}"
     if full_name not in celery.tasks:
         celery.loader.import_default_modules()
+    task = celery.tasks[full_name]
+    background = current_app.config.get("TASKS_IN_BACKGROUND")
+    if background is None:
+        background = not current_app.testing
+    if celery.conf.task_always_eager and background:
+        _run_locally(task, args)
+        return True
     try:
-        celery.tasks[full_name].apply_async(args=args)
+        task.apply_async(args=args)
     except Exception as e:  # broker down: the DB already holds the truth
         if celery.conf.task_always_eager:
             raise

@@ -97,11 +97,16 @@ def _save(form: DemandForm, demand: Demand | None):
     data["status"] = "published" if publish else "draft"
     try:
         demand = _store(demand, data)
+        if publish:
+            demand.match_summary = None  # its page shows matching in progress until it is done
         db.session.commit()
     except ValidationError as e:
         return _failed(form, demand, e)
     enqueue("embed_listing", "demand", demand.id)
-    flash(_("需求已发布") if publish else _("已保存为草稿"), "success")
+    if publish:
+        flash(_("需求已发布，正在为它匹配科技成果。"), "success")
+        return redirect(url_for("parties.demand_proposals", demand_id=demand.id))
+    flash(_("已保存为草稿"), "success")
     return redirect(url_for("enterprise.index"))
 
 

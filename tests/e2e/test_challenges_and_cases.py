@@ -156,6 +156,7 @@ def post_challenge(page: Page, shot) -> str:
     # Deadline, budget, numbers and indicators are all there: the linter has nothing to ask.
     page.get_by_role("button", name="检查并发布").click()
     expect(flash(page, "需求已发布")).to_be_visible()
+    page.get_by_role("link", name="我的需求").first.click()
     row = page.get_by_role("row").filter(has_text=CHALLENGE)
     expect(row.locator("[data-status]")).to_have_attribute("data-status", "published")
     expect(row.get_by_text("揭榜挂帅", exact=True)).to_be_visible()

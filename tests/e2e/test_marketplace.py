@@ -109,6 +109,9 @@ def test_enterprise_posts_demand_and_gets_explained_proposals(new_page, shot):
     lint.get_by_role("button", name="仍然发布").click()
 
     expect(flash(page, "需求已发布")).to_be_visible()
+    # publishing lands on the demand's proposals page (matching in progress, then the list)
+    expect(page.get_by_role("heading", name=re.compile("推荐的科技成果"))).to_be_visible()
+    page.get_by_role("link", name="我的需求").first.click()
     row = page.get_by_role("row").filter(has_text=title)
     expect(row.locator("[data-status]")).to_have_attribute("data-status", "published")
     shot(page, "my-demands")
@@ -121,7 +124,7 @@ def test_enterprise_posts_demand_and_gets_explained_proposals(new_page, shot):
     expect(rows.first).to_be_visible()
     expect(rows.filter(has_text=BLADE_OUTCOME)).to_have_count(1)
     # Best first: the blade-inspection outcome outranks the unrelated herbal-extraction one.
-    scores = [float(s) for s in rows.locator(".sb-score").all_inner_texts()]
+    scores = [score_value(s) for s in rows.locator(".sb-score").all_inner_texts()]
     assert scores == sorted(scores, reverse=True)
     titles = rows.locator("td:nth-child(3)").all_inner_texts()
     assert titles[0].startswith(BLADE_OUTCOME), titles
@@ -305,3 +308,9 @@ def test_public_reads_notice_with_countdown_and_files_objection(page, shot, open
     expect(flash(page, "异议已提交")).to_be_visible()
     expect(page.locator("dl.sb-facts")).to_contain_text("1 件")
     shot(page, "objection-filed")
+
+
+def score_value(text: str) -> float:
+    """A score badge's number: "强匹配 83%" → 0.83 (relevance bands), "0.83" → 0.83 (older)."""
+    number = float(re.search(r"\d+(?:\.\d+)?", text).group())
+    return number / 100 if text.strip().endswith("%") else number

@@ -202,6 +202,7 @@ def test_the_owner_sees_bands_and_an_honest_no_match(
     none = client.get(f"/my/demands/{lonely.id}/proposals").get_data(as_text=True)
     assert 'data-testid="no-good-match"' in none and "揭榜挂帅" in none
     assert "需求描述只有" in none and "refresh" not in none
+    assert "能耗降低20%”" in none  # the template's %% is one percent sign
 
 
 def test_the_api_gives_the_band_and_the_match_summary(
@@ -219,3 +220,24 @@ def test_the_api_gives_the_band_and_the_match_summary(
     shown = client.get(f"/api/v1/demands/{demand.id}", headers=headers).get_json()
     assert shown["match_summary"]["no_good_match"] is False
     assert set(shown["match_summary"]["bands"]) == {"strong", "possible", "weak"}
+
+
+def test_publishing_returns_at_once_and_matching_runs_in_the_background(
+    app, client, auth, enterprise, create_user, relevance_dir, catalogue, monkeypatch
+):
+    """The embedded default has no worker: tasks run on a background thread, so the publish
+    request answers at once and the page shows matching in progress until it is done."""
+    from market import tasks
+
+    demand, close, far = catalogue
+    monkeypatch.setitem(app.config, "TASKS_IN_BACKGROUND", True)
+    create_user("owner2@example.com", "enterprise", enterprise)
+    auth.login("owner2@example.com")
+    demand.match_summary = None
+    db.session.commit()
+    assert tasks.enqueue("match_listing", "demand", demand.id) is True
+    assert tasks.drain(timeout=60)
+    db.session.expire_all()
+    assert db.session.get(Demand, demand.id).match_summary is not None
+    page = client.get(f"/my/demands/{demand.id}/proposals").get_data(as_text=True)
+    assert close.title in page and "matching-in-progress" not in page

@@ -71,6 +71,7 @@ def test_publish_complete_demand_with_indicators(client, auth, enterprise_user, 
     auth.login(enterprise_user.email)
     response = client.post("/workspace/enterprise/demands/new", data=GOOD, follow_redirects=True)
     assert "需求已发布" in page(response)
+    assert "系统为" in page(response)  # publishing lands on the demand's proposals page
     demand = _only_demand()
     assert demand.status == "published" and demand.organization_id == enterprise.id
     assert demand.indicators == [
@@ -84,7 +85,9 @@ def test_publish_complete_demand_with_indicators(client, auth, enterprise_user, 
     assert demand.confidentiality == "desensitized" and demand.industry_code == "4415"
     # enqueued after commit and run eagerly: the demand is in the search index
     assert demand.indexed_hash == demand.content_hash
-    assert 'data-status="published"' in page(response)
+    assert demand.match_summary is not None  # matched (inline under TESTING)
+    listed = page(client.get("/workspace/enterprise/"))
+    assert 'data-status="published"' in listed
 
 
 def test_errors_show_next_to_fields_and_values_are_kept(client, auth, enterprise_user):

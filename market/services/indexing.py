@@ -201,6 +201,20 @@ def _writing(kind: str) -> Iterator[object]:
             store.save()
 
 
+def store_vector(kind: str, listing, model: str, vector: np.ndarray) -> None:
+    """Keep a listing's vector under a model key, stamped with the text it was computed from
+    (``kind`` is the listing kind, or ``<kind>:query`` for its query-side vector)."""
+    db.session.merge(
+        ListingVector(
+            kind=kind,
+            listing_id=listing.id,
+            model=model,
+            content_hash=listing.content_hash,
+            vector=np.asarray(vector, dtype=np.float32).reshape(-1).tobytes(),
+        )
+    )
+
+
 def _vectors_for(kind: str, listings: list) -> np.ndarray:
     """Stored vectors where the text and the model build are unchanged; one batched encode for
     the rest. Rows are keyed by ``model_key`` (name and weights checksum), as query vectors are,
@@ -231,15 +245,7 @@ def _vectors_for(kind: str, listings: list) -> np.ndarray:
         for position, vector in zip(missing, encoded, strict=True):
             item = listings[position]
             vectors[position] = vector
-            db.session.merge(
-                ListingVector(
-                    kind=kind,
-                    listing_id=item.id,
-                    model=model,
-                    content_hash=item.content_hash,
-                    vector=vector.astype(np.float32).tobytes(),
-                )
-            )
+            store_vector(kind, item, model, vector)
     return np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, emb.dim), np.float32)
 
 
@@ -685,15 +691,7 @@ def prepare_model(
             ).all()
             vectors = emb.encode([item.embedding_text() for item in items], kind="passage")
             for item, vector in zip(items, vectors, strict=True):
-                db.session.merge(
-                    ListingVector(
-                        kind=kind,
-                        listing_id=item.id,
-                        model=model,
-                        content_hash=item.content_hash,
-                        vector=vector.astype(np.float32).tobytes(),
-                    )
-                )
+                store_vector(kind, item, model, vector)
             db.session.commit()
             if progress:
                 progress(kind, min(start + chunk, len(todo)), len(todo))

@@ -113,15 +113,7 @@ def query_vector(kind: str, listing) -> np.ndarray:
     if row is not None and row.content_hash == listing.content_hash:
         return np.frombuffer(row.vector, dtype=np.float32)[None, :]
     vector = emb.encode([listing.embedding_text()], kind="query")
-    db.session.merge(
-        ListingVector(
-            kind=key,
-            listing_id=listing.id,
-            model=model,
-            content_hash=listing.content_hash,
-            vector=vector[0].astype(np.float32).tobytes(),
-        )
-    )
+    indexing.store_vector(key, listing, model, vector[0])
     return vector
 
 

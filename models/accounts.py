@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,6 +27,9 @@ class Organization(db.Model):
     province: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(32))
     is_sme: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 国有企业 (an enterprise the state owns or controls): its fiscal-funded outcomes are in the
+    # 到期即转 scope like those of 高校院所.
+    state_owned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     approved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -51,6 +54,11 @@ class Organization(db.Model):
     @property
     def kind_label(self) -> str:
         return ORG_KINDS[self.kind]
+
+    @property
+    def owner_type_label(self) -> str:
+        """The kind as the 到期即转 scope reads it: 企业 that the state owns are 国有企业."""
+        return "国有企业" if self.kind == "enterprise" and self.state_owned else self.kind_label
 
     @property
     def region_label(self) -> str:

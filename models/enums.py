@@ -46,6 +46,13 @@ MATURITY = {
 MATURITY_TRL = {"lab": (1, 4), "pilot": (5, 6), "industrial": (7, 9)}
 MATURITY_ORDER = {"lab": 0, "pilot": 1, "industrial": 2}
 
+# The kind of research an outcome comes from; 到期即转 (珠海 措施8) covers 应用技术类 only.
+RESEARCH_TYPES = {
+    "basic": "基础研究",
+    "applied": "应用技术",
+    "other": "其他",
+}
+
 CONFIDENTIALITY = {
     "public": "公开",
     "desensitized": "脱敏",

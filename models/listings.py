@@ -29,6 +29,7 @@ from .enums import (
     MATURITY,
     PATENT_KINDS,
     PATENT_STATUS,
+    RESEARCH_TYPES,
     SCENARIO_TYPES,
 )
 from .errors import ValidationError
@@ -36,6 +37,7 @@ from .taxonomy import IpcCode
 
 TITLE_LIMIT = 200
 TEXT_LIMIT = 20_000
+USE_RIGHT_YEARS = (1, 30)
 
 
 def _in(column: str, values) -> str:
@@ -257,6 +259,10 @@ class Outcome(ListingMixin, db.Model):
             name="team_share",
         ),
         CheckConstraint("trl IS NULL OR (trl >= 1 AND trl <= 9)", name="trl"),
+        CheckConstraint(
+            f"research_type IS NULL OR {_in('research_type', RESEARCH_TYPES)}",
+            name="research_type",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -268,6 +274,8 @@ class Outcome(ListingMixin, db.Model):
     field: Mapped[str | None] = mapped_column(String(40), index=True)
     maturity: Mapped[str | None] = mapped_column(String(16), index=True)
     trl: Mapped[int | None] = mapped_column(Integer)
+    # 基础研究 / 应用技术 / 其他; unstated on an outcome with patents counts as 应用技术.
+    research_type: Mapped[str | None] = mapped_column(String(16))
     indicators: Mapped[list] = mapped_column(JSON, default=list)
     incumbent_comparison: Mapped[str | None] = mapped_column(Text)
     fiscal_funded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -319,6 +327,23 @@ class Outcome(ListingMixin, db.Model):
             raise ValidationError("团队赋权比例须在0到100之间", "team_share_pct")
         return value
 
+    @validates("use_right_years")
+    def _use_right(self, _key, value):
+        low, high = USE_RIGHT_YEARS
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValidationError(
+                f"长期使用权年限须为{low}到{high}之间的整数（年）", "use_right_years"
+            )
+        return value
+
+    @validates("research_type")
+    def _research_type(self, _key, value):
+        if value is not None and value not in RESEARCH_TYPES:
+            raise ValidationError(f"未知的研究类型：{value}", "research_type")
+        return value
+
     @validates("transfer_modes")
     def _modes(self, _key, value):
         return clean_codes(value, COOPERATION_MODES, "transfer_modes", "转化方式")
@@ -336,6 +361,22 @@ class Outcome(ListingMixin, db.Model):
     @property
     def maturity_label(self) -> str:
         return MATURITY.get(self.maturity or "", "未填写")
+
+    @property
+    def effective_research_type(self) -> str | None:
+        """The stated research type; an outcome with patents that states none is 应用技术
+        (platform default: a patent protects an application)."""
+        if self.research_type is None and self.patents:
+            return "applied"
+        return self.research_type
+
+    @property
+    def research_type_label(self) -> str:
+        code = self.effective_research_type
+        if code is None:
+            return "未填写"
+        label = RESEARCH_TYPES[code]
+        return label if self.research_type else f"{label}（有专利，默认）"
 
     @property
     def ipc_codes(self) -> list[str]:

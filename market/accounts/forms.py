@@ -50,6 +50,10 @@ class RegisterForm(FlaskForm):
         ],
     )
     is_sme = BooleanField(_l("本机构是中小企业"))
+    state_owned = BooleanField(
+        _l("本机构是国有企业（国有独资或国有控股）"),
+        description=_l("仅企业填写；国有企业财政资助形成的应用技术类成果适用到期即转。"),
+    )
     name = StringField(
         _l("您的姓名"),
         validators=[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
@@ -37,6 +37,7 @@ def register():
             "province": form.province.data.strip(),
             "city": form.city.data.strip(),
             "is_sme": form.is_sme.data,
+            "state_owned": form.state_owned.data,
         }
         user_data = {
             "name": form.name.data,
@@ -163,7 +164,7 @@ def pending():
 def approve(org_id: int):
     require(current_user, "org.approve")
     org = db.get_or_404(Organization, org_id)
-    accounts.approve_organization(org, current_user)
+    accounts.approve_organization(org, current_user, request.form.get("state_owned") == "y")
     db.session.commit()
     flash(_("已通过“%(name)s”的审核", name=org.name), "success")
     return redirect(url_for("accounts.pending"))

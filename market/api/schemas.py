@@ -17,9 +17,11 @@ from models.enums import (
     MATURITY,
     PATENT_KINDS,
     PATENT_STATUS,
+    RESEARCH_TYPES,
     ROLES,
     SCENARIO_TYPES,
 )
+from models.listings import USE_RIGHT_YEARS
 
 MAX_FEN = 10**15  # ¥10 trillion: far above any deal, far below BIGINT
 MAX_PAGE = 10_000
@@ -170,6 +172,7 @@ class OrganizationOut(ma.Schema):
     province = fields.String(allow_none=True)
     city = fields.String(allow_none=True)
     is_sme = fields.Boolean()
+    state_owned = fields.Boolean(metadata={"description": "国有企业（到期即转范围）"})
 
 
 class Indicator(ApiSchema):
@@ -348,6 +351,7 @@ class OutcomePatch(ApiSchema):
     field = text("领域", 40)
     maturity = choice("成熟度", MATURITY, allow_none=True)
     trl = integer("技术就绪度（TRL）", 1, 9, allow_none=True)
+    research_type = choice("研究类型", RESEARCH_TYPES, allow_none=True)
     indicators = fields.List(
         fields.Nested(Indicator),
         validate=validate.Length(max=50, error="技术指标最多{max}条"),
@@ -359,6 +363,7 @@ class OutcomePatch(ApiSchema):
     asking_price_fen = money("报价")
     use_first_eligible = flag("可先用后转")
     team_share_pct = integer("团队赋权比例", 0, 100, allow_none=True)
+    use_right_years = integer("长期使用权年限", *USE_RIGHT_YEARS, allow_none=True)
     implemented = flag("已实施")
     status = choice("状态", PUBLISHABLE)
     ipc_codes = code_list("IPC分类号")
@@ -384,6 +389,12 @@ class OutcomeOut(ma.Schema):
     asking_price_fen = fields.Integer(allow_none=True)
     use_first_eligible = fields.Boolean()
     team_share_pct = fields.Integer(allow_none=True)
+    use_right_years = fields.Integer(allow_none=True)
+    research_type = fields.String(allow_none=True)
+    effective_research_type = fields.String(
+        allow_none=True, metadata={"description": "研究类型；有专利而未填写的按应用技术（applied）"}
+    )
+    research_type_label = fields.String()
     implemented = fields.Boolean()
     province = fields.String(allow_none=True)
     city = fields.String(allow_none=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from market.licensing.errors import MissingFacts
-from models.enums import MATURITY, ORG_KINDS, PATENT_KINDS
+from models.enums import MATURITY, ORG_KINDS, PATENT_KINDS, RESEARCH_TYPES
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,14 @@ class OutcomeFacts:
     # years of a long-term use right granted to them.
     team_ownership_bps: int | None = None
     use_right_years: int | None = None
+    # 到期即转 scope: the research type (None when not stated) and whether an enterprise owner
+    # is state-owned (国有企业).
+    research_type: str | None = None
+    owner_state_owned: bool = False
 
     def __post_init__(self) -> None:
+        if self.research_type is not None and self.research_type not in RESEARCH_TYPES:
+            raise MissingFacts(f"未知研究类型 {self.research_type!r}")
         if self.team_ownership_bps is not None and not 0 <= self.team_ownership_bps <= 10000:
             raise MissingFacts("赋权份额须在0%至100%之间")
         if self.use_right_years is not None and self.use_right_years < 1:
@@ -64,6 +70,14 @@ class OutcomeFacts:
     def base_price_fen(self) -> int | None:
         """The asking price when given, else the valuation: the basis of price-relative terms."""
         return self.asking_price_fen if self.asking_price_fen is not None else self.valuation_fen
+
+    @property
+    def effective_research_type(self) -> str | None:
+        """The stated research type; with patents and none stated, 应用技术 (platform default,
+        as models.listings.Outcome.effective_research_type)."""
+        if self.research_type is None and self.patents:
+            return "applied"
+        return self.research_type
 
     def live_patents(self, day: date) -> tuple[PatentFacts, ...]:
         return tuple(p for p in self.patents if p.alive_on(day))

@@ -14,10 +14,12 @@ from market.licensing.errors import WindowError
 from market.licensing.facts import OutcomeFacts
 from market.licensing.holidays import holiday_name, is_rest_day
 from market.licensing.profiles import Profile
+from models.enums import ORG_KINDS, RESEARCH_TYPES
 
 logger = logging.getLogger(__name__)
 
 POOL_RULE = "use_first_pool_after_years"
+POOL_SCOPE_RULE = "use_first_pool_scope"
 NOTICE_FALLBACK_RULE = "notice_days"
 CHINA_TIME = timezone(timedelta(hours=8))
 PERIOD_CITATION = "《中华人民共和国民法典》第二百零一条、第二百零三条"
@@ -37,13 +39,17 @@ class Decision:
 
 
 def due_for_use_first(outcome: OutcomeFacts, profile: Profile, today: date) -> Decision:
-    """到期即转: a fiscal-funded outcome whose live patent was granted ≥ N years ago (N from the
-    profile) with no recorded implementation is due to enter the 先用后转 pool."""
+    """到期即转: a fiscal-funded outcome inside the profile's scope (research type, owner) whose
+    live patent was granted ≥ N years ago (N from the profile) with no recorded implementation
+    is due to enter the 先用后转 pool."""
     rule = profile.rule(POOL_RULE)
     years = int(rule.value)
     source = f"{rule.source}（{rule.citation}）"
     if not outcome.fiscal_funded:
         return Decision(False, "非财政资助成果，不适用到期即转", source)
+    outside = pool_scope_refusal(outcome, profile)
+    if outside is not None:
+        return outside
     if outcome.implemented:
         return Decision(False, "已有实施记录", source)
     if outcome.in_use_first_pool:
@@ -62,6 +68,28 @@ def due_for_use_first(outcome: OutcomeFacts, profile: Profile, today: date) -> D
         f"授权于{earliest.isoformat()}，满{years}年未实施，转入先用后转（待权利人确认）",
         source,
     )
+
+
+def pool_scope_refusal(outcome: OutcomeFacts, profile: Profile) -> Decision | None:
+    """Why the outcome is outside the profile's 到期即转 scope, or None when it is inside.
+
+    The scope rule names the research type (its value) and the owner kinds; an enterprise is in
+    scope only when state-owned (国有企业). A profile without the rule sets no scope."""
+    rule = profile.get(POOL_SCOPE_RULE)
+    if rule is None:
+        return None
+    source = f"{rule.source}（{rule.citation}）"
+    research_type = outcome.effective_research_type
+    if research_type != rule.value:
+        stated = RESEARCH_TYPES.get(research_type or "", "未填写")
+        wanted = RESEARCH_TYPES.get(rule.value, rule.value)
+        return Decision(False, f"研究类型为{stated}，到期即转只适用于{wanted}类成果", source)
+    kind = outcome.owner_kind
+    private = kind == "enterprise" and not outcome.owner_state_owned
+    if (rule.owner_kinds and kind not in rule.owner_kinds) or private:
+        owner = "非国有企业" if private else ORG_KINDS[kind]
+        return Decision(False, f"权利人为{owner}，不在到期即转适用范围内", source)
+    return None
 
 
 def notice_days(profile: Profile) -> int:

@@ -49,6 +49,7 @@ def register_organization(org_data: dict, user_data: dict) -> tuple[Organization
         province=org_data.get("province"),
         city=org_data.get("city"),
         is_sme=bool(org_data.get("is_sme")),
+        state_owned=bool(org_data.get("state_owned")) and org_data.get("kind") == "enterprise",
         approved=False,
     )
     user = User(
@@ -78,14 +79,25 @@ def pending_organizations() -> list[Organization]:
     return list(db.session.scalars(stmt))
 
 
-def approve_organization(org: Organization, reviewer: User) -> Organization:
+def approve_organization(
+    org: Organization, reviewer: User, state_owned: bool | None = None
+) -> Organization:
+    """Approve a registration; the reviewer confirms or corrects whether an enterprise is a
+    国有企业 (it puts the enterprise's fiscal-funded outcomes in the 到期即转 scope)."""
+    before = {"approved": False, "state_owned": org.state_owned}
     org.approved = True
+    if state_owned is not None:
+        org.state_owned = state_owned and org.kind == "enterprise"
     db.session.add(
         OrganizationReview(organization=org, reviewer_id=reviewer.id, decision="approved")
     )
     db.session.flush()
     audit.record(
-        reviewer.id, "org.approve", org, before={"approved": False}, after={"approved": True}
+        reviewer.id,
+        "org.approve",
+        org,
+        before=before,
+        after={"approved": True, "state_owned": org.state_owned},
     )
     return org
 

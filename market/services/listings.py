@@ -58,6 +58,8 @@ OUTCOME_FIELDS = [
     "asking_price_fen",
     "use_first_eligible",
     "team_share_pct",
+    "use_right_years",
+    "research_type",
     "province",
     "city",
     "status",

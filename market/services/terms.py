@@ -134,6 +134,8 @@ def outcome_facts(outcome: Outcome) -> licensing.OutcomeFacts:
                 outcome.team_share_pct * 100 if outcome.team_share_pct is not None else None
             ),
             use_right_years=outcome.use_right_years,
+            research_type=outcome.research_type,
+            owner_state_owned=bool(outcome.organization.state_owned),
             fiscal_funded=outcome.fiscal_funded,
             implemented=outcome.implemented,
             in_use_first_pool=outcome.use_first_state in ("pending_consent", "pooled"),

@@ -1,7 +1,9 @@
-"""到期即转 (珠海 措施8): fiscal-funded outcomes whose patents were granted at least N years ago
-(N from the outcome's own regional policy profile) and never implemented enter the 先用后转 pool
-once their owner consents; the owner may decline with a reason (正当理由), which a broker reviews.
-Flushes only; ``today`` is passed in."""
+"""到期即转 (珠海 措施8): fiscal-funded 应用技术类 outcomes whose patents were granted at least N
+years ago (N from the outcome's own regional policy profile) and never implemented enter the
+先用后转 pool once their owner consents; the owner may decline with a reason (正当理由), which a
+broker reviews. The profile's scope rule names the owners: 高校, 科研院所, 医疗卫生机构 and
+国有企业 (an enterprise with ``state_owned``), not private enterprises. Flushes only; ``today`` is
+passed in."""
 
 from __future__ import annotations
 

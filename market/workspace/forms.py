@@ -42,9 +42,10 @@ from models.enums import (
     MATURITY_TRL,
     PATENT_KINDS,
     PATENT_STATUS,
+    RESEARCH_TYPES,
     SCENARIO_TYPES,
 )
-from models.listings import TITLE_LIMIT
+from models.listings import TITLE_LIMIT, USE_RIGHT_YEARS
 
 SEED_DEMANDS = Path(__file__).resolve().parent.parent.parent / "seed_data" / "demands.json"
 OTHER_FIELD = "其他"
@@ -297,6 +298,9 @@ def split_offers(text: str | None) -> tuple[list[str], str]:
     return [by_label[n] for n in names if n in by_label], rest
 
 
+USE_RIGHT_YEARS_ERROR = _l("长期使用权年限须为1到30之间的整数（年）")
+
+
 class OutcomeForm(IndicatorsMixin, FlaskForm):
     title = StringField(
         _l("成果名称"),
@@ -327,6 +331,13 @@ class OutcomeForm(IndicatorsMixin, FlaskForm):
         validators=[Optional(), NumberRange(1, 9, message=_l("请输入1到9之间的整数"))],
         description=_l("小试对应1–4级，中试5–6级，产业化7–9级。"),
     )
+    research_type = SelectField(
+        _l("研究类型"),
+        choices=options([("", _l("未填写（有专利的按应用技术）")), *RESEARCH_TYPES.items()]),
+        default="",
+        validators=[Optional()],
+        description=_l("财政资助的应用技术类成果长期未实施的，进入到期即转（先用后转）清单。"),
+    )
     indicators = FieldList(FormField(IndicatorRow), min_entries=MIN_INDICATOR_ROWS, max_entries=30)
     incumbent_comparison = TextAreaField(
         _l("与现有技术对比"),
@@ -348,6 +359,12 @@ class OutcomeForm(IndicatorsMixin, FlaskForm):
         validators=[Optional(), NumberRange(0, 100, message=_l("请输入0到100之间的整数"))],
         description=_l("职务科技成果赋予完成团队的所有权或长期使用权比例；深圳等地要求不低于70%。"),
     )
+    use_right_years = IntegerField(
+        _l("长期使用权年限（年）"),
+        validators=[Optional()],
+        invalid_value_message=USE_RIGHT_YEARS_ERROR,
+        description=_l("赋予完成团队长期使用权的，填写年限；深圳措施（十二）为10年。"),
+    )
     fiscal_funded = BooleanField(
         _l("财政资金资助形成"),
         description=_l("财政资助的成果如长期未实施，将按规定进入先用后转清单。"),
@@ -362,6 +379,11 @@ class OutcomeForm(IndicatorsMixin, FlaskForm):
         if field.data is not None and span and not span[0] <= field.data <= span[1]:
             label = MATURITY[self.maturity.data]
             raise FieldError(_("成熟度“%(m)s”对应TRL %(a)s–%(b)s级", m=label, a=span[0], b=span[1]))
+
+    def validate_use_right_years(self, field) -> None:
+        low, high = USE_RIGHT_YEARS
+        if field.data is not None and not low <= field.data <= high:
+            raise FieldError(str(USE_RIGHT_YEARS_ERROR))
 
     def ipc_list(self) -> list[str]:
         return split_codes(self.ipc_codes.data)
@@ -382,6 +404,8 @@ class OutcomeForm(IndicatorsMixin, FlaskForm):
             "use_first_eligible": self.use_first_eligible.data,
             "team": (self.team.data or "").strip() or None,
             "team_share_pct": self.team_share_pct.data,
+            "use_right_years": self.use_right_years.data,
+            "research_type": self.research_type.data or None,
             "fiscal_funded": self.fiscal_funded.data,
         }
 

@@ -331,3 +331,28 @@ def test_a_demand_that_says_too_little_is_refused_with_the_field_named(client, b
         headers=buyer.headers,
     )
     assert short.status_code == 422
+
+
+def test_outcome_research_type_and_use_right_years(client, seller, outcome_body):
+    body = outcome_body(research_type="basic", use_right_years=10, team_share_pct=70)
+    created = client.post("/api/v1/outcomes", json=body, headers=seller.headers)
+    assert created.status_code == 201, created.json
+    assert created.json["research_type"] == "basic" and created.json["use_right_years"] == 10
+    assert created.json["research_type_label"] == "基础研究"
+    assert created.json["organization"]["state_owned"] is False
+    outcome_id = created.json["id"]
+    url = f"/api/v1/outcomes/{outcome_id}"
+    cleared = client.patch(url, json={"research_type": None}, headers=seller.headers).json
+    assert cleared["research_type"] is None and cleared["effective_research_type"] is None
+    client.post(f"{url}/patents", json={"number": "CN202310000009.1"}, headers=seller.headers)
+    detail = client.get(url).json
+    assert detail["research_type"] is None and detail["effective_research_type"] == "applied"
+
+    for years, message in ((0, "长期使用权年限须在1到30之间"), (31, "长期使用权年限须在1到30之间"),
+                           (2.5, "长期使用权年限必须是整数"), ("10", "长期使用权年限必须是整数")):  # fmt: skip
+        answer = client.patch(url, json={"use_right_years": years}, headers=seller.headers)
+        assert answer.status_code == 422, years
+        assert answer.json["errors"]["use_right_years"] == [message]
+    wrong = client.patch(url, json={"research_type": "theory"}, headers=seller.headers)
+    assert wrong.status_code == 422 and "研究类型无效" in wrong.json["errors"]["research_type"][0]
+    assert client.get(url).json["use_right_years"] == 10

@@ -123,3 +123,46 @@ def test_celery_task_runs_the_sweep(app, old_outcome):
 
     db.session.commit()
     assert use_first_sweep.apply(args=("2025-01-01",)).get()["due"] == 1
+
+
+def test_sweep_covers_applied_research_only(create_outcome):
+    stated = create_outcome("应用技术成果", granted_on=date(2019, 6, 1), research_type="applied")
+    basic = create_outcome("基础研究成果", granted_on=date(2019, 6, 1), research_type="basic")
+    other = create_outcome("其他类成果", granted_on=date(2019, 6, 1), research_type="other")
+    unstated = create_outcome("未填研究类型成果", granted_on=date(2019, 6, 1))
+    assert unstated.research_type is None and unstated.research_type_label.startswith("应用技术")
+    use_first.sweep_use_first(date(2025, 1, 1))
+    assert stated.use_first_state == unstated.use_first_state == "pending_consent"
+    assert basic.use_first_state is None and other.use_first_state is None
+
+
+def test_sweep_covers_state_owned_enterprises_not_private_ones(create_outcome, create_org):
+    from models import Outcome
+
+    def owned_by(org, title):
+        outcome = create_outcome(title, granted_on=date(2019, 6, 1))
+        db.session.get(Outcome, outcome.id).organization_id = org.id
+        db.session.flush()
+        db.session.expire(outcome)
+        return outcome
+
+    soe = create_org("示例国有集团有限公司", "enterprise", state_owned=True)
+    private = create_org("示例民营科技有限公司", "enterprise")
+    agency = create_org("示例技术转移服务中心", "service")
+    hospital = create_org("示例人民医院", "hospital")
+    outcomes = {
+        org.name: owned_by(org, f"{org.name}的成果") for org in (soe, private, agency, hospital)
+    }
+    assert soe.owner_type_label == "国有企业" and private.owner_type_label == "企业"
+    use_first.sweep_use_first(date(2025, 1, 1))
+    states = {name: outcome.use_first_state for name, outcome in outcomes.items()}
+    assert states == {
+        soe.name: "pending_consent",
+        private.name: None,
+        agency.name: None,
+        hospital.name: "pending_consent",
+    }
+    review = db.session.scalar(
+        select(UseFirstReview).where(UseFirstReview.outcome_id == outcomes[soe.name].id)
+    )
+    assert review is not None

@@ -185,3 +185,43 @@ def test_notice_facts_validation() -> None:
         NoticeFacts(moment, moment)
     with pytest.raises(WindowError):
         NoticeFacts(moment, moment + timedelta(days=1), open_objections=-1)
+
+
+@pytest.mark.parametrize("key", ["zhuhai-2025", "national-open-licence", "shenzhen-2021"])
+@pytest.mark.parametrize(
+    ("overrides", "due"),
+    [
+        ({}, True),  # patents and no research type stated: 应用技术 by default
+        ({"research_type": "applied"}, True),
+        ({"research_type": "basic"}, False),
+        ({"research_type": "other"}, False),
+        ({"owner_kind": "institute"}, True),
+        ({"owner_kind": "hospital"}, True),
+        ({"owner_kind": "enterprise"}, False),
+        ({"owner_kind": "enterprise", "owner_state_owned": True}, True),
+        ({"owner_kind": "service"}, False),
+    ],
+)
+def test_pool_scope_research_type_and_owner(key: str, overrides: dict, due: bool) -> None:
+    decision = due_for_use_first(facts(**overrides), profile(key), date(2030, 1, 1))
+    assert bool(decision) is due, decision.reason
+    assert "use_first_pool" in decision.source
+
+
+def test_pool_scope_reasons_and_sources() -> None:
+    zhuhai, national = profile("zhuhai-2025"), profile("national-open-licence")
+    basic = due_for_use_first(facts(research_type="basic"), zhuhai, date(2030, 1, 1))
+    assert "研究类型为基础研究" in basic.reason and "应用技术" in basic.reason
+    assert "措施8" in basic.source and "use_first_pool_scope" in basic.source
+    private = due_for_use_first(facts(owner_kind="enterprise"), zhuhai, date(2030, 1, 1))
+    assert "非国有企业" in private.reason
+    elsewhere = due_for_use_first(facts(research_type="basic"), national, date(2030, 1, 1))
+    assert "平台规则" in elsewhere.source and "措施8" in elsewhere.source
+    rule = zhuhai.rule("use_first_pool_scope")
+    assert rule.citation.article == "措施8" and "应用技术类" in rule.citation.excerpt
+    assert national.rule("use_first_pool_scope").citation.document.startswith("平台规则")
+
+
+def test_no_patent_and_no_research_type_is_not_applied() -> None:
+    assert outcome(patents=()).effective_research_type is None
+    assert outcome(patents=(), research_type="applied").effective_research_type == "applied"

@@ -236,3 +236,33 @@ def test_csrf_is_enforced_when_enabled(app, client, monkeypatch):
     response = client.post("/accounts/register", data={**REGISTRATION, "csrf_token": token})
     assert response.status_code == 302
     assert db.session.scalar(select(User).where(User.email == "li@example.com")) is not None
+
+
+def test_state_owned_enterprise_declared_then_confirmed_at_approval(client, auth, admin_user):
+    data = {**REGISTRATION, "org_name": "珠海示例国有控股集团有限公司", "state_owned": "y"}
+    client.post("/accounts/register", data=data)
+    soe = db.session.scalar(select(Organization).where(Organization.name == data["org_name"]))
+    lab = {**REGISTRATION, "org_name": "示例研究院", "kind": "institute", "state_owned": "y"}
+    client.post("/accounts/register", data={**lab, "email": "lab@example.com"})
+    institute = db.session.scalar(select(Organization).where(Organization.name == "示例研究院"))
+    assert soe.state_owned and not institute.state_owned  # only enterprises are 国有企业
+
+    auth.login(admin_user.email)
+    queue = page(client.get("/accounts/admin/organizations"))
+    assert 'data-testid="state-owned"' in queue
+    assert f'id="state-owned-{soe.id}" checked' in queue
+    assert f'id="state-owned-{institute.id}"' not in queue
+    client.post(f"/accounts/admin/organizations/{soe.id}/approve", data={"state_owned": "y"})
+    assert soe.approved and soe.owner_type_label == "国有企业"
+    logged = db.session.scalar(select(AuditLog).where(AuditLog.action == "org.approve"))
+    assert logged.after["state_owned"] is True
+
+
+def test_reviewer_corrects_a_wrong_state_owned_claim(client, auth, admin_user):
+    client.post("/accounts/register", data={**REGISTRATION, "state_owned": "y"})
+    org = db.session.scalar(
+        select(Organization).where(Organization.name == REGISTRATION["org_name"])
+    )
+    auth.login(admin_user.email)
+    client.post(f"/accounts/admin/organizations/{org.id}/approve")
+    assert org.approved and not org.state_owned

@@ -127,3 +127,38 @@ def test_list_shows_my_outcomes_with_patent_counts(client, auth, institution_use
     row = re.search(rf'<tr data-outcome="{outcome.id}">(.*?)</tr>', html, re.S).group(1)
     assert "一种长航时复合翼巡检无人机" in row and "<td>1</td>" in row and "80 万元" in row
     assert "共1项" in html
+
+
+def test_research_type_and_use_right_years_entered_and_shown(client, auth, institution_user):
+    auth.login(institution_user.email)
+    data = {**OUTCOME, "research_type": "applied", "use_right_years": "10"}
+    response = client.post("/workspace/institution/outcomes/new", data=data)
+    assert response.status_code == 302
+    outcome = db.session.scalars(select(Outcome)).one()
+    assert (outcome.research_type, outcome.use_right_years) == ("applied", 10)
+    html = page(client.get(f"/outcomes/{outcome.id}"))
+    assert re.search(r'data-testid="research-type">应用技术<', html)
+    assert re.search(r'data-testid="use-right-years">10年<', html)
+
+    edit = f"/workspace/institution/outcomes/{outcome.id}/edit"
+    html = page(client.get(edit))
+    assert re.search(r'<option selected value="applied">|<option value="applied" selected', html)
+    assert 'name="use_right_years"' in html and 'value="10"' in html
+    client.post(edit, data={**data, "research_type": "", "use_right_years": ""})
+    db.session.expire_all()
+    assert outcome.research_type is None and outcome.use_right_years is None
+    html = page(client.get(f"/outcomes/{outcome.id}"))
+    assert re.search(r'data-testid="research-type">未填写<', html)  # no patent yet
+    assert "use-right-years" not in html
+
+
+def test_use_right_years_must_be_one_to_thirty(client, auth, institution_user):
+    auth.login(institution_user.email)
+    for typed in ("0", "31", "2.5"):
+        response = client.post(
+            "/workspace/institution/outcomes/new", data={**OUTCOME, "use_right_years": typed}
+        )
+        assert response.status_code == 422, typed
+        error = 'data-field-error="use_right_years">长期使用权年限须为1到30之间的整数（年）<'
+        assert error in page(response), typed
+    assert db.session.scalars(select(Outcome)).all() == []

@@ -229,21 +229,22 @@ def test_broker_takes_a_proposal_to_public_notice(page, shot):
         expect(page.locator("h1 + .badge")).to_have_text(stage)
 
     notice_form = page.get_by_role("region", name="发起协议定价公示")
-    notice_form.get_by_label("成交价格（元）").fill("800000")
+    # the price is left empty: the notice publishes the term sheet's 合同成交额 (they must agree)
     notice_form.get_by_label("定价方式").select_option(label="协议定价")
     shot(page, "negotiating")
     notice_form.get_by_role("button", name="发起公示").click()
     expect(flash(page, "已发起公示")).to_be_visible()
     expect(page.locator("h1 + .badge")).to_have_text("公示中")
     notice_card = page.get_by_role("region", name=re.compile(r"^公示"))
-    expect(notice_card).to_contain_text("协议定价 · 800,000.00 元")
+    expect(notice_card).to_contain_text(re.compile(r"协议定价 · [\d,]+\.\d\d 元"))
+    price = re.search(r"协议定价 · ([\d,]+\.\d\d 元)", notice_card.inner_text()).group(1)
     expect(notice_card).to_contain_text(COUNTDOWN)
     expect(page.get_by_role("region", name="阶段记录")).to_contain_text("洽谈中 → 公示中")
     shot(page, "deal-in-notice")
 
     notice_card.get_by_role("link", name="公开页面").click()
     expect(page.get_by_role("heading", name=f"协议定价公示：{BLADE_OUTCOME}")).to_be_visible()
-    expect(page.locator("dl.sb-facts")).to_contain_text("800,000.00 元")
+    expect(page.locator("dl.sb-facts")).to_contain_text(price)
     shot(page, "notice-public")
 
 

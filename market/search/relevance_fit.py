@@ -163,12 +163,13 @@ def cross_validate(pools: list[Pool], folds: int = 5) -> tuple[list[dict], dict]
     return rows, _realistic_report(pools, probs, folds)
 
 
-EDGES = tuple(round(0.15 + 0.05 * i, 2) for i in range(8))  # 0.15 … 0.5
+EDGES = tuple(round(0.15 + 0.05 * i, 2) for i in range(6))  # 0.15 … 0.4: below 强匹配's 0.5
 
 
 def choose_edge(tops: list[tuple[float, bool]]) -> float:
     """The 可能相关 edge that best separates demands with no answer from answerable ones
-    (balanced accuracy of "best probability below the edge"; ties go to the lower edge)."""
+    (balanced accuracy of "best probability below the edge"; of equally good edges, the middle
+    one)."""
     none = [p for p, answerable in tops if not answerable]
     some = [p for p, answerable in tops if answerable]
     if not none or not some:
@@ -179,7 +180,9 @@ def choose_edge(tops: list[tuple[float, bool]]) -> float:
         kept = sum(p >= edge for p in some) / len(some)
         return caught + kept
 
-    return max(EDGES, key=lambda e: (balanced(e), -e))
+    best = max(balanced(e) for e in EDGES)
+    tied = [e for e in EDGES if balanced(e) == best]
+    return tied[len(tied) // 2]  # the middle of the best range: the widest margin both ways
 
 
 def _answerable(pool: Pool) -> bool:

@@ -189,3 +189,30 @@ def test_training_writes_a_loadable_versioned_model_and_the_adapter_replays(tiny
 def test_training_refuses_an_empty_data_set(tiny_model):
     with pytest.raises(ValueError, match="at least two"):
         adapt.train(tiny_model, tiny_pairs()[:1], adapt.Recipe(base_checksum="t", steps=1))
+
+
+@pytest.mark.model
+def test_adapting_the_bundled_model_end_to_end(offline_model_dir, tmp_path):
+    """The product command's path on the real multilingual-e5-small: pairs from a dev split,
+    one training step, a loadable versioned model whose recipe names what it saw."""
+    from market.search.embedders import SentenceTransformerEmbedder
+
+    queries = [{"_id": f"q{i}", "text": f"储能锂电池热失控预警需求{i}"} for i in range(6)]
+    corpus = {f"d{i}": f"一种储能电站锂电池热失控预警方法{i}" for i in range(6)}
+    folder = write_bench(
+        tmp_path / "tt-mini", queries, corpus, [(f"q{i}", f"d{i}", 2) for i in range(6)]
+    )
+    report = adapt.adapt_encoder(
+        offline_model_dir.parent,
+        [folder],
+        None,
+        {"steps": 1, "batch_size": 4, "max_tokens": 32, "holdout": "1/3"},
+        out_dir=tmp_path / "adapted",
+        with_decisions=False,
+    )
+    held = sum(adapt.fold_of("tt-mini", q["_id"], 3) == 0 for q in queries)
+    assert report["data"]["tt-mini"]["queries"] == 6 - held
+    assert report["adapter_bytes"] < 5_000_000 and report["holdout"] == "1/3"
+    model = SentenceTransformerEmbedder(report["model_dir"], checksum=report["checksum"])
+    vectors = model.encode(["锂电池热失控预警"], kind="query")
+    assert vectors.shape == (1, 384) and abs(float((vectors**2).sum()) - 1.0) < 1e-4

@@ -147,6 +147,9 @@ class SentenceTransformerEmbedder(Embedder):
     """Any sentence-transformers model: a hub id (cache only when offline) or a local directory."""
 
     def __init__(self, source: str, name: str | None = None, checksum: str | None = None) -> None:
+        if _looks_like_path(source):
+            # one model, one key: "./m" and "/abs/m" must not store their vectors twice
+            source = str(Path(source).expanduser().resolve())
         self.source = source
         self.name = name or source
         self.model = _load_sentence_transformer(source)

@@ -60,7 +60,7 @@ def load_editable(demand_id: int, user: User) -> Demand:
 @blp.arguments(ListingArgs, location="query")
 @blp.response(200, DemandPage)
 def list_demands(args: dict):
-    """已发布的场景需求（分页，可按关键词、领域、地区、成熟度、场景类型筛选）。"""
+    """已发布的场景需求（分页，可按关键词、领域、地区、成熟度、场景类型筛选，或只看揭榜挂帅）。"""
     user = api_user()
     flt = q.ListingFilter(
         q=args["q"].strip(),
@@ -68,6 +68,7 @@ def list_demands(args: dict):
         region=args["region"],
         maturity=args.get("maturity", ""),
         scenario_type=args.get("scenario_type", ""),
+        challenge=bool(args.get("challenge")),
         page=args["page"],
         per_page=args["per_page"],
     )

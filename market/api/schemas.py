@@ -196,6 +196,7 @@ class ListingArgs(PageArgs):
     region = text("地区", 32, load_default="")
     maturity = choice("成熟度", MATURITY)
     scenario_type = choice("场景类型", SCENARIO_TYPES)
+    challenge = flag("仅揭榜挂帅")
 
 
 class DemandPatch(ApiSchema):

@@ -93,6 +93,13 @@ def outcome(outcome_id: int):
     return render_template("public/outcome.html", item=item, modes=COOPERATION_MODES)
 
 
+@bp.route("/login")
+def login_alias():
+    """People type /login: send them to the sign-in page (the target is checked there)."""
+    target = request.args.get("next")
+    return redirect(url_for("auth.login", next=target) if target else url_for("auth.login"))
+
+
 @bp.route("/cases", endpoint="cases")
 def cases_list():
     """标杆案例清单: published cases only."""
@@ -185,8 +192,10 @@ def _challenge(item: Demand) -> dict:
         info["my_entries"] = challenges.for_organization(org_id, item.id)
         if info["challenge"].is_open and item.confidentiality != "broker_only":
             form = SubmissionForm(formdata=None)
-            form.set_outcomes(challenges.eligible_outcomes(org_id, item))
+            picker = challenges.eligible_outcomes(org_id, item)
+            form.set_outcomes(picker.items)
             info["entry_form"] = form
+            info["entry_choices"] = picker
     info["entries_url"] = (
         url_for("enterprise.challenge", demand_id=item.id)
         if can(current_user, "workspace.enterprise")

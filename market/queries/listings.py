@@ -38,6 +38,7 @@ class ListingFilter:
     region: str = ""
     maturity: str = ""
     scenario_type: str = ""
+    challenge: bool = False  # 揭榜挂帅 only
     page: int = 1
     per_page: int = 20
 
@@ -53,6 +54,7 @@ class ListingFilter:
             region=args.get("region", ""),
             maturity=args.get("maturity", ""),
             scenario_type=args.get("scenario_type", ""),
+            challenge=args.get("challenge") in ("1", "on", "true"),
             page=page,
             per_page=per_page,
         )
@@ -98,6 +100,8 @@ def public_demands(
         stmt = stmt.where(Demand.field == flt.field)
     if flt.scenario_type:
         stmt = stmt.where(Demand.scenario_type == flt.scenario_type)
+    if flt.challenge:
+        stmt = stmt.where(Demand.reward_fen > 0)
     if flt.maturity:
         stmt = stmt.where(Demand.required_maturity == flt.maturity)
     stmt = _region(stmt, Demand, flt.region)

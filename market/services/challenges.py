@@ -314,19 +314,55 @@ def for_organization(org_id: int, demand_id: int | None = None) -> list[Challeng
     )
 
 
-def eligible_outcomes(org_id: int, demand: Demand) -> list[Outcome]:
-    """The institution's published outcomes not already entered (live) on this challenge."""
+PICKER_SIZE = 50  # outcomes a 揭榜 picker shows at once; more are found by searching or paging
+
+
+@dataclass
+class OutcomeChoices:
+    """One page of the outcomes an institution may enter on a challenge."""
+
+    items: list[Outcome]
+    total: int
+    page: int
+    per_page: int = PICKER_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def eligible_outcomes(
+    org_id: int, demand: Demand, query: str = "", page: int = 1, per_page: int = PICKER_SIZE
+) -> OutcomeChoices:
+    """The institution's published outcomes not already entered (live) on this challenge,
+    those the matcher proposed for this demand first (best first), then by title; ``query``
+    narrows them by title."""
     entered = select(ChallengeSubmission.outcome_id).where(
         ChallengeSubmission.demand_id == demand.id, ChallengeSubmission.state != "withdrawn"
     )
+    where = [
+        Outcome.organization_id == org_id,
+        Outcome.status == "published",
+        Outcome.id.not_in(entered),
+    ]
+    query = (query or "").strip()[:100]
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(Outcome.title.like(f"%{escaped}%", escape="\\"))
+    total = db.session.scalar(select(func.count(Outcome.id)).where(*where)) or 0
+    page = max(1, min(page, -(-total // per_page) or 1))
+    proposed = (
+        select(Match.outcome_id, func.max(Match.score).label("score"))
+        .where(Match.demand_id == demand.id)
+        .group_by(Match.outcome_id)
+        .subquery()
+    )
     stmt = (
         select(Outcome)
-        .where(
-            Outcome.organization_id == org_id,
-            Outcome.status == "published",
-            Outcome.id.not_in(entered),
-        )
-        .order_by(Outcome.updated_at.desc(), Outcome.id.desc())
-        .limit(200)
+        .outerjoin(proposed, proposed.c.outcome_id == Outcome.id)
+        .where(*where)
+        .order_by(proposed.c.score.is_(None), proposed.c.score.desc(), Outcome.title, Outcome.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     )
-    return list(db.session.scalars(stmt))
+    return OutcomeChoices(list(db.session.scalars(stmt)), total, page, per_page)

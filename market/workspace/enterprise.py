@@ -164,6 +164,9 @@ def decide(submission_id: int):
         return _render_challenge(demand, entry.id, form, 422)
     if not form.validate_on_submit():
         return _render_challenge(demand, entry.id, form, 422)
+    if request.form.get("action") == "winner" and not form.confirm_winner.data:
+        form.confirm_winner.errors = [_("选定揭榜方不可撤销：请先勾选确认")]
+        return _render_challenge(demand, entry.id, form, 422)
     try:
         decision(entry, current_user, form.note.data or "", form.expected_version())
         db.session.commit()

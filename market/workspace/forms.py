@@ -483,9 +483,14 @@ class SubmissionForm(FlaskForm):
         description=_l("逐项说明成果如何满足榜单的量化指标，例如实测数据、试点或应用情况。"),
     )
 
-    def set_outcomes(self, outcomes) -> None:
+    def set_outcomes(self, outcomes, chosen=None) -> None:
+        """The picker's page of outcomes; ``chosen`` (the outcome just submitted) stays
+        selectable when the page shown does not hold it."""
+        listed = list(outcomes)
+        if chosen is not None and all(o.id != chosen.id for o in listed):
+            listed.insert(0, chosen)
         self.outcome_id.choices = options(
-            [("", _l("请选择")), *((str(o.id), o.title) for o in outcomes)]
+            [("", _l("请选择")), *((str(o.id), o.title) for o in listed)]
         )
 
     def outcome_ref(self) -> int | None:
@@ -512,6 +517,8 @@ class DecisionForm(VersionedForm):
         _l("决定说明（可选）"),
         validators=[Optional(), Length(max=NOTE_LIMIT, message=_l("不能超过2000个字"))],
     )
+    # 选定揭榜方 cannot be undone: it closes the challenge and marks every other entry.
+    confirm_winner = BooleanField(_l("我确认选定该揭榜方（不可撤销，其余揭榜将标记为未入选）"))
 
 
 class WithdrawForm(VersionedForm):

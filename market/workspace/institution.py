@@ -306,17 +306,24 @@ def enter_challenge(demand_id: int):
         abort(404)
     require(current_user, "challenge.submit")
     form = SubmissionForm()
-    form.set_outcomes(challenges.eligible_outcomes(current_user.organization_id, demand))
-    if request.method == "GET" or not form.validate_on_submit():
-        return _render_entry(demand, form, 200 if request.method == "GET" else 422)
+    picker = challenges.eligible_outcomes(
+        current_user.organization_id,
+        demand,
+        request.args.get("q", ""),
+        bounded_page(request.args.get("page")),
+    )
     outcome = db.session.get(Outcome, form.outcome_ref()) if form.outcome_ref() else None
+    mine = outcome if outcome and outcome.organization_id == current_user.organization_id else None
+    form.set_outcomes(picker.items, chosen=mine)
+    if request.method == "GET" or not form.validate_on_submit():
+        return _render_entry(demand, form, picker, 200 if request.method == "GET" else 422)
     try:
         challenges.submit(demand, outcome, current_user, form.pitch.data)
         db.session.commit()
     except ValidationError as e:
         db.session.rollback()
         attach_error(form, e, SUBMISSION_ALIASES)
-        return _render_entry(demand, form, 422)
+        return _render_entry(demand, form, picker, 422)
     flash(_("已揭榜“%(t)s”，可在“我的揭榜”中查看进展。", t=demand.title), "success")
     return redirect(url_for("institution.challenges_index"))
 
@@ -338,17 +345,28 @@ def withdraw_entry(submission_id: int):
     return redirect(url_for("institution.challenges_index"))
 
 
-def _render_entry(demand: Demand, form: SubmissionForm, status: int):
+def _render_entry(demand: Demand, form: SubmissionForm, picker, status: int):
     return (
         render_template(
             "workspace/institution/challenge_enter.html",
             demand=demand,
             form=form,
+            picker=picker,
+            query=request.args.get("q", "").strip()[:100],
             challenge=challenges.status(demand),
             mine=challenges.for_organization(current_user.organization_id or 0, demand.id),
         ),
         status,
     )
+
+
+def bounded_page(raw) -> int:
+    """A ?page= value as a page number: 1 when missing or not a number, capped far above any
+    real list so the database never sees an out-of-range integer."""
+    try:
+        return max(1, min(int(raw or 1), 100_000))
+    except (TypeError, ValueError):
+        return 1
 
 
 def _suggestions(title: str | None, text: str | None) -> dict | None:

@@ -263,7 +263,8 @@ def test_institution_lists_its_own_entries(challenge, tto, three_entries, instit
     mine = challenges.for_organization(institution.id)
     assert {e.outcome.title for e in mine} == {"成果甲", "成果丙"}
     eligible = challenges.eligible_outcomes(institution.id, challenge)
-    assert [o.title for o in eligible] == ["成果丙"]  # withdrawn may enter again
+    assert [o.title for o in eligible.items] == ["成果丙"]  # withdrawn may enter again
+    assert eligible.total == 1
 
 
 def test_days_left_counts_from_today(enterprise):
@@ -280,3 +281,29 @@ def test_refreshing_proposals_never_withdraws_the_winner(challenge, boss, three_
     matching.propose_for_demand(challenge.id)
     match = db.session.get(Match, first.match_id)
     assert (match.stage, match.model_version) == ("proposed", "challenge")
+
+
+def test_entry_picker_puts_proposed_outcomes_first_and_searches_and_pages(challenge, institution):
+    """An institution with many outcomes finds the right one: the matcher's proposals for this
+    demand first (best first), the rest by title, 50 a page, narrowed by a title search."""
+    many = [make_outcome(institution, title=f"成果{n:03d}") for n in range(60)]
+    crack = make_outcome(institution, title="起重机裂纹检测")
+    db.session.add_all(
+        [
+            Match(demand_id=challenge.id, outcome_id=many[7].id, score=0.4),
+            Match(demand_id=challenge.id, outcome_id=crack.id, score=0.9),
+        ]
+    )
+    db.session.flush()
+
+    first = challenges.eligible_outcomes(institution.id, challenge)
+    assert first.total == 61 and first.pages == 2 and len(first.items) == 50
+    assert [o.title for o in first.items[:4]] == ["起重机裂纹检测", "成果007", "成果000", "成果001"]
+    second = challenges.eligible_outcomes(institution.id, challenge, page=2)
+    assert len(second.items) == 11 and second.items[-1].title == "成果059"
+    beyond = challenges.eligible_outcomes(institution.id, challenge, page=99)
+    assert beyond.page == 2  # a page past the end shows the last one
+    found = challenges.eligible_outcomes(institution.id, challenge, query="裂纹")
+    assert [o.title for o in found.items] == ["起重机裂纹检测"] and found.total == 1
+    literal = challenges.eligible_outcomes(institution.id, challenge, query="%")
+    assert literal.total == 0  # a wildcard is searched for literally

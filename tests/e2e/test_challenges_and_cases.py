@@ -266,6 +266,7 @@ def test_challenge_entries_shortlist_and_winner(new_page, shot, second_instituti
     shot(enterprise, "shortlisted")
 
     blade.get_by_label("决定说明（可选）").fill("现场测试通过，选定为揭榜方。")
+    blade.get_by_label(re.compile("^我确认选定该揭榜方")).check()
     blade.get_by_role("button", name=re.compile("^选定揭榜方")).click()
     expect(flash(enterprise, f"已选定“{BLADE_OUTCOME}”为揭榜方")).to_be_visible()
     expect(entries.first).to_contain_text(BLADE_OUTCOME)  # the winner comes first

@@ -54,6 +54,9 @@ def catalogue(enterprise, institution):
             "asking_price_fen": 80 * 10**6,
             "transfer_modes": ["license", "use_first"],
             "use_first_eligible": True,
+            "team": "无人机系统研究所 张工团队（5人）",
+            "incumbent_comparison": "同级别机型续航普遍为30分钟。",
+            "indicators": [{"name": "续航时间", "op": ">=", "value": 50, "unit": "分钟"}],
         },
         ipc_codes=["B64C"],
     )
@@ -132,6 +135,44 @@ def test_outcome_list_and_detail(client, catalogue):
     assert "CN100000001B" in detail and "发明专利" in detail and "B64C" in detail
     assert "80 万元" in detail
     assert client.get(f"/outcomes/{draft.id}").status_code == 404
+
+
+def test_outcome_page_shows_what_the_institution_entered(client, catalogue):
+    _, outcome, _ = catalogue
+    detail = text(client.get(f"/outcomes/{outcome.id}"))
+    assert 'data-testid="indicators"' in detail and "续航时间" in detail and "≥ 50 分钟" in detail
+    assert "与现有技术对比" in detail and "同级别机型续航普遍为30分钟。" in detail
+    assert "研发团队" in detail and "张工团队（5人）" in detail
+
+
+def test_demand_list_filters_challenges_and_scenario_types(client, catalogue, enterprise):
+    post_demand(
+        enterprise,
+        {
+            "title": "港口裂纹检测揭榜",
+            "description": "钢结构裂纹检测，检出率≥95%。",
+            "scenario_type": "infrastructure",
+            "reward_fen": 50_000_000,
+        },
+    )
+    db.session.commit()
+    page = text(client.get("/demands?challenge=1"))
+    assert "港口裂纹检测揭榜" in page and "海上风电无人机巡检" not in page
+    assert 'id="challenge" name="challenge" value="1" checked' in page
+    page = text(client.get("/demands?scenario_type=livelihood"))
+    assert "养殖水质在线监测" in page and "港口裂纹检测揭榜" not in page
+    assert '<option value="livelihood" selected>' in page
+    body = client.get("/api/v1/demands?challenge=true").get_json()
+    assert [d["title"] for d in body["items"]] == ["港口裂纹检测揭榜"]
+
+
+def test_login_alias_leads_to_the_sign_in_page(client):
+    response = client.get("/login")
+    assert response.status_code == 302 and response.location.endswith("/auth/login")
+    response = client.get("/login?next=/workspace/")
+    assert response.status_code == 302 and response.location.endswith(
+        "/auth/login?next=/workspace/"
+    )
 
 
 def test_missing_pages_answer_html_or_json(client):

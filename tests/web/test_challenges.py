@@ -107,6 +107,32 @@ def test_institution_enters_from_the_demand_page(
     assert 'data-testid="my-entries"' in again and "已揭榜" in again
 
 
+def test_entry_picker_searches_and_pages_many_outcomes(
+    client, auth, institution_user, institution, challenge
+):
+    """With more outcomes than one picker page, the demand page links to a searchable, paged
+    picker; an outcome chosen from page 2 stays selected when the entry fails validation."""
+    many = [make_outcome(institution, title=f"测试成果{n:03d}") for n in range(55)]
+    db.session.commit()
+    auth.login(institution_user.email)
+    html = page(client.get(f"/demands/{challenge.id}"))
+    assert 'data-testid="picker-more"' in html and "本机构有 55 项可揭榜成果" in html
+    url = f"/workspace/institution/challenges/{challenge.id}/enter"
+    html = page(client.get(url))
+    assert "共 55 项可揭榜成果" in html and "第 1 / 2 页" in html
+    assert "测试成果000" in html and "测试成果054" not in html
+    html = page(client.get(url, query_string={"page": 2}))
+    assert "测试成果054" in html and "测试成果000" not in html
+    html = page(client.get(url, query_string={"q": "成果05"}))
+    assert "共 5 项可揭榜成果" in html and "测试成果050" in html and "测试成果049" not in html
+    html = page(client.get(url, query_string={"page": "99999999999999999999999"}))
+    assert "第 2 / 2 页" in html
+    last = many[-1]
+    response = client.post(url, data={"outcome_id": str(last.id), "pitch": ""})
+    assert response.status_code == 422
+    assert f'<option selected value="{last.id}">' in page(response)
+
+
 def test_entry_errors_show_next_to_fields_and_keep_values(
     client, auth, institution_user, challenge, outcome
 ):
@@ -172,6 +198,7 @@ def test_enterprise_shortlists_then_picks_the_winner(client, auth, enterprise_us
             "action": "winner",
             f"s{first.id}-version": str(first.version_id),
             f"s{first.id}-note": "检出率最高",
+            f"s{first.id}-confirm_winner": "y",
         },
         follow_redirects=True,
     )
@@ -221,6 +248,7 @@ def test_stale_version_answers_409_and_keeps_the_note(client, auth, enterprise_u
             "action": "winner",
             f"s{first.id}-version": str(seen),
             f"s{first.id}-note": "我的说明",
+            f"s{first.id}-confirm_winner": "y",
         },
     )
     html = page(response)
@@ -279,3 +307,23 @@ def test_withdrawing_another_institutions_entry_is_forbidden(
     auth.login(institution_user.email)
     response = client.post(f"/workspace/institution/submissions/{second.id}/withdraw")
     assert response.status_code == 403
+
+
+def test_choosing_the_winner_needs_a_confirmation(client, auth, enterprise_user, entries):
+    """选定揭榜方 closes the challenge for good: without the box ticked nothing changes."""
+    first, second = entries
+    auth.login(enterprise_user.email)
+    response = client.post(
+        f"/workspace/enterprise/submissions/{first.id}/decision",
+        data={
+            "action": "winner",
+            f"s{first.id}-version": str(first.version_id),
+            f"s{first.id}-note": "检出率最高",
+        },
+    )
+    html = page(response)
+    assert response.status_code == 422
+    assert "选定揭榜方不可撤销：请先勾选确认" in html and "检出率最高" in html
+    db.session.expire_all()
+    assert db.session.get(ChallengeSubmission, first.id).state == "submitted"
+    assert db.session.get(ChallengeSubmission, second.id).state == "submitted"

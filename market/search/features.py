@@ -312,17 +312,16 @@ HARD_CONSTRAINTS = {
     "patent_in_force": "专利处于有效状态",
     "demand_open": "需求仍在征集期内",
     "outcome_published": "成果处于发布状态",
-    "visible": "信息对当前用户可见",
 }
 
 
 def hard_constraints(
-    demand: DemandFacts,
-    outcome: OutcomeFacts,
-    today: date | None = None,
-    viewer_is_broker: bool = False,
+    demand: DemandFacts, outcome: OutcomeFacts, today: date | None = None
 ) -> list[str]:
-    """Codes (keys of HARD_CONSTRAINTS) of the constraints this pair fails; empty means fine."""
+    """Codes (keys of HARD_CONSTRAINTS) of the constraints this pair fails; empty means fine.
+
+    They are facts of the pair. Who may see it is not one of them (``visible_to``): a
+    proposal's reasons never tell its reader that the reader may not see it."""
     today = today or local_today()
     failed = []
     if patent_in_force(outcome.patent_status, outcome.patent_expires_on, today) is False:
@@ -331,10 +330,14 @@ def hard_constraints(
         failed.append("demand_open")
     if outcome.status != "published":
         failed.append("outcome_published")
-    hidden = "broker_only" in (demand.confidentiality, outcome.confidentiality)
-    if hidden and not viewer_is_broker:
-        failed.append("visible")
     return failed
+
+
+def visible_to(demand: DemandFacts, outcome: OutcomeFacts, viewer_is_broker: bool) -> bool:
+    """Whether a list for this kind of viewer may hold the pair: a 仅经纪人可见 listing is
+    proposed to brokers only (its owner reads its proposals through the broker's work)."""
+    hidden = "broker_only" in (demand.confidentiality, outcome.confidentiality)
+    return viewer_is_broker or not hidden
 
 
 def combine(

@@ -563,8 +563,9 @@ def score_candidates(
             demand, outcome, semantic=cand.dense, lexical=cand.lexical, today=today
         )
         features.values["fused"] = cand.fused
-        failed = fit.hard_constraints(demand, outcome, today, viewer_is_broker=viewer_is_broker)
-        if failed:
+        if not fit.visible_to(demand, outcome, viewer_is_broker):
+            continue
+        if fit.hard_constraints(demand, outcome, today):
             continue  # hard constraints filter, never just down-weight
         cand.features = features
         if cand.relevance is None:

@@ -15,6 +15,7 @@ from market.search.features import (
     cooperation_fit,
     explain,
     hard_constraints,
+    visible_to,
     ipc_compatibility,
     matched_phrases,
     maturity_fit,
@@ -127,12 +128,24 @@ def test_hard_constraints():
         outcome(patent_status="expired", confidentiality="broker_only"),
         TODAY,
     )
-    assert failed == ["patent_in_force", "demand_open", "visible"]
+    assert failed == ["patent_in_force", "demand_open"]
     assert hard_constraints(demand(closes_on=date(2025, 12, 31)), outcome(), TODAY) == [
         "demand_open"
     ]
+
+
+def test_visibility_filters_lists_but_is_never_an_unmet_condition():
+    """A 仅经纪人可见 listing is left out of lists for non-brokers; its pairs' reasons never
+    report visibility as a condition the pair fails."""
     hidden = outcome(confidentiality="broker_only")
-    assert hard_constraints(demand(), hidden, TODAY, viewer_is_broker=True) == []
+    assert hard_constraints(demand(), hidden, TODAY) == []
+    assert not visible_to(demand(), hidden, viewer_is_broker=False)
+    assert visible_to(demand(), hidden, viewer_is_broker=True)
+    assert visible_to(demand(), outcome(), viewer_is_broker=False)
+    features = compute_features(demand(confidentiality="broker_only"), outcome(), today=TODAY)
+    told = explain(features)
+    assert "可见" not in told["sentence"]
+    assert all("可见" not in row["label"] for row in told["constraints"])
 
 
 def test_compute_features_values():

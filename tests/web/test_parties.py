@@ -97,3 +97,32 @@ def test_anonymous_is_sent_to_login(client, matched):
     demand, *_ = matched
     response = client.get(f"/my/demands/{demand.id}/proposals")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_owner_of_a_broker_only_demand_never_reads_visibility_as_unmet(
+    client, auth, matched, enterprise
+):
+    """The owner of a 仅经纪人可见 demand reads its proposals; no reason says the pair fails
+    because of who may see it."""
+    _, _, outcome, _ = matched
+    hidden = post_demand(
+        enterprise,
+        {
+            "title": "风电叶片巡检无人机（仅经纪人可见）",
+            "scenario_type": "industry",
+            "description": "需要无人机自主巡检风电叶片，续航≥40分钟，识别叶片裂纹。",
+            "confidentiality": "broker_only",
+        },
+    )
+    db.session.commit()
+    indexing.reconcile()
+    matching.refresh_proposals()
+    db.session.commit()
+    match = db.session.query(Match).filter_by(demand_id=hidden.id, outcome_id=outcome.id).one()
+    assert "visible" not in str(match.explanation)
+    auth.login("ent@test.cn")
+    listing = text(client.get(f"/my/demands/{hidden.id}/proposals"))
+    detail = text(client.get(f"/my/proposals/{match.id}"))
+    assert "风电叶片无人机自主巡检系统" in listing and "硬性条件" in detail
+    for page in (listing, detail):
+        assert "信息对当前用户可见" not in page and "不满足：" not in page

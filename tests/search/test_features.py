@@ -15,7 +15,6 @@ from market.search.features import (
     cooperation_fit,
     explain,
     hard_constraints,
-    visible_to,
     ipc_compatibility,
     matched_phrases,
     maturity_fit,
@@ -24,6 +23,7 @@ from market.search.features import (
     region_relation,
     stage_of,
     use_first_eligible,
+    visible_to,
 )
 
 TODAY = date(2026, 1, 1)

@@ -115,6 +115,7 @@ RULES: dict[str, Rule] = {
     "org.approve": admin,
     "audit.view": admin,
     "case.publish": admin,
+    "use_first.sweep": admin,
     "policy.edit": admin,
     "token.revoke_any": admin,
     "dashboard.view": staff,

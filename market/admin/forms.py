@@ -33,3 +33,7 @@ class CaseForm(FlaskForm):
 
 class CaseActionForm(FlaskForm):
     """Publish / unpublish: a button that only carries the CSRF token."""
+
+
+class SweepForm(FlaskForm):
+    """立即排查: runs the 到期即转 sweep for today (CSRF only; nothing to fill in)."""

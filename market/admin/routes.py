@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from models import BenchmarkCase, ValidationError, db
 
@@ -40,6 +41,64 @@ def audit_log():
         diff=audit.diff,
         actions=audit.known_actions(),
         object_types=audit.known_object_types(),
+    )
+
+
+# -- 到期即转 -----------------------------------------------------------------------------------
+
+
+@bp.route("/use-first", methods=["GET", "POST"])
+def use_first_sweep():
+    """Run the 到期即转 sweep now and see what this and earlier sweeps found."""
+    from models import Outcome, User, local_today
+    from models.workflow import CONSENT_STATES
+
+    from ..services import use_first
+    from .forms import SweepForm
+
+    require(current_user, "use_first.sweep")
+    form = SweepForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash(_("页面已过期，请刷新后重试。"), "danger")
+            return redirect(url_for("admin.use_first_sweep"))
+        result = use_first.sweep_use_first(local_today(), actor_id=current_user.id)
+        db.session.commit()
+        flash(
+            _(
+                "排查完成：检查了 %(checked)s 项财政资助成果，新发现 %(due)s 项到期未实施，"
+                "已通知权利人确认。",
+                checked=result["checked"],
+                due=result["due"],
+            ),
+            "success" if result["due"] else "info",
+        )
+        return redirect(url_for("admin.use_first_sweep"))
+    state = request.args.get("state", "")
+    state = state if state in CONSENT_STATES else ""
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    reviews, total = use_first.all_reviews(state, page, PER_PAGE)
+    sweeps = use_first.recent_sweeps()
+    actors = {s.user_id for s in sweeps if s.user_id}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(actors))).all())
+    latest = sweeps[0].after if sweeps else None
+    found = (
+        db.session.scalars(select(Outcome).where(Outcome.id.in_(latest["outcomes"]))).all()
+        if latest and latest.get("outcomes")
+        else []
+    )
+    return render_template(
+        "admin/use_first.html",
+        form=form,
+        sweeps=sweeps,
+        names=names,
+        found=found,
+        reviews=reviews,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        state=state,
+        states=CONSENT_STATES,
     )
 
 

@@ -17,7 +17,7 @@ def record(
     entry = AuditLog(
         user_id=user_id,
         action=action,
-        object_type=type(obj).__name__.lower(),
+        object_type=type(obj).__name__.lower() if obj is not None else "platform",
         object_id=getattr(obj, "id", None),
         before=_json_safe(before),
         after=_json_safe(after),

@@ -10,12 +10,21 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from market import licensing
 from market.licensing.dates import add_years
 from market.policy import require
-from models import Outcome, Patent, UseFirstReview, User, ValidationError, db, utcnow
+from models import (
+    AuditLog,
+    Outcome,
+    Patent,
+    UseFirstReview,
+    User,
+    ValidationError,
+    db,
+    utcnow,
+)
 
 from . import audit, terms
 
@@ -24,6 +33,7 @@ log = logging.getLogger(__name__)
 POOL_RULE = "use_first_pool_after_years"
 MODE = "use_first"
 NATIONWIDE = "全国"
+SWEEP_ACTION = "use_first.sweep"
 REVIEW_STATES = {"pending": "待经纪人审核", "upheld": "理由成立", "rejected": "理由不成立"}
 
 
@@ -50,13 +60,18 @@ def _candidates(cutoff: date):
     )
 
 
-def sweep_use_first(today: date, profile_key: str | None = None) -> dict[str, int]:
+def sweep_use_first(
+    today: date, profile_key: str | None = None, actor_id: int | None = None
+) -> dict[str, int]:
     """Mark every due outcome "pending_consent" with a consent task; safe to run twice. Each
-    outcome is judged under its owner's regional profile unless `profile_key` names one."""
+    outcome is judged under its owner's regional profile unless `profile_key` names one. The
+    run itself is audited (``use_first.sweep``: who ran it, the day, counts and the outcomes
+    found) so the admin page can show what each sweep found."""
     fixed = terms.get_profile(profile_key) if profile_key else None
     pool = [fixed] if fixed else list(terms.profiles().values())
     shortest = min(int(p.rule(POOL_RULE).value) for p in pool)
     found = {"checked": 0, "due": 0}
+    due_ids = []
     for outcome in db.session.scalars(_candidates(add_years(today, -shortest))).all():
         found["checked"] += 1
         profile = fixed or profile_for(outcome)
@@ -64,6 +79,13 @@ def sweep_use_first(today: date, profile_key: str | None = None) -> dict[str, in
         if decision:
             _mark_due(outcome, decision, today)
             found["due"] += 1
+            due_ids.append(outcome.id)
+    audit.record(
+        actor_id,
+        SWEEP_ACTION,
+        None,
+        after={"today": today, "profile": profile_key, **found, "outcomes": due_ids},
+    )
     db.session.flush()
     log.info("use-first sweep on %s under %s: %s", today, profile_key or "regional profiles", found)
     return found
@@ -100,6 +122,31 @@ def _mark_due(outcome: Outcome, decision: licensing.Decision, today: date) -> No
         before={"use_first_state": None},
         after={"use_first_state": "pending_consent", "reason": decision.reason},
     )
+
+
+def recent_sweeps(limit: int = 10) -> list:
+    """The latest sweeps, newest first (audit entries of ``SWEEP_ACTION``)."""
+    stmt = (
+        select(AuditLog)
+        .where(AuditLog.action == SWEEP_ACTION)
+        .order_by(AuditLog.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def all_reviews(state: str = "", page: int = 1, per_page: int = 50) -> tuple[list, int]:
+    """Every 到期即转 case the sweeps found (for admins), newest first, optionally one state."""
+    where = [UseFirstReview.state == state] if state else []
+    total = db.session.scalar(select(func.count(UseFirstReview.id)).where(*where)) or 0
+    stmt = (
+        select(UseFirstReview)
+        .where(*where)
+        .order_by(UseFirstReview.found_on.desc(), UseFirstReview.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(db.session.scalars(stmt)), total
 
 
 def pending_consents(org_id: int) -> list[UseFirstReview]:

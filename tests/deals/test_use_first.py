@@ -166,3 +166,32 @@ def test_sweep_covers_state_owned_enterprises_not_private_ones(create_outcome, c
         select(UseFirstReview).where(UseFirstReview.outcome_id == outcomes[soe.name].id)
     )
     assert review is not None
+
+
+def test_admin_runs_the_sweep_from_the_page_and_sees_what_it_found(
+    client, auth, create_user, old_outcome, institution
+):
+    """管理 → 到期即转排查: one click runs today's sweep; the page lists the run (who, counts),
+    the outcomes it found and every case by state. Other roles may not run it."""
+    create_user("admin@test.cn", "admin")
+    tto = create_user("tto@test.cn", "institution", institution)
+    db.session.commit()
+    auth.login(tto.email)
+    assert client.post("/admin/use-first").status_code == 403
+    auth.logout()
+    auth.login("admin@test.cn")
+    page = client.get("/admin/use-first").get_data(as_text=True)
+    assert 'data-testid="no-sweeps"' in page and "到期未实施成果" not in page
+    response = client.post("/admin/use-first", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "排查完成：检查了 1 项财政资助成果，新发现 1 项到期未实施" in page
+    assert 'data-testid="found"' in page and "到期未实施成果" in page
+    assert 'data-testid="reviews"' in page and "待权利人确认" in page
+    db.session.expire_all()
+    assert old_outcome.use_first_state == "pending_consent"
+    run = db.session.scalar(select(AuditLog).where(AuditLog.action == "use_first.sweep"))
+    assert run.after["outcomes"] == [old_outcome.id] and run.user_id is not None
+    again = client.post("/admin/use-first", follow_redirects=True).get_data(as_text=True)
+    assert "新发现 0 项到期未实施" in again  # safe to run twice
+    pooled = client.get("/admin/use-first?state=pooled").get_data(as_text=True)
+    assert "共 0 条" in pooled

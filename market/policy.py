@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, select
 
-from models import Demand, Forbidden
+from models import Demand, DemandAccess, Forbidden, db
 
 Rule = Callable[[Any, Any], bool]
 
@@ -40,6 +40,10 @@ def _any(*rules: Rule) -> Rule:
 
 def _all(*rules: Rule) -> Rule:
     return lambda user, resource: all(rule(user, resource) for rule in rules)
+
+
+def _not_owner(user, resource) -> bool:
+    return user.organization_id is not None and user.organization_id != resource.organization_id
 
 
 def _party_to_match(user, match) -> bool:
@@ -80,6 +84,9 @@ RULES: dict[str, Rule] = {
     "demand.edit": _any(admin, _all(_role("enterprise"), _owner)),
     "demand.view_confidential": _any(staff, _owner),
     "demand.see_proposals": _any(staff, _owner),
+    # 分级保密: institutions ask to see who posted a 脱敏 demand; the owner decides
+    "demand.request_access": _all(_role("institution"), _not_owner),
+    "demand.decide_access": _all(_role("enterprise"), _owner),
     "outcome.create": _all(_role("institution"), _member_of_approved_org(*RESEARCH_KINDS)),
     "outcome.edit": _any(admin, _all(_role("institution"), _owner)),
     "outcome.see_proposals": _any(staff, _owner),
@@ -156,8 +163,23 @@ def may_view_demand(user, demand: Demand) -> bool:
 
 
 def may_see_demand_organization(user, demand: Demand) -> bool:
-    """``user`` is told which organisation posted the demand."""
-    return demand.confidentiality in NAMED_TIERS or can(user, "demand.view_confidential", demand)
+    """``user`` is told which organisation posted the demand: a named tier, the owner and
+    staff, or an organisation the owner granted full access to (分级保密)."""
+    if demand.confidentiality in NAMED_TIERS or can(user, "demand.view_confidential", demand):
+        return True
+    return demand.confidentiality == "desensitized" and _open(demand) and holds_grant(user, demand)
+
+
+def holds_grant(user, demand: Demand) -> bool:
+    """``user``'s organisation was granted full access to the demand by its owner."""
+    if not getattr(user, "is_authenticated", False) or user.organization_id is None:
+        return False
+    granted = select(DemandAccess.id).where(
+        DemandAccess.demand_id == demand.id,
+        DemandAccess.organization_id == user.organization_id,
+        DemandAccess.state == "granted",
+    )
+    return db.session.scalar(granted) is not None
 
 
 def open_demands() -> ColumnElement[bool]:

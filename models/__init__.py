@@ -10,7 +10,7 @@ from .imports import ImportBatch, OrganizationReview
 from .listings import Demand, Outcome, Patent, outcome_ipc
 from .ops import AuditLog, Job, ListingVector, PolicyProfile
 from .taxonomy import Industry, IpcCode
-from .workflow import BenchmarkCase, DealSubsidy, UseFirstReview
+from .workflow import BenchmarkCase, DealSubsidy, DemandAccess, UseFirstReview
 
 __all__ = [
     "ApiToken",
@@ -22,6 +22,7 @@ __all__ = [
     "Deal",
     "DealEvent",
     "DealSubsidy",
+    "DemandAccess",
     "Demand",
     "DomainError",
     "Forbidden",

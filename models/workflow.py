@@ -8,9 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .accounts import Organization, User
 from .base import UTCDateTime, db, utcnow
 from .deals import Deal
-from .listings import Outcome
+from .listings import Demand, Outcome
 
 CONSENT_STATES = {
     "pending_consent": "待权利人确认",
@@ -82,3 +83,48 @@ class UseFirstReview(db.Model):
     @property
     def state_label(self) -> str:
         return CONSENT_STATES[self.state]
+
+
+ACCESS_STATES = {
+    "requested": "待发布方决定",
+    "granted": "已授权查看",
+    "refused": "发布方已拒绝",
+    "revoked": "授权已撤销",
+}
+# The confidentiality undertaking a requester accepts; its version is stored with the request.
+NDA_VERSION = "2026-12"
+
+
+class DemandAccess(db.Model):
+    """分级保密: an institution asks to see who posted a 脱敏 demand, accepting the platform's
+    confidentiality undertaking; the owner grants or refuses and may revoke a grant later."""
+
+    __tablename__ = "demand_access"
+    __table_args__ = (
+        CheckConstraint(f"state IN ({', '.join(repr(s) for s in ACCESS_STATES)})", name="state"),
+        db.UniqueConstraint("demand_id", "organization_id", name="uq_demand_access_org"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    purpose: Mapped[str] = mapped_column(Text)
+    nda_version: Mapped[str] = mapped_column(String(20))
+    nda_accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="requested", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version_id: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    demand: Mapped[Demand] = relationship()
+    organization: Mapped[Organization] = relationship()
+    requester: Mapped[User] = relationship(foreign_keys=[requested_by])
+
+    @property
+    def state_label(self) -> str:
+        return ACCESS_STATES[self.state]

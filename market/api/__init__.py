@@ -11,6 +11,7 @@ import logging
 from flask import Flask
 
 from . import (
+    access,
     cases,
     challenges,
     deals,
@@ -39,6 +40,7 @@ RESOURCES = (
     deals,
     cases,
     challenges,
+    access,
 )
 DESCRIPTION = (
     "场景桥 SceneBridge 开放接口。读取公开数据无需鉴权；写操作需在请求头携带 "

@@ -12,6 +12,7 @@ from models import Demand, NotFound, User, ValidationError, db
 
 from ..policy import may_see_demand_organization, may_view_demand, require
 from ..queries import listings as q
+from ..services import demand_access
 from ..services import listings as services
 from .auth import api_user, token_user
 from .common import enqueue_after_commit, envelope, get_or_404, resource_blueprint
@@ -97,9 +98,13 @@ def create_demand(data: dict):
 @blp.response(200, DemandOut)
 @blp.alt_response(404, response="NOT_FOUND")
 def get_demand(demand_id: int):
-    """一条场景需求。"""
+    """一条场景需求（脱敏需求的发布单位仅对发布方、经纪人和获授权的机构显示）。"""
     user = api_user()
-    return present(load_visible(demand_id, user), user)
+    shown = present(load_visible(demand_id, user), user)
+    if shown.organization is not None and shown.confidentiality == "desensitized" and user:
+        demand_access.record_view(shown._item, user)  # a look through a grant is audited
+        db.session.commit()
+    return shown
 
 
 @blp.route("/<int:demand_id>", methods=["PATCH"])

@@ -841,3 +841,44 @@ class SubmissionOut(ma.Schema):
 
 
 SubmissionPage = page_of(SubmissionOut, "SubmissionPage")
+
+
+# ---- 分级保密: requests to see who posted a 脱敏 demand ---------------------------------------
+
+ACCESS_DECISION_CHOICES = {"grant": "同意", "refuse": "拒绝", "revoke": "撤销授权"}
+
+
+class AccessRequestIn(ApiSchema):
+    purpose = text("申请理由", 500, required=True)
+    nda_accepted = fields.Boolean(
+        required=True,
+        metadata={"description": "是否代表本单位同意保密承诺（见 nda_text）；须为 true"},
+        error_messages={
+            "required": "请阅读并同意保密承诺（nda_accepted: true）",
+            "invalid": "保密承诺须为布尔值",
+        },
+    )
+
+
+class AccessDecisionIn(ApiSchema):
+    decision = choice("决定", ACCESS_DECISION_CHOICES, required=True)
+    note = text("说明", 500, load_default="")
+
+
+class AccessOut(ma.Schema):
+    id = fields.Integer(required=True)
+    demand = fields.Nested(ListingRef, required=True)
+    organization = fields.Nested(OrganizationOut, required=True)
+    purpose = fields.String(required=True)
+    nda_version = fields.String(required=True)
+    nda_accepted_at = fields.DateTime(required=True)
+    state = fields.String(required=True)
+    state_label = fields.String()
+    decided_at = fields.DateTime(allow_none=True)
+    decision_note = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class AccessList(ma.Schema):
+    nda_text = fields.String(required=True, metadata={"description": "申请时须同意的保密承诺"})
+    items = fields.List(fields.Nested(AccessOut), required=True)

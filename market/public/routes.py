@@ -65,15 +65,45 @@ def demand(demand_id: int):
     item = db.get_or_404(Demand, demand_id)
     if not may_view_demand(current_user, item):
         abort(404)
-    return render_template(
+    return render_demand(item)
+
+
+def render_demand(item: Demand, access_form=None, status: int = 200):
+    """The demand page; ``access_form`` is a failed 分级保密 request shown again with its
+    errors (market.workspace.institution.request_access)."""
+    show_identity = may_see_demand_organization(current_user, item)
+    page = render_template(
         "public/demand.html",
         item=item,
         codes=q.demand_classification(item),
         modes=COOPERATION_MODES,
         maturity=MATURITY,
-        show_identity=may_see_demand_organization(current_user, item),
+        show_identity=show_identity,
         **_challenge(item),
+        **_access(item, show_identity, access_form),
     )
+    return page, status
+
+
+def _access(item: Demand, show_identity: bool, form) -> dict:
+    """分级保密 on a 脱敏 demand: the institution's request and its state, the form to ask, and
+    an audited look when the identity is shown through a grant."""
+    from ..services import demand_access
+    from ..workspace.forms import AccessRequestForm
+
+    if item.confidentiality != "desensitized" or not can(
+        current_user, "demand.request_access", item
+    ):
+        return {}
+    access = demand_access.request_for(item, current_user.organization_id)
+    if show_identity:
+        demand_access.record_view(item, current_user)
+        db.session.commit()
+    may_ask = access is None or access.state in ("refused", "revoked")
+    return {
+        "access": access,
+        "access_form": (form or AccessRequestForm(formdata=None)) if may_ask else None,
+    }
 
 
 @bp.route("/outcomes")

@@ -9,16 +9,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from models import ChallengeSubmission, Conflict, Demand, ValidationError, db
+from models import ChallengeSubmission, Conflict, Demand, DemandAccess, ValidationError, db
 from models.enums import CONFIDENTIALITY, INDICATOR_OPS
 
 from ..policy import can, require
-from ..services import challenges, codes, listings
+from ..services import challenges, codes, demand_access, listings
 from ..services.lint import lint_demand
 from ..tasks import enqueue
 from . import queries
 from .common import attach_error, guard
-from .forms import CONFIDENTIALITY_HELP, DecisionForm, DemandForm
+from .forms import CONFIDENTIALITY_HELP, AccessDecisionForm, DecisionForm, DemandForm
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,47 @@ def index():
         org=org,
         demands=queries.my_demands(org.id) if org else [],
         may_post=can(current_user, "demand.create"),
+        access_pending=demand_access.pending_count(org.id) if org else 0,
     )
+
+
+# -- 分级保密: requests to see who posted a 脱敏 demand ---------------------------------------------
+
+
+@bp.route("/access")
+def access_requests():
+    org_id = current_user.organization_id
+    rows = demand_access.for_owner(org_id) if org_id else []
+    forms = {a.id: AccessDecisionForm(prefix=f"a{a.id}", formdata=None) for a in rows}
+    return render_template("workspace/enterprise/access.html", rows=rows, forms=forms)
+
+
+@bp.route("/access/<int:access_id>", methods=["POST"])
+def decide_access(access_id: int):
+    access = db.get_or_404(DemandAccess, access_id)
+    require(current_user, "demand.decide_access", access.demand)
+    form = AccessDecisionForm(prefix=f"a{access.id}")
+    decision = request.form.get("decision", "")
+    if form.validate_on_submit():
+        try:
+            demand_access.decide(access, current_user, decision, form.note.data or "")
+            db.session.commit()
+        except ValidationError as e:
+            db.session.rollback()
+            attach_error(form, e)
+    if form.errors or form.form_errors:
+        rows = demand_access.for_owner(current_user.organization_id)
+        forms = {a.id: AccessDecisionForm(prefix=f"a{a.id}", formdata=None) for a in rows}
+        forms[access.id] = form
+        return render_template("workspace/enterprise/access.html", rows=rows, forms=forms), 422
+    name = access.organization.name
+    if decision == "grant":
+        flash(_("已授权“%(o)s”查看完整信息。", o=name), "success")
+    elif decision == "refuse":
+        flash(_("已拒绝“%(o)s”的申请。", o=name), "success")
+    else:
+        flash(_("已撤销“%(o)s”的查看授权。", o=name), "success")
+    return redirect(url_for("enterprise.access_requests"))
 
 
 @bp.route("/demands/new", methods=["GET", "POST"])

@@ -523,3 +523,29 @@ class DecisionForm(VersionedForm):
 
 class WithdrawForm(VersionedForm):
     pass
+
+
+class AccessRequestForm(FlaskForm):
+    """分级保密: ask the owner of a 脱敏 demand to see who posted it."""
+
+    purpose = TextAreaField(
+        _l("申请理由"),
+        validators=[
+            DataRequired(_l("请说明为什么需要查看完整信息")),
+            Length(max=500, message=_l("不能超过500个字")),
+        ],
+        description=_l("例如：本单位有相关成果，希望与发布方直接洽谈合作细节。"),
+    )
+    nda = BooleanField(
+        _l("我代表本单位同意上述保密承诺"),
+        validators=[DataRequired(_l("请阅读并同意保密承诺后再申请"))],
+    )
+
+
+class AccessDecisionForm(FlaskForm):
+    """The owner grants, refuses or revokes; the pressed button names the decision."""
+
+    note = TextAreaField(
+        _l("说明（拒绝时必填）"),
+        validators=[Optional(), Length(max=500, message=_l("不能超过500个字"))],
+    )

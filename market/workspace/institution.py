@@ -30,12 +30,13 @@ from models import (
 )
 from models.enums import INDICATOR_OPS
 
-from ..policy import can, require
-from ..services import bulk_import, challenges, codes, listings
+from ..policy import can, may_view_demand, require
+from ..services import bulk_import, challenges, codes, demand_access, listings
 from ..tasks import enqueue
 from . import queries
 from .common import attach_error, guard
 from .forms import (
+    AccessRequestForm,
     ConfirmImportForm,
     OutcomeForm,
     PatentForm,
@@ -326,6 +327,29 @@ def enter_challenge(demand_id: int):
         return _render_entry(demand, form, picker, 422)
     flash(_("已揭榜“%(t)s”，可在“我的揭榜”中查看进展。", t=demand.title), "success")
     return redirect(url_for("institution.challenges_index"))
+
+
+@bp.route("/demands/<int:demand_id>/access", methods=["POST"])
+def request_access(demand_id: int):
+    """分级保密: ask the owner of a 脱敏 demand to see who posted it (form on the demand page)."""
+    demand = db.get_or_404(Demand, demand_id)
+    if not may_view_demand(current_user, demand):
+        abort(404)
+    require(current_user, "demand.request_access", demand)
+    form = AccessRequestForm()
+    if form.validate_on_submit():
+        try:
+            demand_access.ask(demand, current_user, form.purpose.data, form.nda.data)
+            db.session.commit()
+        except ValidationError as e:
+            db.session.rollback()
+            attach_error(form, e)
+        else:
+            flash(_("已提交申请，发布方同意后即可在需求页看到完整信息。"), "success")
+            return redirect(url_for("public.demand", demand_id=demand.id))
+    from ..public.routes import render_demand
+
+    return render_demand(demand, access_form=form, status=422)
 
 
 @bp.route("/submissions/<int:submission_id>/withdraw", methods=["POST"])

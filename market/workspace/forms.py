@@ -516,3 +516,12 @@ class DecisionForm(VersionedForm):
 
 class WithdrawForm(VersionedForm):
     pass
+
+
+class IntroRequestForm(FlaskForm):
+    """请经纪人牵线对接, with an optional word to the broker."""
+
+    message = TextAreaField(
+        _l("给经纪人的留言（可选）"),
+        validators=[Optional(), Length(max=1000, message=_l("不能超过1000个字"))],
+    )

@@ -46,6 +46,7 @@ def demand_proposals(demand_id: int):
         matches=matches,
         summary=summary,
         closest=closest,
+        intros=introductions.intros_for(matches),
     )
 
 

@@ -130,6 +130,8 @@ def test_request_badge_filter_answer_and_notification_through_the_pages(
     assert 'data-intro-state="requested"' in page and "boss（示例测试科技有限公司）" in page
     assert "盼回复" in page and "等待经纪人答复" in page
     assert "请经纪人牵线对接</button>" not in page  # no second request while one waits
+    listing = text(client.get(f"/my/demands/{match.demand_id}/proposals"))
+    assert 'data-intro-state="requested"' in listing and "牵线：待经纪人答复" in listing
     auth.logout()
 
     auth.login(people["broker"].email)

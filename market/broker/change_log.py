@@ -1,5 +1,6 @@
 """The term-sheet change log as people read it: every value in the unit and with the label the
-sheet shows (元 amounts, 个月, %, option labels, dates), in the reader's language."""
+sheet shows (元 amounts, 个月, %, option labels, dates), in the reader's language; and the
+simulator's payments named the same way."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from flask_babel import gettext as _
 from market.licensing import ENUM_LABELS, FIELD_LABELS
 from market.licensing.formatting import percent, yuan_number
 from market.licensing.sheet import FIELD_UNITS
+from market.licensing.simulator import Payment
 
 
 @dataclass(frozen=True)
@@ -111,3 +113,15 @@ def _instalment(item: dict[str, Any]) -> str:
         day=day(item["due_on"]["value"]),
         amount=money(item["amount"]["value"]),
     )
+
+
+def payment_text(payment: Payment) -> str:
+    """One of the sheet's fixed payments as the simulator lists it: what it is and how much."""
+    if payment.kind == "milestone":
+        label = ENUM_LABELS["milestone_event"].get(payment.ref)
+        what = _("里程碑：%(event)s", event=_(label) if label else payment.ref)
+    elif payment.kind == "instalment":
+        what = _("延期支付（%(day)s 到期）", day=day(payment.ref))
+    else:
+        what = _(FIELD_LABELS["entry_fee"])
+    return _("%(what)s：%(amount)s", what=what, amount=money(payment.amount))

@@ -17,7 +17,7 @@ from models import Conflict, TermSheet, ValidationError, db
 
 from ..policy import can, require
 from ..services import terms
-from .change_log import change_rows
+from .change_log import change_rows, payment_text
 from .common import signed_in
 from .forms import (
     SimulateForm,
@@ -205,6 +205,7 @@ def _render(row: TermSheet, form, status: int = 200):
             simulation=simulation,
             chart=chart,
             scenario_labels=ENUM_LABELS["scenario"],
+            payment_text=payment_text,
             exports=terms.EXPORTS,
         ),
         status,

@@ -101,6 +101,7 @@ RULES: dict[str, Rule] = {
     "match.review": staff,
     "match.view": _any(staff, _sees_proposal),
     "match.request_intro": _sees_proposal,
+    "match.answer_intro": staff,
     "termsheet.create": staff,
     "termsheet.edit": _any(staff, _party_to_sheet),
     "termsheet.view": _any(staff, _party_to_sheet),

@@ -6,6 +6,7 @@ from .base import Base, UTCDateTime, content_hash, db, local_today, utcnow
 from .challenges import ChallengeSubmission
 from .deals import Deal, DealEvent, Match, Notice, Objection, RewardShare, TermSheet
 from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from .handoffs import IntroRequest, Notification
 from .imports import ImportBatch, OrganizationReview
 from .listings import Demand, Outcome, Patent, outcome_ipc
 from .ops import AuditLog, Job, ListingVector, PolicyProfile
@@ -28,11 +29,13 @@ __all__ = [
     "Forbidden",
     "Industry",
     "ImportBatch",
+    "IntroRequest",
     "IpcCode",
     "Job",
     "ListingVector",
     "Match",
     "NotFound",
+    "Notification",
     "Notice",
     "Objection",
     "Organization",

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from market.broker.change_log import field_label, value_lines
 from market.queries.listings import Page
 from models import AuditLog, User, db
 
@@ -95,19 +96,30 @@ class DiffRow:
     changed: bool
 
 
-def diff(before: dict | None, after: dict | None) -> list[DiffRow]:
-    """One row per key present before or after; ``changed`` marks what the action altered."""
+def diff(before: dict | None, after: dict | None, action: str = "") -> list[DiffRow]:
+    """One row per key present before or after; ``changed`` marks what the action altered.
+
+    A term-sheet edit shows each term by its label and in the sheet's units (元, %, 个月 …)."""
     before, after = before or {}, after or {}
     keys = list(dict.fromkeys([*before, *after]))
+    shown = _term_shown if action == "termsheet.edit" else (lambda _key, value: _shown(value))
     return [
         DiffRow(
-            key,
-            _shown(before.get(key, MISSING)),
-            _shown(after.get(key, MISSING)),
+            field_label(key) if action == "termsheet.edit" else key,
+            shown(key, before.get(key, MISSING)),
+            shown(key, after.get(key, MISSING)),
             before.get(key, MISSING) != after.get(key, MISSING),
         )
         for key in keys
     ]
+
+
+def _term_shown(field: str, stored: Any) -> str:
+    """A term as ``services.terms`` audits it: {"value": …, "unit": …}, or a row list."""
+    if stored is MISSING:
+        return "—"
+    value = stored.get("value") if isinstance(stored, dict) else stored
+    return " · ".join(value_lines(field, value))
 
 
 def _shown(value: Any) -> str:

@@ -1,4 +1,5 @@
-"""/api/v1/matches — machine proposals: list, read with the explanation, accept or reject.
+"""/api/v1/matches — machine proposals: list, read with the explanation, accept or reject, and
+a party's request that a broker make the introduction (请经纪人牵线对接).
 
 Visibility follows the policy ``match.view``: brokers and admins see every proposal, the two
 organisations of a pair see theirs, anonymous callers see none. Deciding is ``match.review``
@@ -15,10 +16,20 @@ from sqlalchemy.orm import aliased, joinedload
 from models import Demand, Match, NotFound, Outcome, User, db
 
 from ..policy import can, require
-from ..services import deals
+from ..services import deals, introductions
 from .auth import Unauthorized, api_user, token_user
 from .common import get_or_404, paginate, resource_blueprint
-from .schemas import AcceptIn, DealDetailOut, MatchArgs, MatchDetailOut, MatchPage, RejectIn
+from .schemas import (
+    INTRO_STATE_CHOICES,
+    AcceptIn,
+    DealDetailOut,
+    IntroIn,
+    IntroOut,
+    MatchArgs,
+    MatchDetailOut,
+    MatchPage,
+    RejectIn,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +134,61 @@ def reject_match(data: dict, match_id: int):
     deals.reject_match(match, user, data["reason"], data.get("comment") or "", data.get("version"))
     db.session.commit()
     return match
+
+
+@blp.route("/<int:match_id>/introduction")
+@blp.response(200, IntroOut)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
+def get_introduction(match_id: int):
+    """牵线请求的状态：谁、何时请求，经纪人的答复（state 为 none 表示尚未请求）。"""
+    user = viewer()
+    match = load_visible(match_id, user)
+    return present_intro(match, introductions.intro_of(match), user)
+
+
+@blp.route("/<int:match_id>/introduction", methods=["POST"])
+@blp.arguments(IntroIn)
+@blp.response(201, IntroOut)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def request_introduction(data: dict, match_id: int):
+    """请经纪人为双方牵线（推荐的当事方，需 API 令牌；待答复时再次请求返回 409）。"""
+    user = token_user()
+    match = load_visible(match_id, user)
+    intro = introductions.request_introduction(match, user, data.get("message") or "")
+    db.session.commit()
+    return present_intro(match, intro, user)
+
+
+def present_intro(match: Match, intro, user: User) -> dict:
+    """The request as ``user`` may see it: a 脱敏 demand's poster is not named to the other side."""
+    may_request = introductions.may_request(user, match, intro)
+    if intro is None:
+        state = "none"
+        return {
+            "match_id": match.id,
+            "state": state,
+            "state_label": INTRO_STATE_CHOICES[state],
+            "may_request": may_request,
+        }
+    named = introductions.may_see_requester(user, intro)
+    return {
+        "match_id": match.id,
+        "state": intro.state,
+        "state_label": INTRO_STATE_CHOICES[intro.state],
+        "organization": intro.organization.name if named else None,
+        "requested_by": intro.requester.name if named else None,
+        "requested_at": intro.requested_at,
+        "message": intro.message,
+        "answered_by": intro.answerer.name if intro.answerer else None,
+        "answered_at": intro.answered_at,
+        "answer_note": intro.answer_note,
+        "may_request": may_request,
+    }
 
 
 def present_deal(deal) -> dict:

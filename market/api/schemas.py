@@ -612,6 +612,41 @@ class RejectIn(ApiSchema):
     version = integer("版本号", 1, 2**31 - 1, allow_none=True)
 
 
+INTRO_STATE_CHOICES = {
+    "none": "未请求",
+    "requested": "待经纪人答复",
+    "accepted": "经纪人已接受，将联系双方",
+    "declined": "经纪人已婉拒",
+}
+
+
+class IntroIn(ApiSchema):
+    message = text("给经纪人的留言", 1000, load_default="")
+
+
+class IntroOut(ma.Schema):
+    match_id = fields.Integer(required=True)
+    state = fields.String(
+        required=True,
+        metadata={"description": "；".join(f"{k} {v}" for k, v in INTRO_STATE_CHOICES.items())},
+    )
+    state_label = fields.String(required=True)
+    organization = fields.String(
+        allow_none=True, metadata={"description": "请求方机构（脱敏需求对成果方隐去）"}
+    )
+    requested_by = fields.String(allow_none=True)
+    requested_at = fields.DateTime(allow_none=True)
+    message = fields.String(allow_none=True)
+    answered_by = fields.String(allow_none=True)
+    answered_at = fields.DateTime(allow_none=True)
+    answer_note = fields.String(
+        allow_none=True, metadata={"description": "经纪人的说明；婉拒时为原因"}
+    )
+    may_request = fields.Boolean(
+        required=True, metadata={"description": "调用者现在能否（再次）请求牵线"}
+    )
+
+
 # ---- term sheets 条款书, deals 项目, notices 公示 ------------------------------------------------
 
 TERMSHEET_MODES = {

@@ -143,6 +143,25 @@ class ConsentForm(FlaskForm):
     pass
 
 
+class IntroAnswerForm(FlaskForm):
+    """A broker's answer to a party's 牵线 request; a refusal needs a reason the party reads."""
+
+    decision = RadioField(
+        _l("答复"),
+        choices=options(
+            [
+                ("accepted", _l("接受，我将联系双方")),
+                ("declined", _l("婉拒（请说明原因）")),
+            ]
+        ),
+        validators=[DataRequired(message=_l("请选择答复"))],
+    )
+    note = TextAreaField(
+        _l("说明（婉拒时必填，对方可见）"),
+        validators=[Optional(), Length(max=1000, message=_l("不能超过1000个字"))],
+    )
+
+
 class ReasonReviewForm(FlaskForm):
     decision = RadioField(
         _l("审核结果"),

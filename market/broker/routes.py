@@ -25,11 +25,12 @@ from models import (
 )
 from models.enums import CONFIDENTIALITY, COOPERATION_MODES, DEAL_STAGES, MATCH_STAGES
 
-from ..services import deals, notices, terms, use_first
+from ..services import deals, introductions, notices, terms, use_first
 from .common import attach_error, guard
 from .forms import (
     AcceptForm,
     DraftTermsForm,
+    IntroAnswerForm,
     MoveForm,
     NoticeForm,
     ReasonReviewForm,
@@ -54,9 +55,11 @@ bp.before_request(guard("broker.cockpit"))
 @bp.route("/")
 def queue():
     flt = deals.QueueFilter.from_args(request.args, current_app.config["PAGE_SIZE"])
+    page = deals.review_queue(flt)
     return render_template(
         "broker/queue.html",
-        page=deals.review_queue(flt),
+        page=page,
+        intros=introductions.intros_for(page.items),
         flt=flt,
         fields=deals.queue_fields(),
         regions=deals.queue_regions(),
@@ -73,7 +76,7 @@ def proposal(match_id: int):
     )
 
 
-def _render_proposal(match: Match, accept_form, reject_form, status: int = 200):
+def _render_proposal(match: Match, accept_form, reject_form, status: int = 200, intro_form=None):
     explanation = match.explanation or {}
     spans = explanation.get("highlight") or {}
     preview, preview_error = terms.preview_for_match(match)
@@ -91,6 +94,8 @@ def _render_proposal(match: Match, accept_form, reject_form, status: int = 200):
             preview_error=preview_error,
             accept_form=accept_form,
             reject_form=reject_form,
+            intro=introductions.intro_of(match),
+            intro_form=intro_form or IntroAnswerForm(formdata=None),
             stages=MATCH_STAGES,
             confidentiality=CONFIDENTIALITY,
             modes=COOPERATION_MODES,
@@ -133,6 +138,38 @@ def reject(match_id: int):
             attach_error(form, e)
     return _render_proposal(
         db.get_or_404(Match, match_id), AcceptForm(version=match.version_id), form, 422
+    )
+
+
+@bp.route("/proposals/<int:match_id>/introduction", methods=["POST"])
+def answer_introduction(match_id: int):
+    match = db.get_or_404(Match, match_id)
+    intro = introductions.intro_of(match)
+    if intro is None:
+        flash(_("该推荐没有牵线请求"), "warning")
+        return redirect(url_for("broker.proposal", match_id=match_id))
+    form = IntroAnswerForm()
+    if form.validate():
+        accepted = form.decision.data == "accepted"
+        try:
+            introductions.answer_introduction(intro, current_user, accepted, form.note.data or "")
+            db.session.commit()
+            flash(_("答复已发送给请求方") if accepted else _("已婉拒，原因已告知请求方"), "success")
+            return redirect(url_for("broker.proposal", match_id=match_id))
+        except Conflict as e:
+            db.session.rollback()
+            form.form_errors.append(e.message)
+        except ValidationError as e:
+            db.session.rollback()
+            attach_error(form, e)
+    match = db.get_or_404(Match, match_id)
+    versions = {"version": match.version_id}
+    return _render_proposal(
+        match,
+        AcceptForm(formdata=None, **versions),
+        RejectForm(formdata=None, **versions),
+        422,
+        intro_form=form,
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -14,11 +13,11 @@ from flask_login import current_user
 
 from market.licensing import ENUM_LABELS, FIELD_LABELS, UNIT_LABELS
 from market.licensing.exports import display, section_rows, source_label
-from market.licensing.formatting import chinese_date, yuan
 from models import Conflict, TermSheet, ValidationError, db
 
 from ..policy import can, require
 from ..services import terms
+from .change_log import change_rows, payment_text
 from .common import signed_in
 from .forms import (
     SimulateForm,
@@ -53,20 +52,12 @@ def edit(sheet_id: int):
     require(current_user, "termsheet.edit", row)
     form = terms_form_class()()
     if not form.validate():
+        # The fields that could be read still go through the policy rules, so one save shows
+        # every problem at once, not the form's and then, on the next save, the rules'.
+        _attach_violations(form, terms.check_edit(row, _changes(form, row), current_user))
         return _render(row, form, 422)
-    current = {name: term["value"] for name, term in row.data["terms"].items()}
-    changes = {
-        name: value
-        for name in _field_names(form)
-        if (value := engine_value(name, form[name].data)) != current.get(name)
-    }
-    if "rows_sent" in request.form:
-        for name in LIST_FIELDS:
-            rows = list_rows(form, name)
-            if rows != current_rows(row.data, name):
-                changes[name] = rows
     try:
-        terms.edit_terms(row, changes, current_user, form.expected_version())
+        terms.edit_terms(row, _changes(form, row), current_user, form.expected_version())
         db.session.commit()
     except Conflict as e:
         db.session.rollback()
@@ -74,7 +65,7 @@ def edit(sheet_id: int):
         return _render(db.get_or_404(TermSheet, sheet_id), form, 409)
     except terms.TermsRefused as e:
         db.session.rollback()
-        _attach_violations(form, e)
+        _attach_violations(form, e.violations)
         return _render(db.get_or_404(TermSheet, sheet_id), form, 422)
     except ValidationError as e:
         db.session.rollback()
@@ -86,6 +77,47 @@ def edit(sheet_id: int):
 
 LIST_FIELDS = ("milestones", "deferred_schedule")
 ROW_NUMBER = re.compile(r"第(\d+)(?:个|期)")
+
+
+def _changes(form, row: TermSheet) -> dict:
+    """{term: engine value} for the terms the form changed; fields the form refused are left out."""
+    current = {name: term["value"] for name, term in row.data["terms"].items()}
+    changes = {
+        name: value
+        for name in _field_names(form)
+        if not form[name].errors
+        and (value := engine_value(name, form[name].data)) != current.get(name)
+    }
+    if "rows_sent" in request.form:
+        for name in LIST_FIELDS:
+            if any(_row_has_errors(entry.form) for entry in form[name]):
+                continue
+            rows = list_rows(form, name)
+            if rows != current_rows(row.data, name):
+                changes[name] = rows
+    return changes
+
+
+def _row_has_errors(row_form) -> bool:
+    return any(field.errors for field in row_form)
+
+
+def error_summary(form) -> list[tuple[str, str, str]]:
+    """Every problem of one save as (what it concerns, message, id to jump to), in form order."""
+    found = [("", message, "edit-h") for message in form.form_errors]
+    for name in _field_names(form):
+        found.extend((form[name].label.text, e, form[name].id) for e in form[name].errors)
+    for name in LIST_FIELDS:
+        if name not in form:
+            continue
+        table = _(FIELD_LABELS[name])
+        found.extend((table, e, f"{name}-rows") for e in form.list_errors.get(name, []))
+        for number, entry in enumerate(form[name], start=1):
+            where = _("%(table)s第%(n)s行", table=table, n=number)
+            for sub in entry.form:
+                found.extend((f"{where} {sub.label.text}", e, sub.id) for e in sub.errors)
+            found.extend((where, e, entry.id) for e in entry.form.row_errors)
+    return found
 
 
 def _field_names(form) -> list[str]:
@@ -106,8 +138,8 @@ def _filled_form(row: TermSheet):
     return form
 
 
-def _attach_violations(form, error: terms.TermsRefused) -> None:
-    for v in error.violations:
+def _attach_violations(form, violations) -> None:
+    for v in violations:
         message = f"{v.message}（依据：{v.citation}；规则 {v.rule_id}）"
         if v.field in LIST_FIELDS:
             _attach_to_rows(form, v.field, message)
@@ -141,25 +173,6 @@ def _outside_term(form, row) -> bool:
     return outside or (amount is not None and amount <= 0)
 
 
-def change_text(field: str, value) -> str:
-    """A history value as people read it: milestone and instalment lists spelt out."""
-    if field == "milestones" and isinstance(value, list):
-        parts = []
-        for m in value:
-            event = ENUM_LABELS["milestone_event"].get(m["event"], m["event"])
-            if m.get("threshold"):
-                event = f"{event}（{yuan(m['threshold']['value'])}）"
-            parts.append(f"{event} {yuan(m['amount']['value'])}")
-        return "；".join(parts) or _("无")
-    if field == "deferred_schedule" and isinstance(value, list):
-        parts = [
-            f"{chinese_date(date.fromisoformat(i['due_on']['value']))} {yuan(i['amount']['value'])}"
-            for i in value
-        ]
-        return "；".join(parts) or _("无")
-    return "" if value is None else str(value)
-
-
 def _render(row: TermSheet, form, status: int = 200):
     sheet = terms.sheet_of(row)
     sim_form = SimulateForm(request.args)
@@ -183,7 +196,8 @@ def _render(row: TermSheet, form, status: int = 200):
                 )
                 for n, t in sheet.terms.items()
             ],
-            history=terms.changes_list(row),
+            history=change_rows(terms.changes_list(row)),
+            error_summary=error_summary(form) if request.method == "POST" else [],
             versions=list(reversed(row.history or [])),
             form=form,
             may_edit=can(current_user, "termsheet.edit", row),
@@ -191,9 +205,8 @@ def _render(row: TermSheet, form, status: int = 200):
             simulation=simulation,
             chart=chart,
             scenario_labels=ENUM_LABELS["scenario"],
+            payment_text=payment_text,
             exports=terms.EXPORTS,
-            field_labels=FIELD_LABELS,
-            change_text=change_text,
         ),
         status,
     )

@@ -12,6 +12,7 @@ from market.licensing.errors import TermsViolation
 from market.licensing.facts import OutcomeFacts
 from market.licensing.profiles import Profile
 from market.licensing.sheet import (
+    ENUM_VALUES,
     FIELD_UNITS,
     LIST_FIELDS,
     MILESTONE_EVENTS,
@@ -53,7 +54,9 @@ def apply_edit(
 ) -> TermSheet:
     """A new version of `sheet` with `changes` ({field: value}) applied by `editor`.
 
-    Raises TermsViolation naming every broken rule; returns `sheet` itself when nothing changes.
+    Raises TermsViolation naming every broken rule and every unreadable value at once (the
+    values that could be read are still checked against the profile); returns `sheet` itself
+    when nothing changes.
     """
     if not editor:
         raise TermsViolation([_edit_violation("editor", "修改人不能为空")])
@@ -74,9 +77,9 @@ def apply_edit(
         elif field == "deferred_schedule":
             schedule = tuple(Instalment.from_dict(i) for i in new)
         history.append((field, _plain(old), _plain(new)))
-    if problems:
-        raise TermsViolation(problems)
     if not history:
+        if problems:
+            raise TermsViolation(problems)
         return sheet
     version = sheet.version + 1
     edited = replace(
@@ -89,6 +92,7 @@ def apply_edit(
         + tuple(Change(version, f, old, new, editor, at) for f, old, new in history),
     )
     violations = validate(edited, profile, outcome) + _lowered_notice(sheet, edited, outcome)
+    violations = problems + [v for v in violations if v not in problems]
     if violations:
         logger.info("edit by %s refused: %s", editor, [v.rule_id for v in violations])
         raise TermsViolation(violations)
@@ -116,6 +120,9 @@ def _apply_one(
         return old_items, new_items
     unit = FIELD_UNITS[field]
     value = _parse_value(raw, unit, nullable=field in NULLABLE_FIELDS)
+    if unit == "enum" and value not in ENUM_VALUES[field]:
+        # Refused here rather than by validate(), whose rule checks stop at a mistyped sheet.
+        raise _BadValue(f"{value!r} 不是可选项（可选：{'、'.join(ENUM_VALUES[field])}）")
     old = terms[field]
     if value == old.value:
         return old.value, value
@@ -140,7 +147,6 @@ def _parse_value(raw: Any, unit: str, nullable: bool = False) -> TermValue:
         return _parse_date(raw)
     if not isinstance(raw, str):
         raise _BadValue(f"{raw!r} 不是文本")
-    # Enum membership is a rule in itself (core/field_types), checked by validate().
     return raw
 
 

@@ -10,9 +10,14 @@ from market.licensing.labels import ENUM_LABELS
 
 def yuan(fen: int) -> str:
     """Fen as a yuan amount with thousands separators: 123456 → "1,234.56元"."""
+    return f"{yuan_number(fen)}元"
+
+
+def yuan_number(fen: int) -> str:
+    """The number part of ``yuan``: 123456 → "1,234.56" (for pages that put the unit elsewhere)."""
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole:,}.{cents:02d}元"
+    return f"{sign}{whole:,}.{cents:02d}"
 
 
 def percent(bps: int) -> str:

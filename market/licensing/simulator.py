@@ -11,6 +11,10 @@ Conventions, so results can be checked by hand:
 - the entry fee falls in year 1, a milestone in the year its event happens (under 先用后转 not
   before the year in which the free window ends: nothing is due inside it), an instalment in the
   contract year containing its due date; the buyout price is paid at t = 0 (not discounted);
+- 中试完成 and 首台（套）交付 happen in the years the scenario gives, else by the first year with
+  sales (a product is made and delivered before it is sold); with no sales they do not happen;
+- every fixed payment the sheet names (入门费, each milestone, each instalment) is listed in
+  `ScenarioResult.payments` with its year, or with None when it falls outside the horizon;
 - NPV = Σ cash_t / (1 + r)^t, rounded half-even to the fen.
 """
 
@@ -49,6 +53,22 @@ class YearRow:
 
 
 @dataclass(frozen=True)
+class Payment:
+    """One fixed sum the sheet names and the contract year it falls in under a scenario.
+
+    `kind` is "entry_fee", "milestone" or "instalment"; `ref` the milestone event or the
+    instalment's due date (ISO); `year` None when it is not due within the simulated years."""
+
+    kind: str
+    ref: str
+    amount: int
+    year: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class ScenarioResult:
     name: str
     rows: tuple[YearRow, ...]
@@ -57,6 +77,12 @@ class ScenarioResult:
     buyout_licensor_npv: int
     buyout_licensee_npv: int
     break_even_year: int | None
+    payments: tuple[Payment, ...] = ()
+
+    @property
+    def unpaid(self) -> tuple[Payment, ...]:
+        """Payments on the sheet that do not fall due within the simulated years."""
+        return tuple(p for p in self.payments if p.year is None)
 
     @property
     def licence_advantage_to_licensor(self) -> int:
@@ -73,6 +99,7 @@ class ScenarioResult:
             "buyout_licensee_npv": self.buyout_licensee_npv,
             "licence_advantage_to_licensor": self.licence_advantage_to_licensor,
             "break_even_year": self.break_even_year,
+            "payments": [p.to_dict() for p in self.payments],
         }
 
 
@@ -161,10 +188,10 @@ def _run(
     free = _free_months(sheet, scenario, horizon)
     term_months = whole_months_between(sheet.value("start_on"), sheet.value("end_on"))
     after = -(-free // 12) if sheet.mode == "use_first" else 1
-    triggers = _trigger_years(sheet.milestones, scenario, horizon, after)
+    payments = _payments(sheet, scenario, horizon, after)
     rows, cumulative = [], 0
     for year in range(1, horizon + 1):
-        row = _year_row(sheet, scenario, year, free, term_months, triggers, cumulative)
+        row = _year_row(sheet, scenario, year, free, term_months, payments, cumulative)
         cumulative = row.cumulative_licensor
         rows.append(row)
     licensor = [r.licensor_cash for r in rows]
@@ -177,6 +204,7 @@ def _run(
         buyout_licensor_npv=buyout,
         buyout_licensee_npv=npv(profits, rate) - buyout,
         break_even_year=next((r.year for r in rows if r.cumulative_licensor >= buyout), None),
+        payments=payments,
     )
 
 
@@ -186,17 +214,17 @@ def _year_row(
     year: int,
     free: int,
     term_months: int,
-    triggers: dict[int, int],
+    payments: tuple[Payment, ...],
     cumulative: int,
 ) -> YearRow:
     sales = scenario.sales_in(year)
     payable = _payable_months(year, free, term_months)
-    entry = sheet.value("entry_fee") if year == 1 else 0
-    milestones = triggers.get(year, 0)
+
+    def due(kind: str) -> int:
+        return sum(p.amount for p in payments if p.kind == kind and p.year == year)
+
+    entry, milestones, deferred = due("entry_fee"), due("milestone"), due("instalment")
     royalty = _royalty(sheet, sales, scenario.profit_margin_bps, payable)
-    deferred = sum(
-        i.amount.value for i in sheet.deferred_schedule if _year_of(sheet, i.due_on.value) == year
-    )
     paid = entry + milestones + royalty + deferred
     profit = sales * scenario.profit_margin_bps // 10000
     return YearRow(
@@ -239,24 +267,42 @@ def _royalty(sheet: TermSheet, sales: int, margin_bps: int, payable: int) -> int
     return royalty if cap is None else min(royalty, cap * payable // 12)
 
 
-def _trigger_years(
-    milestones: Sequence[Milestone], scenario: RevenueScenario, horizon: int, earliest: int = 1
-) -> dict[int, int]:
-    due: dict[int, int] = {}
-    for m in milestones:
+def _payments(
+    sheet: TermSheet, scenario: RevenueScenario, horizon: int, earliest: int = 1
+) -> tuple[Payment, ...]:
+    """Every fixed payment on the sheet with the year it falls due (None: beyond the horizon)."""
+
+    def within(year: int | None) -> int | None:
+        return year if year is not None and 1 <= year <= horizon else None
+
+    found = []
+    entry = sheet.value("entry_fee") or 0
+    if entry:
+        found.append(Payment("entry_fee", "", entry, within(1)))
+    for m in sheet.milestones:
         year = _event_year(m, scenario, horizon)
-        if year is not None:
-            year = max(year, earliest)
-        if year is not None and 1 <= year <= horizon:
-            due[year] = due.get(year, 0) + m.amount.value
-    return due
+        found.append(
+            Payment(
+                "milestone",
+                m.event,
+                m.amount.value,
+                within(None if year is None else max(year, earliest)),
+            )
+        )
+    for i in sheet.deferred_schedule:
+        year = _year_of(sheet, i.due_on.value)
+        found.append(
+            Payment("instalment", i.due_on.value.isoformat(), i.amount.value, within(year))
+        )
+    return tuple(found)
 
 
 def _event_year(m: Milestone, scenario: RevenueScenario, horizon: int) -> int | None:
+    first_sale = next((y for y in range(1, horizon + 1) if scenario.sales_in(y) > 0), None)
     if m.event == "pilot_done":
-        return scenario.pilot_done_year
+        return scenario.pilot_done_year or first_sale
     if m.event == "first_unit":
-        return scenario.first_unit_year
+        return scenario.first_unit_year or first_sale
     running = 0
     for year in range(1, horizon + 1):
         running += scenario.sales_in(year)

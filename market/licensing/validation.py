@@ -375,25 +375,28 @@ def _amounts(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
 
 
 def _fee_form(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
+    """Every way the terms contradict the fee form, each on its own field (not just the first)."""
     form, base = sheet.value("fee_form"), sheet.value("royalty_base")
+    found = []
+
+    def add(field: str, message: str) -> None:
+        found.append(_core("fee_form_consistency", field, message))
+
     if (sheet.mode == "equity") != (form == "equity"):
-        message = "付费方式：作价入股以成果作价出资、取得股权，其他合作方式不能以股权支付"
-        return [_core("fee_form_consistency", "fee_form", message)]
+        add("fee_form", "付费方式：作价入股以成果作价出资、取得股权，其他合作方式不能以股权支付")
     if (sheet.mode == "equity") != (sheet.value("equity_value") is not None):
-        message = "作价金额：只有作价入股须约定作价金额，且必须约定"
-        return [_core("fee_form_consistency", "equity_value", message)]
+        add("equity_value", "作价金额：只有作价入股须约定作价金额，且必须约定")
     if form in ("milestone_royalty", "royalty") and base == "none":
-        return [_core("fee_form_consistency", "royalty_base", "该付费方式须约定提成基数")]
+        add("royalty_base", "该付费方式须约定提成基数")
     if form in ("deferred", "lump_sum", "equity") and base != "none":
-        message = "延期支付、一次性支付或作价入股不再收取提成"
-        return [_core("fee_form_consistency", "royalty_base", message)]
+        add("royalty_base", "延期支付、一次性支付或作价入股不再收取提成")
     if form == "deferred" and not sheet.deferred_schedule:
-        return [_core("fee_form_consistency", "deferred_schedule", "延期支付须列明分期计划")]
+        add("deferred_schedule", "延期支付须列明分期计划")
     if form != "milestone_royalty" and sheet.milestones:
-        return [_core("fee_form_consistency", "milestones", "只有“里程碑支付”方式可约定里程碑")]
+        add("milestones", "只有“里程碑支付”方式可约定里程碑")
     if form != "deferred" and sheet.deferred_schedule:
-        return [_core("fee_form_consistency", "deferred_schedule", "只有“延期支付”方式可约定分期")]
-    return []
+        add("deferred_schedule", "只有“延期支付”方式可约定分期")
+    return found
 
 
 def _conversion(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
@@ -404,12 +407,17 @@ def _conversion(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
         return []
     if any(v is None for v in values):
         return [_core("conversion_window", "conversion_price", "后转价格与选择权起止日须同时约定")]
+    found = []
     if sheet.mode not in ("use_first", "license"):
-        return [_core("conversion_window", "conversion_price", "只有许可类合同可约定后转选择权")]
+        found.append(
+            _core("conversion_window", "conversion_price", "只有许可类合同可约定后转选择权")
+        )
     _, opens, closes = values
     if not sheet.value("start_on") <= opens < closes <= sheet.value("end_on"):
-        return [_core("conversion_window", "conversion_closes_on", "后转选择权期间须在许可期限内")]
-    return []
+        found.append(
+            _core("conversion_window", "conversion_closes_on", "后转选择权期间须在许可期限内")
+        )
+    return found
 
 
 def _schedule(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:

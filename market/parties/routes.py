@@ -1,6 +1,6 @@
 """What the two parties see of the matcher: an enterprise's proposals for its demand, an
-institution's fitting demands for its outcome, one proposal's explanation, and a request for an
-introduction by a broker."""
+institution's fitting demands for its outcome, one proposal's explanation, a request for an
+introduction by a broker with the broker's answer, and every user's notifications."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from models import Demand, Match, Outcome, db
+from models import Conflict, Demand, Match, Outcome, ValidationError, db
 from models.enums import CONFIDENTIALITY, COOPERATION_MODES
 
 from ..broker.highlight import highlight
 from ..policy import can, require
-from ..services import audit, matching, terms
+from ..services import introductions, matching, notifications, terms
+from ..workspace.forms import IntroRequestForm
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def demand_proposals(demand_id: int):
         matches=matches,
         summary=summary,
         closest=closest,
+        intros=introductions.intros_for(matches),
     )
 
 
@@ -67,13 +69,18 @@ def outcome_demands(outcome_id: int):
 def proposal(match_id: int):
     match = db.get_or_404(Match, match_id)
     require(current_user, "match.view", match)
+    return _render_proposal(match, IntroRequestForm(formdata=None))
+
+
+def _render_proposal(match: Match, intro_form: IntroRequestForm, status: int = 200):
     explanation = match.explanation or {}
     spans = explanation.get("highlight") or {}
     preview, preview_error = terms.preview_for_match(match)
     hide = match.demand.confidentiality != "public" and not can(
         current_user, "demand.view_confidential", match.demand
     )
-    return render_template(
+    intro = introductions.intro_of(match)
+    page = render_template(
         "parties/proposal.html",
         match=match,
         ex=explanation,
@@ -85,20 +92,53 @@ def proposal(match_id: int):
         confidentiality=CONFIDENTIALITY,
         modes=COOPERATION_MODES,
         hide_demand_identity=hide,
-        may_request=can(current_user, "match.request_intro", match),
+        intro=intro,
+        hide_requester=intro is not None
+        and not introductions.may_see_requester(current_user, intro),
+        intro_form=intro_form,
+        may_request=introductions.may_request(current_user, match, intro),
     )
+    return page, status
 
 
 @bp.route("/proposals/<int:match_id>/introduce", methods=["POST"])
 def request_introduction(match_id: int):
     match = db.get_or_404(Match, match_id)
     require(current_user, "match.request_intro", match)
-    audit.record(
-        current_user.id,
-        "match.request_intro",
-        match,
-        after={"organization_id": current_user.organization_id},
-    )
-    db.session.commit()
+    form = IntroRequestForm()
+    if not form.validate():
+        return _render_proposal(match, form, 422)
+    try:
+        introductions.request_introduction(match, current_user, form.message.data or "")
+        db.session.commit()
+    except (Conflict, ValidationError) as e:
+        db.session.rollback()
+        form.form_errors.append(e.message)
+        return _render_proposal(db.get_or_404(Match, match_id), form, 409)
     flash(_("已请技术经纪人为双方牵线，经纪人会在工作台看到您的请求。"), "success")
     return redirect(url_for("parties.proposal", match_id=match.id))
+
+
+# -- notifications (every signed-in user; each workspace links here) -----------------------------
+
+
+@bp.route("/notifications")
+def notification_list():
+    items = notifications.recent(current_user)
+    unread = {n.id for n in items if n.unread}
+    page = render_template("parties/notifications.html", items=items, unread=unread)
+    if unread:
+        notifications.mark_all_read(current_user)
+        db.session.commit()
+    return page
+
+
+@bp.app_context_processor
+def _notification_summary() -> dict:
+    def my_notifications(limit: int = 5):
+        """(latest notifications, unread count) for the signed-in user's workspace panel."""
+        if not current_user.is_authenticated:
+            return [], 0
+        return notifications.recent(current_user, limit), notifications.unread_count(current_user)
+
+    return {"my_notifications": my_notifications}

@@ -24,6 +24,7 @@ from models import (
     DealEvent,
     DealSubsidy,
     Demand,
+    IntroRequest,
     Match,
     Outcome,
     RewardShare,
@@ -69,6 +70,7 @@ class QueueFilter:
     min_score: float | None = None
     complexity: str = ""
     sort: str = "score"
+    intro_only: bool = False
     page: int = 1
     per_page: int = 20
 
@@ -80,6 +82,7 @@ class QueueFilter:
             min_score=_float_or_none(args.get("min_score")),
             complexity=args.get("complexity") if args.get("complexity") in COMPLEXITY_BANDS else "",
             sort=args.get("sort") if args.get("sort") in QUEUE_SORTS else "score",
+            intro_only=args.get("intro") == "1",
             page=max(1, _int_or(args.get("page"), 1)),
             per_page=per_page,
         )
@@ -114,6 +117,9 @@ def review_queue(flt: QueueFilter) -> Page:
         stmt = stmt.where(or_(Demand.province == flt.region, Demand.city == flt.region))
     if flt.min_score is not None:
         stmt = stmt.where(Match.score >= flt.min_score)
+    if flt.intro_only:
+        waiting = select(IntroRequest.match_id).where(IntroRequest.state == "requested")
+        stmt = stmt.where(Match.id.in_(waiting))
     if flt.complexity:
         _, low, high = COMPLEXITY_BANDS[flt.complexity]
         stmt = stmt.where(Match.complexity >= low, Match.complexity < high)

@@ -236,6 +236,23 @@ def edit_terms(
     return row
 
 
+def check_edit(row: TermSheet, changes: dict[str, Any], user: User) -> list[licensing.Violation]:
+    """Every rule an edit would break, without saving it ([] when it would be accepted)."""
+    if not changes:
+        return []
+    try:
+        licensing.apply_edit(
+            sheet_of(row),
+            changes,
+            get_profile(row.profile_key),
+            outcome_facts(row.outcome),
+            user.email,
+        )
+    except licensing.TermsViolation as e:
+        return list(e.violations)
+    return []
+
+
 def _stored(data: dict[str, Any], name: str) -> Any:
     """A scalar term, or the milestone / instalment list, as stored in the sheet's JSON."""
     return data.get(name) if name in LIST_FIELDS else data["terms"].get(name)

@@ -549,3 +549,12 @@ class AccessDecisionForm(FlaskForm):
         _l("说明（拒绝时必填）"),
         validators=[Optional(), Length(max=500, message=_l("不能超过500个字"))],
     )
+
+
+class IntroRequestForm(FlaskForm):
+    """请经纪人牵线对接, with an optional word to the broker."""
+
+    message = TextAreaField(
+        _l("给经纪人的留言（可选）"),
+        validators=[Optional(), Length(max=1000, message=_l("不能超过1000个字"))],
+    )

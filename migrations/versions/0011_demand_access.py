@@ -2,7 +2,7 @@
 demand, with its confidentiality undertaking, and the owner's grant, refusal or revocation
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-04 11:30:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 import models.base  # noqa: F401  (custom column types)
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

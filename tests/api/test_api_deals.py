@@ -144,6 +144,33 @@ def test_reject_records_the_reason_code(client, match, broker):
     assert again.status_code == 409
 
 
+def test_introduction_request_through_the_api(client, match, broker, buyer, seller, rival):
+    url = f"/api/v1/matches/{match.id}/introduction"
+    assert client.get(url).status_code == 401
+    assert client.post(url, json={}).status_code == 401
+    assert client.get(url, headers=rival.headers).status_code == 404
+    assert client.post(url, json={}, headers=rival.headers).status_code == 404
+    before = client.get(url, headers=buyer.headers).get_json()
+    assert before["state"] == "none" and before["may_request"] is True
+    assert client.post(url, json={"nope": 1}, headers=buyer.headers).status_code == 422
+    asked = client.post(url, json={"message": "请尽快牵线"}, headers=buyer.headers)
+    assert asked.status_code == 201, asked.get_json()
+    body = asked.get_json()
+    assert body["state"] == "requested" and body["message"] == "请尽快牵线"
+    assert body["organization"] == "示例测试科技有限公司" and body["may_request"] is False
+    again = client.post(url, json={}, headers=buyer.headers)
+    assert again.status_code == 409 and again.get_json()["code"] == "conflict"
+    seen = client.get(url, headers=broker.headers).get_json()
+    assert seen["state"] == "requested" and seen["requested_by"] == "buyer"
+    assert client.get(url, headers=seller.headers).get_json()["state"] == "requested"
+    assert client.post(url, json={}, headers=broker.headers).status_code == 403
+
+
+def test_openapi_lists_the_introduction(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/matches/{match_id}/introduction"])
+
+
 # -- term sheets -------------------------------------------------------------------------------
 
 

@@ -172,6 +172,22 @@ def test_simulator_renders_table_and_chart(broker_client, match, broker):
     assert "折现率须在0到100之间" in bad and "<svg" not in bad
 
 
+def test_simulator_names_the_payments_a_scenario_never_reaches(broker_client, match, broker):
+    row = terms.draft_for_match(match, "zhuhai-2025", "use_first", broker)
+    plan = [
+        {"event": "first_revenue", "amount": 25_000_000},
+        {"event": "revenue_at_least", "threshold": 10**13, "amount": 1_000_000},
+    ]
+    terms.edit_terms(row, {"milestones": plan}, broker, row.version_id)
+    db.session.commit()
+    body = text(broker_client.get(f"/terms/{row.id}?low=100&base=300&high=600&discount=8"))
+    notes = [part.split("</div>", 1)[0] for part in body.split("data-unpaid")[1:]]
+    assert len(notes) == 3  # 1,000亿 of sales is reached in no scenario
+    for note in notes:
+        assert "里程碑：累计销售收入达到约定额：10,000.00元" in note
+        assert "取得首笔销售收入" not in note  # paid in the first sales year
+
+
 @pytest.mark.parametrize(
     ("kind", "content_type"),
     [

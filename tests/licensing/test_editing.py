@@ -193,3 +193,33 @@ def test_resubmitting_the_same_milestones_is_no_change() -> None:
     fewer = edit(sheet, "zhuhai-2025", {"milestones": same[:1]}, facts)
     assert fewer.version == 2 and len(fewer.milestones) == 1
     assert fewer.milestones[0].amount.source == "edit:broker-li"
+
+
+def violations_of(sheet: TermSheet, key: str, changes: dict[str, Any]) -> set[tuple[str, str]]:
+    with pytest.raises(TermsViolation) as caught:
+        edit(sheet, key, changes)
+    return {(v.field, v.rule_id) for v in caught.value.violations}
+
+
+def test_an_unreadable_value_does_not_hide_the_rules_the_other_values_break() -> None:
+    sheet = draft("zhuhai-2025", "use_first")
+    found = violations_of(
+        sheet, "zhuhai-2025", {"royalty_rate": "a lot", "entry_fee": 500_000, "notice_days": 3}
+    )
+    assert ("royalty_rate", "core/field_types") in found
+    assert ("entry_fee", "use_first_zero_entry_fee") in found
+    assert {f for f, _ in found} >= {"royalty_rate", "entry_fee", "notice_days"}
+
+
+def test_an_unknown_option_is_named_with_the_other_broken_rules() -> None:
+    sheet = draft("zhuhai-2025", "use_first")
+    found = violations_of(sheet, "zhuhai-2025", {"exclusivity": "shared", "entry_fee": 500_000})
+    assert found >= {("exclusivity", "core/field_types"), ("entry_fee", "use_first_zero_entry_fee")}
+
+
+def test_every_fee_form_inconsistency_is_named_on_its_own_field() -> None:
+    sheet = draft("zhuhai-2025", "use_first")
+    # 延期支付 with a royalty still set and no instalments: two problems, both reported.
+    found = violations_of(sheet, "zhuhai-2025", {"fee_form": "deferred"})
+    consistency = {f for f, rule in found if rule == "core/fee_form_consistency"}
+    assert consistency >= {"royalty_base", "deferred_schedule", "milestones"}

@@ -182,3 +182,39 @@ def test_simulation_dict_is_json_and_svg_chart_parses() -> None:
     assert all(len(line.get("points").split()) == 3 for line in lines)
     texts = {t.text for t in root.iter(f"{ns}text")}
     assert {"一次性买断", "保守情景", "基准情景", "乐观情景", "第1年", "第3年"} <= texts
+
+
+def test_first_unit_and_pilot_fall_due_by_the_first_sales_year_when_not_given() -> None:
+    """The term-sheet page gives only sales: 中试完成 and 首台交付 must still be paid."""
+    sheet = replace(
+        licence_sheet(royalty_rate=0),
+        milestones=(
+            Milestone("pilot_done", Term(1_000, "fen", "t")),
+            Milestone("first_unit", Term(2_000, "fen", "t")),
+            Milestone("first_revenue", Term(4_000, "fen", "t")),
+        ),
+    )
+    base = simulate(sheet, [RevenueScenario("base", (0, 0, 50_000))], "0", years=4).scenarios[0]
+    assert [r.milestones for r in base.rows] == [0, 0, 7_000, 0]
+    assert [(p.ref, p.year) for p in base.payments] == [
+        ("pilot_done", 3),
+        ("first_unit", 3),
+        ("first_revenue", 3),
+    ]
+    assert base.unpaid == ()
+
+
+def test_payments_list_every_fixed_sum_of_the_sheet() -> None:
+    sheet = draft("zhuhai-2025", "use_first", fee_form="deferred")
+    schedule = (
+        Instalment(Term(add_months(TODAY, 18), "date", "t"), Term(300, "fen", "t")),
+        Instalment(Term(add_months(TODAY, 200), "date", "t"), Term(500, "fen", "t")),
+    )
+    sheet = replace(sheet, deferred_schedule=schedule)
+    base = simulate(sheet, [RevenueScenario("base", (1_000,))], "0", years=3).scenarios[0]
+    assert [(p.kind, p.amount, p.year) for p in base.payments] == [
+        ("instalment", 300, 2),
+        ("instalment", 500, None),  # beyond the three simulated years
+    ]
+    assert base.unpaid == (base.payments[1],)
+    assert base.to_dict()["payments"][0]["ref"] == add_months(TODAY, 18).isoformat()

@@ -97,3 +97,22 @@ def audit_rows(before, after):
     from market.admin.audit import diff
 
     return diff(before, after)
+
+
+def test_term_sheet_edits_read_like_the_sheet(client, auth, entries):
+    def term(value, unit):
+        return {"value": value, "unit": unit, "source": "edit:x", "citation": ""}
+
+    audit.record(
+        entries["admin"].id,
+        "termsheet.edit",
+        entries["demand"],
+        before={"annual_minimum": term(1_000_000, "fen"), "exclusivity": term("ordinary", "enum")},
+        after={"annual_minimum": term(3_000_000, "fen"), "exclusivity": term("sole", "enum")},
+    )
+    db.session.commit()
+    auth.login("admin@example.cn")
+    html = _shown(client, "action=termsheet.edit")
+    assert "年度最低提成" in html and "<del>10,000.00元</del>" in html
+    assert "<ins>30,000.00元</ins>" in html and "<ins>排他许可</ins>" in html
+    assert "&#34;unit&#34;" not in html and "ordinary" not in html

@@ -152,3 +152,36 @@ def test_long_name_is_cut_with_the_full_name_kept(page, long_name_user):
     )
     assert name.evaluate("e => e.scrollWidth > e.clientWidth"), "the long name is not cut"
     expect(name).to_have_css("text-overflow", "ellipsis")
+
+
+# Data tables on phones: each row a card, nothing scrolling sideways inside its box.
+CARD_PAGES = {
+    "broker": "/broker/",
+    "enterprise": "/workspace/enterprise/",
+    "institution": "/workspace/institution/",
+}
+CARDS = """() => {
+    const tables = [...document.querySelectorAll('table.sb-cards')];
+    const cell = document.querySelector('table.sb-cards tbody td');
+    return {
+        rows: tables.reduce((n, t) => n + t.tBodies[0].rows.length, 0),
+        display: cell ? getComputedStyle(cell).display : null,
+        label: cell ? getComputedStyle(cell, '::before').content : null,
+        overflowing: [...document.querySelectorAll('.table-responsive')]
+            .filter(box => box.scrollWidth > box.clientWidth + 1).length,
+        scrollWidth: document.documentElement.scrollWidth,
+    };
+}"""
+
+
+@pytest.mark.parametrize("role", list(CARD_PAGES))
+def test_data_tables_become_cards_at_phone_width(page, long_name_user, role):
+    login(page, EMAILS[role])
+    page.set_viewport_size({"width": 390, "height": HEIGHT})
+    page.goto(CARD_PAGES[role])
+    found = page.evaluate(CARDS)
+    assert found["rows"] > 0, f"{role}: no table rows to look at"
+    assert found["display"] == "block" and found["label"] not in ("none", "normal", '""')
+    assert found["overflowing"] == 0 and found["scrollWidth"] <= 390, found
+    page.set_viewport_size({"width": 1280, "height": HEIGHT})
+    assert page.evaluate(CARDS)["display"] == "table-cell"  # a plain table on wide screens

@@ -66,7 +66,8 @@ def _paginate(stmt: Select, flt: ListingFilter) -> Page:
     return Page(list(items), total or 0, flt.page, flt.per_page)
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
+    """A LIKE pattern finding ``text`` anywhere, its wildcards taken literally (escape "\\")."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
@@ -89,7 +90,7 @@ def public_demands(
     else:
         stmt = select(Demand).where(demand_shelf(include_restricted))
     if flt.q:
-        pattern = _like(flt.q)
+        pattern = like_pattern(flt.q)
         stmt = stmt.where(
             or_(
                 Demand.title.like(pattern, escape="\\"),
@@ -111,7 +112,7 @@ def public_demands(
 def public_outcomes(flt: ListingFilter) -> Page:
     stmt = select(Outcome).where(Outcome.status == "published")
     if flt.q:
-        pattern = _like(flt.q)
+        pattern = like_pattern(flt.q)
         stmt = stmt.where(
             or_(
                 Outcome.title.like(pattern, escape="\\"),

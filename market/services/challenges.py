@@ -36,6 +36,7 @@ from models.challenges import NOTE_LIMIT, PITCH_LIMIT
 from models.listings import clean_text
 
 from . import audit
+from ..queries.listings import Page, like_pattern
 from .matching import CHALLENGE_VERSION
 
 log = logging.getLogger(__name__)
@@ -317,23 +318,9 @@ def for_organization(org_id: int, demand_id: int | None = None) -> list[Challeng
 PICKER_SIZE = 50  # outcomes a 揭榜 picker shows at once; more are found by searching or paging
 
 
-@dataclass
-class OutcomeChoices:
-    """One page of the outcomes an institution may enter on a challenge."""
-
-    items: list[Outcome]
-    total: int
-    page: int
-    per_page: int = PICKER_SIZE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 def eligible_outcomes(
     org_id: int, demand: Demand, query: str = "", page: int = 1, per_page: int = PICKER_SIZE
-) -> OutcomeChoices:
+) -> Page:
     """The institution's published outcomes not already entered (live) on this challenge,
     those the matcher proposed for this demand first (best first), then by title; ``query``
     narrows them by title."""
@@ -347,8 +334,7 @@ def eligible_outcomes(
     ]
     query = (query or "").strip()[:100]
     if query:
-        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(Outcome.title.like(f"%{escaped}%", escape="\\"))
+        where.append(Outcome.title.like(like_pattern(query), escape="\\"))
     total = db.session.scalar(select(func.count(Outcome.id)).where(*where)) or 0
     page = max(1, min(page, -(-total // per_page) or 1))
     proposed = (
@@ -365,4 +351,4 @@ def eligible_outcomes(
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
-    return OutcomeChoices(list(db.session.scalars(stmt)), total, page, per_page)
+    return Page(list(db.session.scalars(stmt)), total, page, per_page)

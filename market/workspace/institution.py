@@ -31,6 +31,7 @@ from models import (
 from models.enums import INDICATOR_OPS
 
 from ..policy import can, may_view_demand, require
+from ..queries.listings import Page
 from ..services import bulk_import, challenges, codes, demand_access, listings
 from ..tasks import enqueue
 from . import queries
@@ -60,10 +61,15 @@ PREVIEW_VALID_ROWS = 100
 @bp.route("/")
 def index():
     org = current_user.organization
+    query = request.args.get("q", "").strip()[:100]
+    page = bounded_page(request.args.get("page"))
+    rows, matching = queries.my_outcomes(org.id, query, page) if org else ([], 0)
     return render_template(
         "workspace/institution/index.html",
         org=org,
-        outcomes=queries.my_outcomes(org.id) if org else [],
+        outcomes=rows,
+        query=query,
+        listing=Page(rows, matching, page, queries.OUTCOME_PAGE),
         total=queries.count_outcomes(org.id) if org else 0,
         batches=queries.recent_batches(org.id) if org else [],
         may_post=can(current_user, "outcome.create"),

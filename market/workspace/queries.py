@@ -7,6 +7,8 @@ from sqlalchemy.orm import defer
 
 from models import Demand, ImportBatch, Outcome, Patent, db
 
+from ..queries.listings import like_pattern
+
 
 def my_demands(org_id: int) -> list[Demand]:
     stmt = (
@@ -17,21 +19,37 @@ def my_demands(org_id: int) -> list[Demand]:
     return list(db.session.scalars(stmt))
 
 
-def my_outcomes(org_id: int, limit: int = 500) -> list[tuple[Outcome, int]]:
-    """Outcomes with their patent counts, newest first."""
-    patents = (
-        select(Patent.outcome_id, func.count(Patent.id).label("n"))
-        .group_by(Patent.outcome_id)
-        .subquery()
-    )
+OUTCOME_PAGE = 50
+
+
+def my_outcomes(
+    org_id: int, query: str = "", page: int = 1, per_page: int = OUTCOME_PAGE
+) -> tuple[list[tuple[Outcome, int]], int]:
+    """One page of the organisation's outcomes, newest first, with their patent counts;
+    ``query`` narrows them by title. Returns the rows and how many match in all."""
+    where = [Outcome.organization_id == org_id]
+    query = (query or "").strip()[:100]
+    if query:
+        where.append(Outcome.title.like(like_pattern(query), escape="\\"))
+    total = db.session.scalar(select(func.count(Outcome.id)).where(*where)) or 0
     stmt = (
-        select(Outcome, func.coalesce(patents.c.n, 0))
-        .outerjoin(patents, patents.c.outcome_id == Outcome.id)
-        .where(Outcome.organization_id == org_id)
+        select(Outcome)
+        .where(*where)
         .order_by(Outcome.updated_at.desc(), Outcome.id.desc())
-        .limit(limit)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     )
-    return [(outcome, count) for outcome, count in db.session.execute(stmt)]
+    outcomes = list(db.session.scalars(stmt))
+    # Patent counts for this page only: grouping every patent of a large catalogue costs more
+    # than the page itself.
+    counts = dict(
+        db.session.execute(
+            select(Patent.outcome_id, func.count(Patent.id))
+            .where(Patent.outcome_id.in_([o.id for o in outcomes]))
+            .group_by(Patent.outcome_id)
+        ).all()
+    )
+    return [(o, counts.get(o.id, 0)) for o in outcomes], total
 
 
 def count_outcomes(org_id: int) -> int:

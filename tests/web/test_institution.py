@@ -125,7 +125,8 @@ def test_list_shows_my_outcomes_with_patent_counts(client, auth, institution_use
     client.post(f"/workspace/institution/outcomes/{outcome.id}/patents", data=PATENT)
     html = page(client.get("/workspace/institution/"))
     row = re.search(rf'<tr data-outcome="{outcome.id}">(.*?)</tr>', html, re.S).group(1)
-    assert "一种长航时复合翼巡检无人机" in row and "<td>1</td>" in row and "80 万元" in row
+    assert "一种长航时复合翼巡检无人机" in row and 'data-label="专利">1</td>' in row
+    assert "80 万元" in row
     assert "共1项" in html
 
 
@@ -162,3 +163,29 @@ def test_use_right_years_must_be_one_to_thirty(client, auth, institution_user):
         error = 'data-field-error="use_right_years">长期使用权年限须为1到30之间的整数（年）<'
         assert error in page(response), typed
     assert db.session.scalars(select(Outcome)).all() == []
+
+
+def test_a_large_list_of_outcomes_is_paged_and_searchable(client, auth, institution_user):
+    """An office with thousands of outcomes gets 50 a page, newest first, and a title search;
+    patent counts are right on every page."""
+    org_id = institution_user.organization_id
+    for n in range(55):
+        outcome = Outcome(organization_id=org_id, title=f"分页测试成果{n:03d}")
+        outcome.refresh_hash()
+        db.session.add(outcome)
+        db.session.flush()
+        if n == 1:
+            db.session.add(Patent(number="CN200000001B", outcome_id=outcome.id, title="专利"))
+    db.session.commit()
+    auth.login(institution_user.email)
+    first = page(client.get("/workspace/institution/"))
+    assert "共55项" in first and "第 1 / 2 页" in first
+    assert "分页测试成果054" in first and "分页测试成果000" not in first
+    second = page(client.get("/workspace/institution/?page=2"))
+    assert "分页测试成果000" in second and "分页测试成果001" in second
+    assert re.search(r"分页测试成果001.*?data-label=\"专利\">1<", second, re.S)
+    found = page(client.get("/workspace/institution/?q=成果05"))
+    assert "分页测试成果050" in found and "分页测试成果049" not in found
+    assert "第 1 / 2 页" not in found
+    nothing = page(client.get("/workspace/institution/?q=不存在"))
+    assert "没有名称包含“不存在”的成果" in nothing

@@ -35,8 +35,8 @@ from models import (
 from models.challenges import NOTE_LIMIT, PITCH_LIMIT
 from models.listings import clean_text
 
-from . import audit
 from ..queries.listings import Page, like_pattern
+from . import audit
 from .matching import CHALLENGE_VERSION
 
 log = logging.getLogger(__name__)

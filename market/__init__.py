@@ -76,6 +76,17 @@ def _init_extensions(app: Flask) -> None:
 
         return db.session.get(User, int(user_id))
 
+    if not app.config.get("TESTING"):
+
+        @app.before_request
+        def warm_on_first_request() -> None:
+            # Any server (flask run too): the first request starts loading the model and the
+            # indexes in the background; gunicorn workers start even earlier (gunicorn.conf.py).
+            if "warm-indexes" not in app.extensions:
+                from .services.indexing import start_warming
+
+                start_warming(app)
+
     @app.context_processor
     def inject_globals():
         from flask_babel import get_locale

@@ -35,6 +35,9 @@ def defaults(instance_path: str) -> dict:
         "TEXT_LIMIT": 20_000,
         "TITLE_LIMIT": 200,
         "SEED_EMBED_LIMIT": 3_000,
+        # Web workers load the model and indexes when they start (gunicorn.conf.py), not on a
+        # user's first request.
+        "WARM_INDEXES": True,
         "POLICY_DIR": str(Path(__file__).resolve().parent.parent / "seed_data" / "policies"),
         "CELERY": {
             "task_always_eager": True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -164,6 +165,42 @@ def get_ipc_index(kind: str):
 def get_neighbor_graph(kind: str):
     """The process-wide nearest-listing graph for a kind (see ``market.search.neighbors``)."""
     return _store(kind, "neighbors").index
+
+
+def warm() -> dict:
+    """Load the model and every index of both kinds now, so that no user's request pays for
+    it (a gunicorn worker calls this in the background when it starts: gunicorn.conf.py)."""
+    started = time.perf_counter()
+    embedder().encode(["预热"], kind="query")
+    for kind in KINDS:
+        get_index(kind)
+        get_lexical(kind)
+        get_ipc_index(kind)
+        get_neighbor_graph(kind)
+    _get_suggester()
+    return {"seconds": round(time.perf_counter() - started, 2)}
+
+
+def start_warming(app) -> threading.Thread | None:
+    """``warm`` on a daemon thread; requests that arrive meanwhile wait on the same loads
+    (``_lock``) instead of doing them twice. Off when ``WARM_INDEXES`` is false."""
+    if not app.config.get("WARM_INDEXES", True):
+        return None
+    if "warm-indexes" in app.extensions:  # once per process
+        return app.extensions["warm-indexes"]
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                log.info("indexes warm in %(seconds)ss", warm())
+            except Exception:  # a fresh install has no index yet: requests load what exists
+                log.warning("warming the indexes failed", exc_info=True)
+
+    thread = app.extensions["warm-indexes"] = threading.Thread(
+        target=run, name="warm-indexes", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def forget_indexes() -> None:

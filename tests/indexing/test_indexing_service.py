@@ -455,3 +455,22 @@ def test_neighbour_lists_pack_to_binary_and_back():
     row = ListingVector(neighbors=None)
     row.neighbor_list = pairs
     assert row.neighbors == blob and row.neighbor_list == pairs
+
+
+def test_a_starting_worker_warms_the_model_and_every_index(app, outcomes):
+    """gunicorn's post_worker_init starts this: after it, no request loads an index."""
+    indexing.reconcile()
+    indexing.forget_indexes()
+    thread = indexing.start_warming(app)
+    thread.join(120)
+    assert not thread.is_alive()
+    folder = app.config["INDEX_DIR"]
+    for kind in ("demand", "outcome"):
+        assert (folder, kind) in indexing._indexes
+        for name in ("lexical", "ipc", "neighbors"):
+            assert (folder, kind, name) in indexing._stores
+    assert len(indexing.get_index("outcome")) == len(outcomes)
+    assert indexing.start_warming(app) is thread  # once per process
+    app.extensions.pop("warm-indexes")
+    app.config["WARM_INDEXES"] = False
+    assert indexing.start_warming(app) is None

@@ -46,7 +46,16 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = range(5071, 5080)  # dev servers live here on shared machines
 DEFAULT_REDIS = "redis://127.0.0.1:6390/0"
-PAGES_TARGET_MS = 200.0
+PAGES_TARGET_MS = 200.0  # public list pages
+SIGNED_IN_TARGET_MS = 1000.0  # workspace pages: issue 19, "no page of the demo over 1 s p95"
+SIGNED_IN_PAGES = {
+    "tto_workspace",
+    "tto_workspace_paged",
+    "outcome_demands",
+    "enterprise_workspace",
+    "broker_queue",
+}
+PDF_TARGET_MS = 1500.0  # a term sheet's PDF (issue 19)
 
 
 def register(bench: click.Group) -> None:
@@ -788,7 +797,7 @@ def _prepare(config: dict) -> tuple[str, dict]:
     """A broker with an API token (for the match endpoints) and ids to ask for."""
     from market import create_app
     from market.api.auth import issue_token
-    from models import Demand, Match, Outcome, User, db
+    from models import Demand, Match, Outcome, TermSheet, User, db
 
     app = create_app({**config, "TESTING": True, "SECRET_KEY": "load"})
     with app.app_context():
@@ -820,6 +829,7 @@ def _prepare(config: dict) -> tuple[str, dict]:
                 )
             ],
             "matches": [(r.id, r.demand_id) for r in some(select(Match.id, Match.demand_id))],
+            "sheets": [r.id for r in some(select(TermSheet.id), 20)],
             "fields": [
                 r.field
                 for r in some(
@@ -1196,6 +1206,9 @@ def signed_in_mix(catalogue: dict, total: int, seed: int = 0) -> dict[str, list]
         "enterprise": [("enterprise_workspace", lambda: "/workspace/enterprise/")],
         "broker": [("broker_queue", lambda: "/broker/")],
     }
+    sheets = catalogue.get("sheets") or []
+    if sheets:
+        pages["broker"].append(("termsheet_pdf", lambda: f"/terms/{rng.choice(sheets)}/export/pdf"))
     if own:
         pages["institution"].append(
             ("outcome_demands", lambda: f"/my/outcomes/{rng.choice(own)}/demands")
@@ -1222,12 +1235,28 @@ def run_pages(server: Server, total: int, concurrency: int) -> dict:
         results += signed["results"]
         wall += signed["wall"]
     stats = _stats(results, wall)
+    targets = {
+        name: SIGNED_IN_TARGET_MS if name in SIGNED_IN_PAGES else PAGES_TARGET_MS
+        for name in stats["endpoints"]
+    }
+    if "termsheet_pdf" in targets:
+        targets["termsheet_pdf"] = PDF_TARGET_MS
+    over = [
+        name
+        for name, row in stats["endpoints"].items()
+        if row["p95_ms"] is None or row["p95_ms"] >= targets[name]
+    ]
     worst = max((e["p95_ms"] or 0.0) for e in stats["endpoints"].values())
     return {
         "server": server.kind,
         "concurrency": concurrency,
-        "target_p95_ms": PAGES_TARGET_MS,
+        "target_p95_ms": {
+            "lists": PAGES_TARGET_MS,
+            "signed_in": SIGNED_IN_TARGET_MS,
+            "termsheet_pdf": PDF_TARGET_MS,
+        },
         "worst_page_p95_ms": worst,
-        "meets_target": stats["p95_ms"] is not None and worst < PAGES_TARGET_MS,
+        "over_target": over,
+        "meets_target": not over,
         **stats,
     }

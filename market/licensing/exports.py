@@ -398,13 +398,18 @@ def _register_font(path: str) -> str:
     return name
 
 
+def register_cjk_font() -> str:
+    """The installed CJK font, registered with reportlab once per process (its name)."""
+    return _register_font(str(find_cjk_font()))
+
+
 def to_pdf(sheet: TermSheet, context: ExportContext) -> bytes:
     """The term sheet as an A4 PDF with an embedded CJK font and CJK line breaking."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-    font = _register_font(str(find_cjk_font()))
+    font = register_cjk_font()
     styles = _pdf_styles(font)
     story: list[Any] = [Paragraph(_escape(document_title(sheet, context)), styles["title"])]
     story += [Paragraph(_escape(line), styles["body"]) for line in _heading_lines(sheet, context)]

@@ -8,6 +8,7 @@ index from disk, change it and save it atomically; readers reload when the manif
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import threading
@@ -178,6 +179,10 @@ def warm() -> dict:
         get_ipc_index(kind)
         get_neighbor_graph(kind)
     _get_suggester()
+    from market.licensing import exports
+
+    with contextlib.suppress(exports.CjkFontMissing):  # parsing the font takes ~0.2 s
+        exports.register_cjk_font()
     return {"seconds": round(time.perf_counter() - started, 2)}
 
 

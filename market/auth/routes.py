@@ -13,6 +13,8 @@ from wtforms.validators import DataRequired, Email, Length
 
 from models import User, db
 
+from ..redirects import safe_target
+
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
@@ -39,7 +41,7 @@ def login():
         if user and user.active and user.check_password(form.password.data):
             login_user(user, remember=form.remember.data)
             flash(_("欢迎回来，%(name)s", name=user.name), "success")
-            return redirect(_safe_next(request.args.get("next")) or url_for("public.home"))
+            return redirect(safe_target(request.args.get("next")) or url_for("public.home"))
         form.password.errors.append(_("邮箱或密码不正确"))
     return render_template("auth/login.html", form=form)
 
@@ -51,9 +53,3 @@ def logout():
     flash(_("您已退出登录"), "info")
     return redirect(url_for("public.home"))
 
-
-def _safe_next(target: str | None) -> str | None:
-    # Only same-site relative paths: an open redirect would let phishing pages borrow our name.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None

@@ -24,6 +24,7 @@ from models.enums import COOPERATION_MODES, MATURITY, SCENARIO_TYPES
 
 from ..policy import can, may_see_demand_organization, may_view_demand
 from ..queries import listings as q
+from ..redirects import same_origin_referrer
 from ..services import cases
 
 bp = Blueprint("public", __name__)
@@ -160,7 +161,7 @@ def healthz():
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    return redirect(request.referrer or url_for("public.home"))
+    return redirect(same_origin_referrer() or url_for("public.home"))
 
 
 @bp.route("/vendor/bootstrap/<path:filename>")

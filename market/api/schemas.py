@@ -646,7 +646,7 @@ class TermSheetPatch(ApiSchema):
         keys=fields.String(validate=validate.Length(min=1, max=40)),
         required=True,
         validate=validate.Length(min=1, max=40, error="一次最多修改{max}项条款"),
-        error_messages=_messages("修改内容", "修改内容必须是 {条款: 新值} 对象"),
+        error_messages=_messages("修改内容", "修改内容必须是 {{条款: 新值}} 对象"),
         metadata={"description": '{条款名: 新值}，如 {"royalty_rate": 300}（基点）'},
     )
 

@@ -72,3 +72,85 @@ def test_language_switch_ignores_a_protocol_relative_trick(client):
 def test_language_switch_returns_to_the_page_it_came_from(client):
     response = client.get("/lang/en", headers={"Referer": "http://localhost/demands?q=1"})
     assert response.headers["Location"] == "/demands?q=1"
+
+
+# ---- 4. API writes authenticate before they read the body ------------------------------------
+
+# Writes the API deliberately takes without a token: an objection to a 公示 (anyone may object).
+PUBLIC_WRITES = {"api_deals.file_objection"}
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def api_writes(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) of every API write, with 1 for each path argument."""
+    rows = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or rule.endpoint in PUBLIC_WRITES:
+            continue
+        url = rule.rule
+        for name in rule.arguments:
+            url = url.replace(f"<int:{name}>", "1").replace(f"<{name}>", "1")
+        for method in sorted(rule.methods & set(WRITE_METHODS)):
+            rows.append((rule.endpoint, method, url))
+    return rows
+
+
+BODIES = [None, {}, {"changes": "x"}, {"changes": {"条款": 1}}, [], "x", {"name": None}]
+
+
+def test_every_api_write_without_a_token_is_401_whatever_the_body(app, client):
+    writes = api_writes(app)
+    assert len(writes) >= 10
+    for endpoint, method, url in writes:
+        for body in BODIES:
+            kwargs = {} if body is None else {"json": body}
+            response = client.open(url, method=method, **kwargs)
+            assert response.status_code == 401, (endpoint, method, url, body, response.json)
+            assert response.json["code"] == "unauthorized"
+
+
+def test_termsheet_patch_with_a_bad_body_and_no_token_is_401(client):
+    response = client.patch("/api/v1/termsheets/1", json={"changes": "x"})
+    assert response.status_code == 401
+
+
+def test_termsheet_patch_with_a_bad_body_says_what_is_wrong(client, with_tokens):
+    headers = {"Authorization": f"Bearer {with_tokens.tokens['broker']}"}
+    response = client.patch("/api/v1/termsheets/1", json={"changes": "x"}, headers=headers)
+    assert response.status_code == 422
+    assert "{条款: 新值}" in response.json["errors"]["changes"][0]
+
+
+def test_api_error_messages_are_valid_format_templates():
+    """marshmallow formats every error message: a literal brace must be doubled."""
+    from string import Formatter
+
+    from marshmallow import Schema
+
+    from market.api import schemas
+
+    known = {"input", "max", "min", "choices", "labels", "other", "equal", "precision"}
+    for schema_class in vars(schemas).values():
+        if not (isinstance(schema_class, type) and issubclass(schema_class, Schema)):
+            continue
+        for name, field in schema_class().fields.items():
+            messages = list(field.error_messages.values())
+            messages += [getattr(v, "error", None) for v in field.validators]
+            for message in filter(None, messages):
+                if not isinstance(message, str) or message.isascii():
+                    continue  # marshmallow's own English messages name their own fields
+                used = {part[1] for part in Formatter().parse(message) if part[1] is not None}
+                assert used <= known, (schema_class.__name__, name, message)
+
+
+def test_a_public_objection_still_needs_no_token(client):
+    response = client.post("/api/v1/notices/1/objections", json={})
+    assert response.status_code in (404, 422)
+
+
+def test_token_management_still_accepts_the_session(client, world):
+    from tests.security.conftest import sign_in
+
+    sign_in(client, world.users["broker"])
+    response = client.post("/api/v1/tokens", json={"name": "脚本"})
+    assert response.status_code == 201

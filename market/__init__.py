@@ -34,6 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     check_production(app.config)
     check_services(app.config)
 
+    from . import urls
+
+    urls.install(app)  # before any route: every <int:...> id is bounded
     _init_extensions(app)
     _register_blueprints(app)
 

@@ -20,12 +20,11 @@ from werkzeug.exceptions import HTTPException
 from models import DomainError, NotFound, db
 
 from ..errors import MESSAGES
+from ..urls import MAX_ID
 from .auth import authenticate
 from .schemas import ErrorOut
 
 log = logging.getLogger(__name__)
-
-MAX_ID = 2**63 - 1
 
 
 class Api(flask_smorest.Api):

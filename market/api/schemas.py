@@ -23,6 +23,8 @@ from models.enums import (
 )
 from models.listings import USE_RIGHT_YEARS
 
+from ..urls import MAX_ID
+
 MAX_FEN = 10**15  # ¥10 trillion: far above any deal, far below BIGINT
 MAX_PAGE = 10_000
 MAX_PER_PAGE = 100
@@ -555,8 +557,8 @@ REJECTION_CHOICES = {
 
 
 class MatchArgs(PageArgs):
-    demand_id = integer("场景需求编号", 1, 2**63 - 1, strict=False)
-    outcome_id = integer("科技成果编号", 1, 2**63 - 1, strict=False)
+    demand_id = integer("场景需求编号", 1, MAX_ID, strict=False)
+    outcome_id = integer("科技成果编号", 1, MAX_ID, strict=False)
     stage = choice("推荐状态", MATCH_STAGE_CHOICES)
 
 
@@ -631,11 +633,11 @@ DEAL_STAGE_CHOICES = {
 
 
 class TermSheetArgs(PageArgs):
-    match_id = integer("推荐编号", 1, 2**63 - 1, strict=False)
+    match_id = integer("推荐编号", 1, MAX_ID, strict=False)
 
 
 class TermSheetIn(ApiSchema):
-    match_id = integer("推荐编号", 1, 2**63 - 1, required=True)
+    match_id = integer("推荐编号", 1, MAX_ID, required=True)
     profile_key = text("政策档案", 40, load_default=None)
     mode = text("交易方式", 16, load_default="use_first", allow_none=False)
 
@@ -808,7 +810,7 @@ class SubmissionArgs(PageArgs):
 
 
 class SubmissionIn(ApiSchema):
-    outcome_id = integer("科技成果编号", 1, 2**63 - 1, required=True)
+    outcome_id = integer("科技成果编号", 1, MAX_ID, required=True)
     pitch = text("揭榜说明", 2000, required=True)
 
 

@@ -52,4 +52,3 @@ def logout():
     logout_user()
     flash(_("您已退出登录"), "info")
     return redirect(url_for("public.home"))
-

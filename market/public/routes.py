@@ -26,6 +26,7 @@ from ..policy import can, may_see_demand_organization, may_view_demand
 from ..queries import listings as q
 from ..redirects import same_origin_referrer
 from ..services import cases
+from ..urls import page_number
 
 bp = Blueprint("public", __name__)
 
@@ -97,7 +98,7 @@ def outcome(outcome_id: int):
 @bp.route("/cases", endpoint="cases")
 def cases_list():
     """标杆案例清单: published cases only."""
-    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    page = page_number(request.args.get("page"))
     return render_template(
         "public/cases.html", page=cases.published_cases(page, current_app.config["PAGE_SIZE"])
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from market.redirects import safe_target
 
@@ -154,3 +157,66 @@ def test_token_management_still_accepts_the_session(client, world):
     sign_in(client, world.users["broker"])
     response = client.post("/api/v1/tokens", json={"name": "脚本"})
     assert response.status_code == 201
+
+
+# ---- 5. huge numbers in URLs are a 404, not an overflow ---------------------------------------
+
+HUGE = ["99999999999999999999999", str(2**63), str(2**31)]
+
+
+def int_rules(app):
+    for rule in app.url_map.iter_rules():
+        if any(isinstance(c, IntegerConverter) for c in rule._converters.values()):
+            yield rule
+
+
+def filled(rule, number: str) -> str:
+    """The rule's URL with ``number`` for its ids and "x" for any other argument."""
+    values = {
+        name: number if isinstance(converter, IntegerConverter) else "x"
+        for name, converter in rule._converters.items()
+    }
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m[1]], rule.rule)
+
+
+def method_of(rule) -> str:
+    return "GET" if "GET" in rule.methods else sorted(rule.methods - {"OPTIONS", "HEAD"})[0]
+
+
+@pytest.mark.parametrize("role", ["anonymous", "enterprise", "institution", "broker", "admin"])
+def test_every_id_route_answers_404_for_a_huge_id(app, client, world, role):
+    from tests.security.conftest import sign_in
+
+    sign_in(client, world.users[role])
+    rules = list(int_rules(app))
+    assert len(rules) > 40
+    for rule in rules:
+        for number in HUGE:
+            url = filled(rule, number)
+            response = client.open(url, method=method_of(rule))
+            assert response.status_code in (302, 404), (role, url, response.status_code)
+            if response.status_code == 302:
+                assert "/auth/login" in response.headers["Location"], url
+
+
+LISTS = ["/demands", "/outcomes", "/notices/", "/cases", "/broker/", "/admin/cases", "/admin/audit"]
+
+
+@pytest.mark.parametrize("role", ["anonymous", "broker", "admin"])
+@pytest.mark.parametrize("page", HUGE + ["-5", "abc", "1e9"])
+def test_huge_page_numbers_are_clamped(app, client, world, role, page):
+    from tests.security.conftest import sign_in
+
+    sign_in(client, world.users[role])
+    for url in LISTS:
+        response = client.get(f"{url}?page={page}")
+        assert response.status_code in (200, 302, 403, 404), (url, response.status_code)
+
+
+def test_page_number_is_bounded():
+    from market.urls import MAX_PAGE, page_number
+
+    assert page_number("99999999999999999999999") == MAX_PAGE
+    assert page_number("-1") == 1
+    assert page_number(None) == 1
+    assert page_number("7") == 7

@@ -75,9 +75,9 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from models import User
+        from .auth.sessions import user_for_session
 
-        return db.session.get(User, int(user_id))
+        return user_for_session(user_id)
 
     @app.context_processor
     def inject_globals():

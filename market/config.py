@@ -9,6 +9,7 @@ hosting platforms and docker-compose set.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from models.base import json_loads
@@ -63,6 +64,10 @@ def defaults(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # "记住我" lasts two weeks, not Flask-Login's default year; secure in production.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField
@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Email, Length
 from models import User, db
 
 from ..redirects import safe_target
+from ..services import accounts
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -49,6 +50,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # Ends every copy of the session, not just this browser's: a captured cookie dies with it.
+    accounts.sign_out(current_user)
+    db.session.commit()
     logout_user()
     flash(_("您已退出登录"), "info")
     return redirect(url_for("public.home"))

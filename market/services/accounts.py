@@ -168,6 +168,7 @@ def request_password_reset(email: str, link_for) -> bool:
 
 def reset_password(user: User, password: str) -> None:
     user.set_password(password)
+    user.end_sessions()
     db.session.flush()
     audit.record(user.id, "user.reset_password", user)
 
@@ -189,5 +190,18 @@ def change_password(user: User, current: str, new: str) -> None:
     if not user.check_password(current or ""):
         raise ValidationError("当前密码不正确", "current_password")
     user.set_password(new)
+    user.end_sessions()  # the caller signs this browser in again with the new generation
     db.session.flush()
     audit.record(user.id, "user.change_password", user)
+
+
+def sign_out(user: User) -> None:
+    """End every session and remember cookie of the user (logout ends captured copies too)."""
+    user.end_sessions()
+    db.session.flush()
+
+
+def sign_out_everywhere(user: User) -> None:
+    """退出所有设备: like ``sign_out``, recorded in the audit log."""
+    sign_out(user)
+    audit.record(user.id, "user.end_sessions", user)

@@ -8,6 +8,21 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from market.redirects import safe_target
+from models import db
+
+
+@pytest.fixture(autouse=True)
+def _user_per_request(app):
+    """The test's app context outlives requests, and Flask-Login caches the user on ``g``:
+    forget it at each request so every client is judged by its own cookies, as in production."""
+    from flask import g, request_started
+
+    def forget(_sender, **_extra):
+        g.pop("_login_user", None)
+
+    request_started.connect(forget, app)
+    yield
+    request_started.disconnect(forget, app)
 
 
 @pytest.fixture
@@ -220,3 +235,119 @@ def test_page_number_is_bounded():
     assert page_number("-1") == 1
     assert page_number(None) == 1
     assert page_number("7") == 7
+
+
+# ---- 3. logout, "log out everywhere" and a new password end every copy of a session ----------
+
+
+@pytest.fixture
+def broker_user(create_user):
+    user = create_user("broker-s@example.cn", "broker")
+    db.session.commit()
+    return user
+
+
+def login(client, email, remember=False):
+    data = {"email": email, "password": "correct-horse-1"}
+    if remember:
+        data["remember"] = "y"
+    response = client.post("/auth/login", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def copy_cookies(source, target) -> None:
+    """Give ``target`` the cookies ``source`` holds now (an attacker's captured copy)."""
+    for cookie in source._cookies.values():
+        target.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+
+
+def test_a_captured_session_cookie_dies_at_logout(app, client, broker_user):
+    login(client, broker_user.email)
+    thief = app.test_client()
+    copy_cookies(client, thief)
+    assert thief.get("/broker/").status_code == 200
+    client.post("/auth/logout")
+    assert thief.get("/broker/").status_code == 302
+
+
+def test_a_captured_remember_cookie_dies_at_logout(app, client, broker_user):
+    login(client, broker_user.email, remember=True)
+    thief = app.test_client()
+    remember = client.get_cookie("remember_token")
+    assert remember is not None
+    thief.set_cookie("remember_token", remember.value)
+    assert thief.get("/broker/").status_code == 200  # the cookie alone signs in
+    client.post("/auth/logout")
+    fresh = app.test_client()
+    fresh.set_cookie("remember_token", remember.value)
+    assert fresh.get("/broker/").status_code == 302
+
+
+def test_remember_cookie_lasts_two_weeks_at_most(app, client, broker_user):
+    login(client, broker_user.email, remember=True)
+    cookie = client.get_cookie("remember_token")
+    assert cookie.expires is not None
+    from datetime import UTC, datetime, timedelta
+
+    assert cookie.expires - datetime.now(UTC) <= timedelta(days=15)
+    assert cookie.http_only
+
+
+def test_log_out_everywhere_ends_other_sessions(app, client, broker_user):
+    login(client, broker_user.email)
+    other = app.test_client()
+    login(other, broker_user.email)
+    page = client.get("/accounts/profile")
+    assert "退出所有设备" in page.get_data(as_text=True)
+    response = client.post("/accounts/sessions/end")
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+    assert other.get("/broker/").status_code == 302
+    assert client.get("/broker/").status_code == 302
+
+
+def test_password_change_ends_other_sessions_but_keeps_this_one(app, client, broker_user):
+    login(client, broker_user.email)
+    other = app.test_client()
+    login(other, broker_user.email)
+    response = client.post(
+        "/accounts/password",
+        data={
+            "pw-current_password": "correct-horse-1",
+            "pw-new_password": "Violet-lantern-harbour-42",
+            "pw-confirm": "Violet-lantern-harbour-42",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert other.get("/broker/").status_code == 302
+    assert client.get("/broker/").status_code == 200
+
+
+def test_password_reset_ends_sessions(app, client, broker_user):
+    from market.services import accounts
+
+    login(client, broker_user.email)
+    token = accounts.make_reset_token(broker_user)
+    response = app.test_client().post(
+        f"/accounts/reset/{token}",
+        data={"password": "Violet-lantern-harbour-42", "confirm": "Violet-lantern-harbour-42"},
+    )
+    assert response.status_code == 302
+    assert client.get("/broker/").status_code == 302
+
+
+def test_a_bare_user_id_from_before_generations_signs_nobody_in(client, broker_user):
+    with client.session_transaction() as session:
+        session["_user_id"] = str(broker_user.id)
+    assert client.get("/broker/").status_code == 302
+
+
+def test_api_tokens_survive_logout_everywhere(app, client, broker_user):
+    from market.api.auth import issue_token
+
+    _token, plain = issue_token(broker_user, "脚本")
+    db.session.commit()
+    login(client, broker_user.email)
+    client.post("/accounts/sessions/end")
+    response = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {plain}"})
+    assert response.status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -124,6 +125,21 @@ class User(UserMixin, db.Model):
     @property
     def role_label(self) -> str:
         return ROLES[self.role]
+
+
+_dummy_hash: str | None = None
+
+
+def check_password_of_nobody(password: str) -> bool:
+    """Spend the time ``check_password`` spends, for an address without an account.
+
+    Answering at once would tell an attacker which addresses have accounts. Always False.
+    """
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = generate_password_hash(secrets.token_urlsafe(32), method="scrypt")
+    check_password_hash(_dummy_hash, password)
+    return False
 
 
 class LoginThrottle(db.Model):

@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from models import Organization, ValidationError, db
 
@@ -47,15 +47,22 @@ def register():
             "password": form.password.data,
         }
         try:
-            _org, user = accounts.register_organization(org_data, user_data)
+            accounts.register_organization(org_data, user_data)
             db.session.commit()
         except ValidationError as e:
             db.session.rollback()
             attach_error(form, e, {"name": "org_name"})
         else:
-            login_user(user)
-            flash(_("注册成功。机构资料正在等待运营人员审核，审核通过后即可发布信息。"), "success")
-            return redirect(url_for("accounts.profile"))
+            # The same answer whether or not the address already had an account (then nothing
+            # was created and its owner was told), so the form cannot probe for accounts.
+            flash(
+                _(
+                    "注册申请已提交。请用该邮箱和密码登录，查看机构审核进度；审核通过后即可发布信息。"
+                    "如果该邮箱此前已注册过账号，本次申请不会生效，请直接登录或找回密码。"
+                ),
+                "success",
+            )
+            return redirect(url_for("auth.login"))
     return render_template("accounts/register.html", form=form)
 
 

@@ -8,7 +8,7 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from market.redirects import safe_target
-from models import db
+from models import Organization, db
 
 
 @pytest.fixture(autouse=True)
@@ -351,3 +351,205 @@ def test_api_tokens_survive_logout_everywhere(app, client, broker_user):
     client.post("/accounts/sessions/end")
     response = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {plain}"})
     assert response.status_code == 200
+
+
+# ---- 6. no probing for accounts: same work for known and unknown addresses, per-address backoff
+
+
+@pytest.fixture
+def hash_checks(monkeypatch):
+    """Counts password-hash verifications (the slow part of a sign-in)."""
+    import models.accounts
+
+    calls = []
+    real = models.accounts.check_password_hash
+
+    def counted(pwhash, password):
+        calls.append(pwhash)
+        return real(pwhash, password)
+
+    monkeypatch.setattr(models.accounts, "check_password_hash", counted)
+    return calls
+
+
+def test_unknown_and_known_addresses_both_verify_a_hash(client, member, hash_checks):
+    client.post("/auth/login", data={"email": member.email, "password": "wrong-password-1"})
+    assert len(hash_checks) == 1
+    client.post("/auth/login", data={"email": "nobody@example.cn", "password": "wrong-pass-1"})
+    assert len(hash_checks) == 2
+    assert hash_checks[1].startswith("scrypt:")  # as costly as a real account's hash
+
+
+def test_inactive_account_verifies_a_hash_too(client, member, hash_checks):
+    member.active = False
+    db.session.commit()
+    response = client.post("/auth/login", data={"email": member.email, "password": "x-wrong-1"})
+    assert "邮箱或密码不正确" in response.get_data(as_text=True)
+    assert len(hash_checks) == 1
+
+
+def test_account_backs_off_after_failures_from_many_addresses(app, member):
+    from market.services.accounts import FREE_FAILURES
+
+    for attempt in range(FREE_FAILURES):
+        client = app.test_client()  # a fresh client and address each time
+        response = client.post(
+            "/auth/login",
+            data={"email": member.email.upper(), "password": f"guess-{attempt}"},
+            environ_base={"REMOTE_ADDR": f"203.0.113.{attempt + 1}"},
+        )
+        assert response.status_code == 200
+    response = app.test_client().post(
+        "/auth/login",
+        data={"email": member.email, "password": "correct-horse-1"},
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
+    assert response.status_code == 429
+    assert "登录失败次数过多，请在30秒后再试" in response.get_data(as_text=True)
+
+
+def test_a_blocked_address_is_refused_even_with_the_right_password(app, member):
+    from datetime import timedelta
+
+    from market.services import accounts
+    from models import LoginThrottle, utcnow
+
+    now = utcnow()
+    for _attempt in range(accounts.FREE_FAILURES):
+        with pytest.raises(accounts.SignInRefused):
+            accounts.sign_in(member.email, "wrong-guess-1", now=now)
+    row = db.session.scalar(db.select(LoginThrottle))
+    with pytest.raises(accounts.SignInThrottled):
+        accounts.sign_in(member.email, "correct-horse-1", now=row.blocked_until - timedelta(1))
+    # a quiet hour forgets the failures
+    later = now + accounts.FAILURES_FORGOTTEN_AFTER + timedelta(minutes=1)
+    with pytest.raises(accounts.SignInRefused):
+        accounts.sign_in(member.email, "wrong-guess-1", now=later)
+    assert row.failures == 1
+
+
+def test_backoff_grows_exponentially_and_is_capped(app, member):
+    from datetime import timedelta
+
+    from market.services import accounts
+    from models import LoginThrottle, utcnow
+
+    now = utcnow()
+    waits = []
+    for _attempt in range(accounts.FREE_FAILURES + 8):
+        with pytest.raises(accounts.SignInRefused):
+            accounts.sign_in(member.email, "wrong-guess-1", now=now)
+        row = db.session.scalar(db.select(LoginThrottle))
+        if row.blocked_until:
+            waits.append(row.blocked_until - now)
+            now = row.blocked_until
+        else:
+            now += timedelta(seconds=1)
+    assert waits[:3] == [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2)]
+    assert max(waits) == accounts.BACKOFF_MAX
+    accounts.sign_in(member.email, "correct-horse-1", now=now)
+    assert db.session.scalar(db.select(LoginThrottle)) is None
+
+
+def test_unknown_addresses_back_off_the_same_way(app):
+    from market.services import accounts
+
+    for _attempt in range(accounts.FREE_FAILURES):
+        with pytest.raises(accounts.SignInRefused):
+            accounts.sign_in("nobody@example.cn", "wrong-guess-1")
+    with pytest.raises(accounts.SignInThrottled):
+        accounts.sign_in("nobody@example.cn", "wrong-guess-1")
+
+
+REGISTRATION = {
+    "org_name": "珠海探针测试有限公司",
+    "kind": "enterprise",
+    "province": "广东省",
+    "city": "珠海市",
+    "name": "王工",
+    "email": "member@example.cn",
+    "password": "Violet-lantern-harbour-42",
+    "confirm": "Violet-lantern-harbour-42",
+}
+
+
+def test_registration_does_not_reveal_a_registered_address(client, member, caplog):
+    taken = client.post("/accounts/register", data=REGISTRATION)
+    fresh = client.post(
+        "/accounts/register",
+        data={**REGISTRATION, "email": "new@example.cn", "org_name": "珠海另一测试有限公司"},
+    )
+    assert taken.status_code == fresh.status_code == 302
+    assert taken.headers["Location"] == fresh.headers["Location"]
+    follow = client.get(taken.headers["Location"]).get_data(as_text=True)
+    assert "已注册" not in follow.replace("如果该邮箱此前已注册过账号", "")
+    assert "注册申请已提交" in follow
+    assert (
+        db.session.scalar(
+            db.select(db.func.count())
+            .select_from(Organization)
+            .where(Organization.name == REGISTRATION["org_name"])
+        )
+        == 0
+    )
+    assert member.organization.name != REGISTRATION["org_name"]
+    assert any("registration attempted" in r.getMessage() for r in caplog.records)
+
+
+# ---- 7. weak passwords are refused -------------------------------------------------------------
+
+WEAK = ["12345678", "password", "aaaaaaaa", "qwertyuiop", "weak@example.cn", "P@ssw0rd!"]
+
+
+@pytest.mark.parametrize("weak", WEAK)
+def test_registration_refuses_a_weak_password(client, weak):
+    data = {**REGISTRATION, "email": "weak@example.cn", "password": weak, "confirm": weak}
+    response = client.post("/accounts/register", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'data-field-error="password">密码强度不足', html), html[-3000:]
+
+
+def test_registration_refuses_the_users_own_name_and_address(client):
+    data = {**REGISTRATION, "email": "zhangsanfeng@example.cn", "name": "zhangsanfeng"}
+    data["password"] = data["confirm"] = "zhangsanfeng2024"
+    html = client.post("/accounts/register", data=data).get_data(as_text=True)
+    assert "不能包含您的邮箱、姓名" in html
+
+
+def test_password_change_refuses_a_weak_password(client, member):
+    login(client, member.email)
+    response = client.post(
+        "/accounts/password",
+        data={
+            "pw-current_password": "correct-horse-1",
+            "pw-new_password": "password",
+            "pw-confirm": "password",
+        },
+    )
+    assert response.status_code == 422
+    assert re.search(
+        r'data-field-error="pw-new_password">密码强度不足', response.get_data(as_text=True)
+    )
+
+
+def test_password_reset_refuses_a_weak_password(app, client, member):
+    from market.services import accounts
+
+    token = accounts.make_reset_token(member)
+    response = client.post(
+        f"/accounts/reset/{token}", data={"password": "12345678", "confirm": "12345678"}
+    )
+    assert re.search(r'data-field-error="password">密码强度不足', response.get_data(as_text=True))
+
+
+def test_weak_password_message_is_translated(client):
+    client.get("/lang/en")
+    data = {
+        **REGISTRATION,
+        "email": "weak@example.cn",
+        "password": "password",
+        "confirm": "password",
+    }
+    html = client.post("/accounts/register", data=data).get_data(as_text=True)
+    assert "Password too weak" in html

@@ -34,7 +34,7 @@ from ..policy import can, require
 from ..services import bulk_import, challenges, codes, listings
 from ..tasks import enqueue
 from . import queries
-from .common import attach_error, guard
+from .common import OUTCOME_ACTIONS, attach_error, guard, requested_action
 from .forms import (
     ConfirmImportForm,
     OutcomeForm,
@@ -90,7 +90,7 @@ def edit_outcome(outcome_id: int):
         form = OutcomeForm(obj=outcome)
         form.load(outcome)
         return _render_outcome(form, outcome)
-    return _save_outcome(OutcomeForm(obj=outcome), outcome)
+    return _save_outcome(OutcomeForm(), outcome)  # submitted fields only, as for demands
 
 
 @bp.route("/outcomes/<int:outcome_id>/patents", methods=["POST"])
@@ -125,8 +125,10 @@ def close_outcome(outcome_id: int):
 
 
 def _save_outcome(form: OutcomeForm, outcome: Outcome | None):
-    publish = request.form.get("action") == "publish"
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    action = requested_action(form, OUTCOME_ACTIONS)
+    publish = action == "publish"
+    if not valid or action is None:
         form.pad_indicators()
         return _render_outcome(form, outcome, status=422)
     try:

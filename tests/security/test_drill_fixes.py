@@ -553,3 +553,59 @@ def test_weak_password_message_is_translated(client):
     }
     html = client.post("/accounts/register", data=data).get_data(as_text=True)
     assert "Password too weak" in html
+
+
+# ---- 8. edit forms change publication state only when asked -----------------------------------
+
+
+def test_a_bare_post_to_the_demand_form_saves_nothing(client, world):
+    from tests.security.conftest import sign_in
+
+    demand = world.demand(world.orgs["enterprise_a"], status="published")
+    db.session.commit()
+    sign_in(client, world.users["enterprise"])
+    response = client.post(f"/workspace/enterprise/demands/{demand.id}/edit", data={})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'data-field-error="title"' in html
+    db.session.refresh(demand)
+    assert demand.status == "published"
+
+
+def test_a_full_demand_form_without_an_action_saves_nothing(client, world):
+    from tests.security.conftest import sign_in
+
+    demand = world.demand(world.orgs["enterprise_a"], status="published")
+    db.session.commit()
+    sign_in(client, world.users["enterprise"])
+    form = {
+        "title": demand.title,
+        "description": demand.description,
+        "field": demand.field,
+        "scenario_type": "industry",
+        "confidentiality": "public",
+    }
+    response = client.post(f"/workspace/enterprise/demands/{demand.id}/edit", data=form)
+    assert response.status_code == 422
+    assert "保存草稿" in response.get_data(as_text=True)
+    db.session.refresh(demand)
+    assert demand.status == "published"
+    response = client.post(
+        f"/workspace/enterprise/demands/{demand.id}/edit", data={**form, "action": "draft"}
+    )
+    assert response.status_code == 302
+    db.session.refresh(demand)
+    assert demand.status == "draft"  # asked for explicitly
+
+
+def test_a_bare_post_to_the_outcome_form_saves_nothing(client, world):
+    from tests.security.conftest import sign_in
+
+    outcome = world.outcome(world.orgs["university_a"], status="published")
+    db.session.commit()
+    sign_in(client, world.users["institution"])
+    response = client.post(f"/workspace/institution/outcomes/{outcome.id}/edit", data={})
+    assert response.status_code == 422
+    assert 'data-field-error="title"' in response.get_data(as_text=True)
+    db.session.refresh(outcome)
+    assert outcome.status == "published"

@@ -609,3 +609,79 @@ def test_a_bare_post_to_the_outcome_form_saves_nothing(client, world):
     assert 'data-field-error="title"' in response.get_data(as_text=True)
     db.session.refresh(outcome)
     assert outcome.status == "published"
+
+
+# ---- 9. the OpenAPI document says what the API does --------------------------------------------
+
+
+def test_every_405_carries_allow(app, client):
+    """TRACE (or any method a route lacks) answers 405 with the methods it does take."""
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or "TRACE" in rule.methods:
+            continue
+        url = filled(rule, "1")
+        response = client.open(url, method="TRACE")
+        if response.status_code != 405:
+            continue  # another rule matched the same URL (e.g. a <path> catch-all)
+        allowed = {m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()}
+        assert rule.methods - {"HEAD", "OPTIONS"} <= allowed, (url, response.headers)
+        checked += 1
+    assert checked > 100
+
+
+def test_a_405_from_the_api_is_json_with_allow(client):
+    response = client.open("/api/v1/termsheets/1", method="TRACE")
+    assert response.status_code == 405
+    assert response.json["code"] == "method_not_allowed"
+    assert {"GET", "PATCH"} <= {m.strip() for m in response.headers["Allow"].split(",")}
+
+
+def test_match_components_are_an_object_with_numbers_or_null(client, with_tokens):
+    from models import Match
+
+    world = with_tokens
+    match = world.match(world.orgs["enterprise_b"], world.orgs["university_b"])
+    match.components = None
+    match.explanation = None
+    older = world.match(world.orgs["enterprise_b"], world.orgs["university_b"])
+    older.components = {"dense": None, "lexical": 0.4, "fused": 0.2}
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {world.tokens['broker']}"}
+    spec = client.get("/api/v1/openapi.json").json
+    declared = spec["components"]["schemas"]["MatchDetailOut"]
+    assert "components" in declared["required"] and "explanation" in declared["required"]
+    assert declared["properties"]["components"]["additionalProperties"]["nullable"] is True
+    first = client.get(f"/api/v1/matches/{match.id}", headers=headers).json
+    assert first["components"] == {} and first["explanation"] == {}
+    second = client.get(f"/api/v1/matches/{older.id}", headers=headers).json
+    assert second["components"]["dense"] is None
+    assert db.session.get(Match, match.id).components is None  # nothing rewritten
+
+
+def test_enforced_constraints_are_declared(app, client):
+    from market.api import schemas
+
+    spec = client.get("/api/v1/openapi.json").json
+    declared = spec["components"]["schemas"]
+    # Text the API refuses for NUL or lone surrogates says so with a pattern.
+    for name in ("DemandIn", "DemandPatch", "OutcomeIn", "TokenIn", "TermSheetIn"):
+        for prop, field in declared[name]["properties"].items():
+            if field.get("type") == "string" and not {"enum", "format"} & set(field):
+                assert field.get("pattern") == schemas.TEXT_PATTERN, (name, prop)
+    budget = declared["DemandIn"]["properties"]["budget_min_fen"]["description"]
+    assert "不得高于预算上限" in budget
+    assert "中文" in declared["DemandIn"]["properties"]["description"]["description"]
+    # Writes say which credentials they need, as authentication enforces it.
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method.upper() not in WRITE_METHODS:
+                continue
+            security = operation.get("security")
+            if path.endswith("/objections"):
+                assert security == [{}], path
+            elif path.startswith("/api/v1/tokens"):
+                assert {"browserSession": []} in security, path
+            else:
+                assert security == [{"bearerAuth": []}], (path, method)
+            assert "401" in operation["responses"] or path.endswith("/objections"), path

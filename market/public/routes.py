@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -153,9 +154,14 @@ def dashboard_chart(name: str):
 
 @bp.route("/healthz")
 def healthz():
-    """Liveness for the container healthcheck: the database answers."""
-    db.session.execute(db.text("SELECT 1"))
-    return {"status": "ok"}
+    """The container healthcheck: database, Redis, worker heartbeat and index, each reported;
+    503 only when the database is down."""
+    from .. import health
+
+    body, status = health.report()
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
 
 
 @bp.route("/lang/<code>")

@@ -8,7 +8,7 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from market.redirects import safe_target
-from models import Organization, db
+from models import Organization, User, db
 
 
 @pytest.fixture(autouse=True)
@@ -685,3 +685,117 @@ def test_enforced_constraints_are_declared(app, client):
             else:
                 assert security == [{"bearerAuth": []}], (path, method)
             assert "401" in operation["responses"] or path.endswith("/objections"), path
+
+
+# ---- 10. a Redis outage does not take the site down; /healthz says what is up -----------------
+
+CLOSED_REDIS = "redis://127.0.0.1:6399/0"  # nothing listens there
+
+
+def make_app(app_config, tmp_path, **overrides):
+    from market import create_app
+
+    config = {
+        **app_config,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'other.db'}",
+        "INDEX_DIR": str(tmp_path / "index"),
+        **overrides,
+    }
+    built = create_app(config)
+    with built.app_context():
+        db.create_all()
+    return built
+
+
+def celery_config(tmp_path, broker_url: str) -> dict:
+    """The default (eager) task settings with a Redis broker URL, as production sets it."""
+    from market.config import defaults
+
+    return {**defaults(str(tmp_path))["CELERY"], "broker_url": broker_url}
+
+
+@pytest.fixture
+def redis_down_app(app_config, tmp_path):
+    built = make_app(
+        app_config, tmp_path, RATELIMIT_STORAGE_URI=CLOSED_REDIS, RATE_LIMITS_ENABLED=True
+    )
+    with built.app_context():
+        org = Organization(name="断线测试企业", kind="enterprise", province="广东省", city="珠海市")
+        user = User(email="calm@example.cn", name="calm", role="enterprise", organization=org)
+        user.set_password("correct-horse-1")
+        db.session.add_all([org, user])
+        db.session.commit()
+    yield built
+    with built.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_login_and_api_answer_while_the_limiter_storage_is_down(redis_down_app):
+    client = redis_down_app.test_client()
+    response = client.post(
+        "/auth/login", data={"email": "calm@example.cn", "password": "correct-horse-1"}
+    )
+    assert response.status_code == 302
+    assert client.get("/api/v1/demands").status_code == 200
+    assert client.get("/api/v1/demands").status_code == 200  # and on the fallback storage
+
+
+def test_limits_still_apply_on_the_in_memory_fallback(redis_down_app):
+    redis_down_app.config["API_RATE_LIMIT"] = "2 per minute"
+    client = redis_down_app.test_client()
+    codes = [client.get("/api/v1/demands").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_healthz_reports_each_part(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json
+    assert body["database"] == {"status": "ok"}
+    assert body["redis"] == {"status": "not_configured"}
+    assert body["worker"] == {"status": "in_process"}
+    assert body["index"]["status"] in ("ok", "catching_up")
+    assert {"demand", "outcome"} <= set(body["index"])
+
+
+def test_healthz_with_redis_down_is_degraded_not_down(app_config, tmp_path):
+    built = make_app(app_config, tmp_path, CELERY=celery_config(tmp_path, CLOSED_REDIS))
+    response = built.test_client().get("/healthz")
+    assert response.status_code == 200
+    body = response.json
+    assert body["status"] == "degraded"
+    assert body["redis"]["status"] == "down"
+    assert body["worker"] == {"status": "unknown", "reason": "redis_down"}
+    assert body["database"] == {"status": "ok"}
+
+
+def test_healthz_is_503_when_the_database_is_down(app_config, tmp_path):
+    from market import create_app
+
+    built = create_app(
+        {**app_config, "SQLALCHEMY_DATABASE_URI": "sqlite:////nonexistent-dir/none.db"}
+    )
+    response = built.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["status"] == "down"
+    assert response.json["database"]["status"] == "down"
+    assert response.json["index"] == {"status": "unknown"}
+
+
+def test_healthz_reads_the_worker_heartbeat(app_config, tmp_path):
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/11"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    from market import health
+
+    built = make_app(app_config, tmp_path, CELERY=celery_config(tmp_path, url))
+    redis.Redis.from_url(url).delete(health.HEARTBEAT_KEY)
+    assert built.test_client().get("/healthz").json["worker"]["reason"] == "no_heartbeat"
+    health.record_heartbeat(built.config)
+    worker = built.test_client().get("/healthz").json["worker"]
+    assert worker["status"] == "ok" and worker["last_seen_s"] < 5
+    redis.Redis.from_url(url).delete(health.HEARTBEAT_KEY)

@@ -129,6 +129,7 @@ def _require_write_credentials() -> None:
     if access == "public":
         return
     if access == "session" and current_user.is_authenticated:
+        _check_csrf()  # a browser write proves it comes from our page, before its body is read
         return
     if access == "session":
         raise Unauthorized("请先登录或提供 API 令牌")

@@ -799,3 +799,13 @@ def test_healthz_reads_the_worker_heartbeat(app_config, tmp_path):
     worker = built.test_client().get("/healthz").json["worker"]
     assert worker["status"] == "ok" and worker["last_seen_s"] < 5
     redis.Redis.from_url(url).delete(health.HEARTBEAT_KEY)
+
+
+def test_a_session_write_checks_csrf_before_the_body(app, client, world, monkeypatch):
+    from tests.security.conftest import sign_in
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    sign_in(client, world.users["broker"])
+    response = client.post("/api/v1/tokens", json={"unexpected": "x"})
+    assert response.status_code == 400
+    assert "errors" not in response.json  # refused for the missing CSRF token, body unread

@@ -36,6 +36,7 @@ def same_origin_referrer() -> str | None:
         return None
     parts = urlsplit(referrer)
     here = urlsplit(request.host_url)
-    if (parts.scheme, parts.netloc.lower()) != (here.scheme, here.netloc.lower()):
+    # The scheme may differ behind a TLS-terminating proxy; only the path is followed anyway.
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() != here.netloc.lower():
         return None
     return safe_target(urlunsplit(("", "", parts.path or "/", parts.query, "")))

@@ -24,7 +24,7 @@ class IdConverter(IntegerConverter):
     def to_python(self, value: str) -> int:
         # Raised here, not as a failed match: a failed match would let a same-path rule for
         # another method answer 405 instead.
-        if self.max is not None and len(value) > 1 and int(value) > self.max:
+        if self.max is not None and int(value) > self.max:
             raise NotFound()
         return super().to_python(value)
 

@@ -104,8 +104,7 @@ class User(UserMixin, db.Model):
     def set_password(self, password: str) -> None:
         if len(password or "") < 8:
             raise ValidationError("密码至少需要8个字符", "password")
-        # scrypt is werkzeug's default: a memory-hard, modern KDF.
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -127,6 +126,11 @@ class User(UserMixin, db.Model):
         return ROLES[self.role]
 
 
+def hash_password(password: str) -> str:
+    # scrypt is werkzeug's default: a memory-hard, modern KDF.
+    return generate_password_hash(password, method="scrypt")
+
+
 _dummy_hash: str | None = None
 
 
@@ -137,7 +141,7 @@ def check_password_of_nobody(password: str) -> bool:
     """
     global _dummy_hash
     if _dummy_hash is None:
-        _dummy_hash = generate_password_hash(secrets.token_urlsafe(32), method="scrypt")
+        _dummy_hash = hash_password(secrets.token_urlsafe(32))
     check_password_hash(_dummy_hash, password)
     return False
 

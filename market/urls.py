@@ -16,7 +16,7 @@ MAX_PAGE = 100_000
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` for ids: a number above ``MAX_ID`` matches no route, so it answers 404."""
+    """``<int:...>`` for ids: a number above ``MAX_ID`` answers 404 before any query runs."""
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int = MAX_ID):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max)

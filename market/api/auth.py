@@ -96,7 +96,7 @@ def public_write(view: Callable) -> Callable:
 
 
 def session_write(view: Callable) -> Callable:
-    """Mark a write the browser session may make too (its CSRF token is checked in the view)."""
+    """Mark a write the browser session may make too (with its CSRF token, checked first)."""
     view.api_write_access = "session"
     return view
 

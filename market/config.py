@@ -54,6 +54,10 @@ def defaults(instance_path: str) -> dict:
                     "task": "workers.tasks.refresh_neighbors",
                     "schedule": 86400.0,
                 },
+                "forget-sign-in-failures": {
+                    "task": "workers.tasks.forget_sign_in_failures",
+                    "schedule": 86400.0,
+                },
             },
         },
         "BABEL_DEFAULT_LOCALE": "zh",

@@ -104,6 +104,20 @@ def _count_failure(email: str, throttle: LoginThrottle | None, now: datetime) ->
     db.session.flush()
 
 
+def forget_sign_in_failures(now: datetime | None = None) -> int:
+    """Drop failure counts that no longer matter (quiet for a day and not blocking)."""
+    now = now or utcnow()
+    quiet = now - max(FAILURES_FORGOTTEN_AFTER, timedelta(days=1))
+    stale = (
+        db.delete(LoginThrottle)
+        .where(LoginThrottle.last_failed_at < quiet)
+        .where((LoginThrottle.blocked_until.is_(None)) | (LoginThrottle.blocked_until < now))
+    )
+    removed = db.session.execute(stale).rowcount or 0
+    db.session.flush()
+    return removed
+
+
 # The role a registering user gets follows from the kind of organisation they register.
 ROLE_FOR_KIND = {
     "enterprise": "enterprise",

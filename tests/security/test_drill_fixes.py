@@ -809,3 +809,20 @@ def test_a_session_write_checks_csrf_before_the_body(app, client, world, monkeyp
     response = client.post("/api/v1/tokens", json={"unexpected": "x"})
     assert response.status_code == 400
     assert "errors" not in response.json  # refused for the missing CSRF token, body unread
+
+
+def test_quiet_failure_counts_are_forgotten(app):
+    from datetime import timedelta
+
+    from market.services import accounts
+    from models import LoginThrottle, utcnow
+
+    now = utcnow()
+    with pytest.raises(accounts.SignInRefused):
+        accounts.sign_in("old@example.cn", "wrong-guess-1", now=now - timedelta(days=2))
+    for _attempt in range(accounts.FREE_FAILURES):
+        with pytest.raises(accounts.SignInRefused):
+            accounts.sign_in("recent@example.cn", "wrong-guess-1", now=now)
+    assert accounts.forget_sign_in_failures(now) == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(LoginThrottle)) == 1
+    assert "forget-sign-in-failures" in app.config["CELERY"]["beat_schedule"]

@@ -34,6 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     check_production(app.config)
     check_services(app.config)
 
+    from . import urls
+
+    urls.install(app)  # before any route: every <int:...> id is bounded
     _init_extensions(app)
     _register_blueprints(app)
 
@@ -72,9 +75,9 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from models import User
+        from .auth.sessions import user_for_session
 
-        return db.session.get(User, int(user_id))
+        return user_for_session(user_id)
 
     if not app.config.get("TESTING"):
 

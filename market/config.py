@@ -9,6 +9,7 @@ hosting platforms and docker-compose set.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from models.base import json_loads
@@ -56,6 +57,10 @@ def defaults(instance_path: str) -> dict:
                     "task": "workers.tasks.refresh_neighbors",
                     "schedule": 86400.0,
                 },
+                "forget-sign-in-failures": {
+                    "task": "workers.tasks.forget_sign_in_failures",
+                    "schedule": 86400.0,
+                },
             },
         },
         "BABEL_DEFAULT_LOCALE": "zh",
@@ -66,6 +71,10 @@ def defaults(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # "记住我" lasts two weeks, not Flask-Login's default year; secure in production.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
     }
 
 

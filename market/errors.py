@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from models import DomainError, db
@@ -43,14 +43,25 @@ def _respond(status: int, code: str, message: str, errors: dict | None = None):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def with_protocol_headers(response, e: HTTPException):
+    """Keep the headers HTTP asks of an error, such as ``Allow`` on a 405 (RFC 9110 §15.5.6)."""
+    if not isinstance(response, Response):
+        response = make_response(response)
+    for name, value in e.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         message = MESSAGES.get(e.code or 500, e.description or "")
         errors = getattr(e, "data", {}).get("messages") if hasattr(e, "data") else None
-        return _respond(
+        response, status = _respond(
             e.code or 500, (e.name or "error").lower().replace(" ", "_"), message, errors
         )
+        return with_protocol_headers(response, e), status
 
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError):

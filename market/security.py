@@ -1,7 +1,8 @@
 """Response security headers, secure cookies in production, rate limits, trusted proxies.
 
 Rate limits use flask-limiter: in memory in embedded mode, in Redis (``REDIS_URL``) in
-production so every gunicorn worker shares one count. Tests run without limits unless a test
+production so every gunicorn worker shares one count; while Redis is unreachable each process
+counts in memory instead of failing requests. Tests run without limits unless a test
 sets ``RATE_LIMITS_ENABLED``.
 
 Behind a reverse proxy that terminates TLS (nginx, a cloud load balancer), set
@@ -101,6 +102,15 @@ def init_limits(app: Flask) -> Limiter:
     app.config.setdefault("LOGIN_RATE_LIMIT", LOGIN_LIMIT)
     app.config.setdefault("API_RATE_LIMIT", API_LIMIT)
     app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config)
+    # Redis away must not take the site down: count in this process's memory meanwhile (the
+    # limiter re-checks Redis with backoff and switches back), and never fail a request over a
+    # limit's bookkeeping. Short timeouts keep a hung Redis from stalling every request.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+        )
     limiter = Limiter(key_func=get_remote_address, key_prefix="scenebridge")
     limiter.init_app(app)
     limiter.request_filter(lambda: not current_app.config["RATE_LIMITS_ENABLED"])

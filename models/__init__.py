@@ -1,6 +1,6 @@
 """SQLAlchemy models shared by the web app and the worker. No imports from ``market``."""
 
-from .accounts import Organization, User
+from .accounts import LoginThrottle, Organization, User
 from .api import ApiToken
 from .base import Base, UTCDateTime, content_hash, db, local_today, utcnow
 from .challenges import ChallengeSubmission
@@ -33,6 +33,7 @@ __all__ = [
     "IpcCode",
     "Job",
     "ListingVector",
+    "LoginThrottle",
     "Match",
     "NotFound",
     "Notification",

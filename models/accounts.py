@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, false
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -80,6 +81,9 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every session's and remember cookie's user id: raising it signs out every copy of
+    # every session (logout, "log out everywhere", a new password).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organization: Mapped[Organization | None] = relationship(back_populates="users")
@@ -100,8 +104,7 @@ class User(UserMixin, db.Model):
     def set_password(self, password: str) -> None:
         if len(password or "") < 8:
             raise ValidationError("密码至少需要8个字符", "password")
-        # scrypt is werkzeug's default: a memory-hard, modern KDF.
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -110,6 +113,45 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login asks this
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login stores this in the session and the remember cookie: "<id>:<generation>"."""
+        return f"{self.id}:{self.session_generation or 0}"
+
+    def end_sessions(self) -> None:
+        """Sign out every session and remember cookie issued so far."""
+        self.session_generation = (self.session_generation or 0) + 1
+
     @property
     def role_label(self) -> str:
         return ROLES[self.role]
+
+
+def hash_password(password: str) -> str:
+    # scrypt is werkzeug's default: a memory-hard, modern KDF.
+    return generate_password_hash(password, method="scrypt")
+
+
+_dummy_hash: str | None = None
+
+
+def check_password_of_nobody(password: str) -> bool:
+    """Spend the time ``check_password`` spends, for an address without an account.
+
+    Answering at once would tell an attacker which addresses have accounts. Always False.
+    """
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password(secrets.token_urlsafe(32))
+    check_password_hash(_dummy_hash, password)
+    return False
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per e-mail address (hashed; known or not, so it reveals nothing)."""
+
+    __tablename__ = "login_throttle"
+
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

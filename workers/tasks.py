@@ -114,3 +114,11 @@ def close_notice_windows() -> int:
     from market.services import notices
 
     return _committed(notices.close_expired)
+
+
+@shared_task(name="workers.tasks.forget_sign_in_failures", **RETRY)
+def forget_sign_in_failures() -> int:
+    """Daily: drop per-address sign-in failure counts that have gone quiet."""
+    from market.services import accounts
+
+    return _committed(accounts.forget_sign_in_failures)

@@ -121,6 +121,10 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
+class EndSessionsForm(FlaskForm):
+    """退出所有设备: only the CSRF token."""
+
+
 class ReviewForm(FlaskForm):
     reason = TextAreaField(
         _l("拒绝理由（可选）"),

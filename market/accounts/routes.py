@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required, logout_user
 
 from models import Organization, ValidationError, db
 
+from ..auth.sessions import renew_session
 from ..policy import require
 from ..services import accounts
 from ..workspace.common import attach_error
 from .forms import (
     ChangePasswordForm,
+    EndSessionsForm,
     ProfileForm,
     RegisterForm,
     ResetPasswordForm,
@@ -45,15 +47,22 @@ def register():
             "password": form.password.data,
         }
         try:
-            _org, user = accounts.register_organization(org_data, user_data)
+            accounts.register_organization(org_data, user_data)
             db.session.commit()
         except ValidationError as e:
             db.session.rollback()
             attach_error(form, e, {"name": "org_name"})
         else:
-            login_user(user)
-            flash(_("注册成功。机构资料正在等待运营人员审核，审核通过后即可发布信息。"), "success")
-            return redirect(url_for("accounts.profile"))
+            # The same answer whether or not the address already had an account (then nothing
+            # was created and its owner was told), so the form cannot probe for accounts.
+            flash(
+                _(
+                    "注册申请已提交。请用该邮箱和密码登录，查看机构审核进度；审核通过后即可发布信息。"
+                    "如果该邮箱此前已注册过账号，本次申请不会生效，请直接登录或找回密码。"
+                ),
+                "success",
+            )
+            return redirect(url_for("auth.login"))
     return render_template("accounts/register.html", form=form)
 
 
@@ -86,6 +95,8 @@ def reset_password(token: str):
             db.session.rollback()
             attach_error(form, e)
         else:
+            if current_user.is_authenticated and current_user.id == user.id:
+                renew_session(user)
             flash(_("密码已重置，请用新密码登录。"), "success")
             return redirect(url_for("auth.login"))
     return render_template("accounts/reset_password.html", form=form)
@@ -128,9 +139,23 @@ def change_password():
             db.session.rollback()
             attach_error(form, e, {"password": "new_password"})
         else:
-            flash(_("密码已修改"), "success")
+            renew_session(current_user._get_current_object())
+            flash(_("密码已修改，其他设备上的登录已全部退出"), "success")
             return redirect(url_for("accounts.profile"))
     return _render_profile(ProfileForm(prefix="profile", obj=current_user), form)
+
+
+@bp.route("/sessions/end", methods=["POST"])
+@login_required
+def end_sessions():
+    form = EndSessionsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    accounts.sign_out_everywhere(current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("已退出所有设备上的登录，请重新登录"), "info")
+    return redirect(url_for("auth.login"))
 
 
 def _password_form() -> ChangePasswordForm:
@@ -144,6 +169,7 @@ def _render_profile(profile_form: ProfileForm, password_form: ChangePasswordForm
             "accounts/profile.html",
             form=profile_form,
             password_form=password_form,
+            end_sessions_form=EndSessionsForm(),
             org=current_user.organization,
         ),
         status,

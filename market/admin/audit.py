@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from market.broker.change_log import field_label, value_lines
 from market.queries.listings import Page
+from market.urls import MAX_ID, page_number
 from models import AuditLog, User, db
 
 MISSING = object()
@@ -37,7 +38,7 @@ class AuditFilter:
             user=(args.get("user") or "").strip()[:254],
             since=_date_or_none(args.get("since")),
             until=_date_or_none(args.get("until")),
-            page=max(1, min(_int_or_none(args.get("page")) or 1, 100_000)),
+            page=page_number(args.get("page")),
             per_page=per_page,
         )
 
@@ -47,7 +48,7 @@ def _int_or_none(raw: Any) -> int | None:
         value = int(raw)
     except (TypeError, ValueError):
         return None
-    return value if 0 <= value < 2**62 else None
+    return value if 0 <= value <= MAX_ID else None
 
 
 def _date_or_none(raw: Any) -> date | None:

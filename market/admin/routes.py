@@ -14,6 +14,7 @@ from models import BenchmarkCase, ValidationError, db
 from ..extensions import login_manager
 from ..policy import require
 from ..services import cases
+from ..urls import page_number
 from . import audit
 from .forms import CaseActionForm, CaseForm
 
@@ -109,10 +110,9 @@ def use_first_sweep():
 def case_list():
     require(current_user, "case.publish")
     state = request.args.get("state", "")
-    page = request.args.get("page", 1, type=int) or 1
     return render_template(
         "admin/cases.html",
-        page=cases.admin_cases(state, max(1, min(page, 100_000)), PER_PAGE),
+        page=cases.admin_cases(state, page_number(request.args.get("page")), PER_PAGE),
         state=state if state in cases.STATES else "",
         action_form=CaseActionForm(),
     )

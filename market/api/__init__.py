@@ -77,7 +77,13 @@ def _spec_options() -> dict:
         "servers": [{"url": "/"}],
         "components": {
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "sbt_…"}
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "sbt_…"},
+                "browserSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "浏览器登录会话（仅令牌管理）；写操作须带 X-CSRFToken 请求头",
+                },
             }
         },
         "security": [{}, {"bearerAuth": []}],

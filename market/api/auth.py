@@ -11,9 +11,10 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -27,6 +28,8 @@ TOKEN_SHAPE = re.compile(r"sbt_(?P<prefix>[0-9a-f]{8})_[A-Za-z0-9_-]{20,100}")
 TOUCH_EVERY = timedelta(minutes=1)
 _MISSING = object()
 CACHE_KEY = "scenebridge.api_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MISSING_TOKEN = "请在 Authorization 请求头中提供 API 令牌（Bearer）"
 
 
 class Unauthorized(DomainError):
@@ -86,9 +89,31 @@ def request_token() -> ApiToken | None:
     return token
 
 
+def public_write(view: Callable) -> Callable:
+    """Mark a write anyone may make without a token (e.g. an objection to a 公示)."""
+    view.api_write_access = "public"
+    return view
+
+
+def session_write(view: Callable) -> Callable:
+    """Mark a write the browser session may make too (with its CSRF token, checked first)."""
+    view.api_write_access = "session"
+    return view
+
+
+def write_access() -> str:
+    """Who may call this request's view when it writes: "token" unless the view says otherwise."""
+    # flask-smorest wraps views with functools.wraps, which carries the mark to the outer view.
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "api_write_access", "token")
+
+
 def authenticate() -> None:
-    """Before each API request: a malformed, unknown or revoked bearer token is a 401."""
+    """Before each API request, and so before its body is read: a malformed, unknown or revoked
+    bearer token is a 401, and so is a write without the credentials it needs."""
     if bearer() is None:
+        if request.method not in SAFE_METHODS:
+            _require_write_credentials()
         return
     token = request_token()
     if token is None:
@@ -97,6 +122,18 @@ def authenticate() -> None:
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         token.last_used_at = now
         db.session.commit()
+
+
+def _require_write_credentials() -> None:
+    access = write_access()
+    if access == "public":
+        return
+    if access == "session" and current_user.is_authenticated:
+        _check_csrf()  # a browser write proves it comes from our page, before its body is read
+        return
+    if access == "session":
+        raise Unauthorized("请先登录或提供 API 令牌")
+    raise Unauthorized(MISSING_TOKEN)
 
 
 def api_user() -> User | None:
@@ -113,7 +150,7 @@ def token_user() -> User:
     """Writes: only a bearer token authenticates them (the API is exempt from CSRF)."""
     token = request_token()
     if token is None:
-        raise Unauthorized("请在 Authorization 请求头中提供 API 令牌（Bearer）")
+        raise Unauthorized(MISSING_TOKEN)
     return token.user
 
 
@@ -129,11 +166,9 @@ def session_or_token_user() -> User:
 
 
 def _check_csrf() -> None:
-    from flask import current_app
-
     from ..extensions import csrf
 
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in SAFE_METHODS:
         return
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()

@@ -19,13 +19,12 @@ from werkzeug.exceptions import HTTPException
 
 from models import DomainError, NotFound, db
 
-from ..errors import MESSAGES
+from ..errors import MESSAGES, with_protocol_headers
+from ..urls import MAX_ID
 from .auth import authenticate
 from .schemas import ErrorOut
 
 log = logging.getLogger(__name__)
-
-MAX_ID = 2**63 - 1
 
 
 class Api(flask_smorest.Api):
@@ -38,8 +37,32 @@ class Api(flask_smorest.Api):
         return None
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WRITE_SECURITY = {
+    "token": [{"bearerAuth": []}],
+    "session": [{"bearerAuth": []}, {"browserSession": []}],
+    "public": [{}],
+}
+
+
+class ResourceBlueprint(flask_smorest.Blueprint):
+    """Documents who may call each write, as ``auth.authenticate`` enforces it."""
+
+    def route(self, rule, *, parameters=None, tags=None, **options):
+        register = super().route(rule, parameters=parameters, tags=tags, **options)
+        methods = {method.upper() for method in options.get("methods") or ("GET",)}
+
+        def decorator(func):
+            if methods & WRITE_METHODS:
+                access = getattr(func, "api_write_access", "token")
+                func = self.doc(security=WRITE_SECURITY[access])(func)
+            return register(func)
+
+        return decorator
+
+
 def resource_blueprint(name: str, url_prefix: str, description: str) -> flask_smorest.Blueprint:
-    blp = flask_smorest.Blueprint(
+    blp = ResourceBlueprint(
         f"api_{name}", __name__, url_prefix=f"/api/v1{url_prefix}", description=description
     )
     blp.before_request(authenticate)
@@ -67,6 +90,7 @@ def http_error(e: HTTPException):
         message = f"{MESSAGES[422]}：{first}" if status == 422 else message
     code = HTTPStatus(status).phrase.lower().replace(" ", "_") if status in _STATUSES else "error"
     response, status = error_body(status, code, message, errors)
+    with_protocol_headers(response, e)
     for key, value in (data.get("headers") or {}).items():
         response.headers[key] = value
     return response, status

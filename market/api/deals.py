@@ -18,7 +18,7 @@ from models import Deal, Demand, Match, NotFound, Notice, Outcome, TermSheet, Us
 
 from ..policy import can, require
 from ..services import deals, notices, terms
-from .auth import token_user
+from .auth import public_write, token_user
 from .common import envelope, get_or_404, paginate, resource_blueprint
 from .matches import load_visible as load_match
 from .matches import present_deal, viewer
@@ -245,6 +245,7 @@ def get_notice(notice_id: int):
 @blp.response(201, ObjectionOut)
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@public_write
 def file_objection(data: dict, notice_id: int):
     """对公示提出异议（任何人，无需登录；公示期结束后不再受理）。"""
     notice = load_notice(notice_id)

@@ -23,19 +23,21 @@ from models.enums import (
 )
 from models.listings import USE_RIGHT_YEARS
 
+from ..urls import MAX_ID
+
 MAX_FEN = 10**15  # ¥10 trillion: far above any deal, far below BIGINT
 MAX_PAGE = 10_000
 MAX_PER_PAGE = 100
 PUBLISHABLE = {"draft": "草稿", "published": "已发布"}
 
 
-def _no_bad_chars(label: str):
-    def check(value: str) -> None:
-        # PostgreSQL refuses NUL in text; lone surrogates cannot be encoded as UTF-8.
-        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
-            raise ma.ValidationError(f"{label}包含无效字符")
+# PostgreSQL refuses NUL in text; lone surrogates cannot be encoded as UTF-8. Written as a
+# Regexp validator so the OpenAPI document declares it (as ``pattern``, valid ECMA-262 too).
+TEXT_PATTERN = r"^[^\x00\ud800-\udfff]*$"
 
-    return check
+
+def _no_bad_chars(label: str) -> validate.Regexp:
+    return validate.Regexp(TEXT_PATTERN, error=f"{label}包含无效字符")
 
 
 def _messages(label: str, invalid: str | None = None) -> dict:
@@ -54,11 +56,11 @@ def text(label: str, limit: int, required: bool = False, **kwargs) -> fields.Str
     if required:
         checks.insert(0, validate.Length(min=1, error=f"{label}不能为空"))
     kwargs.setdefault("allow_none", not required)
+    kwargs.setdefault("metadata", {"description": label})
     return fields.String(
         required=required,
         validate=checks,
         error_messages=_messages(label, f"{label}必须是文本"),
-        metadata={"description": label},
         **kwargs,
     )
 
@@ -95,8 +97,11 @@ def integer(label: str, low: int, high: int, strict: bool = True, **kwargs) -> f
     )
 
 
-def money(label: str) -> fields.Integer:
-    return integer(f"{label}（分）", 0, MAX_FEN, allow_none=True)
+def money(label: str, rule: str = "") -> fields.Integer:
+    field = integer(f"{label}（分）", 0, MAX_FEN, allow_none=True)
+    if rule:
+        field.metadata["description"] = f"{label}（分）；{rule}"
+    return field
 
 
 def day(label: str) -> fields.Date:
@@ -201,7 +206,12 @@ class ListingArgs(PageArgs):
 
 class DemandPatch(ApiSchema):
     title = text("标题", 200, allow_none=False)
-    description = text("需求描述", 20_000, allow_none=False)
+    description = text(
+        "需求描述",
+        20_000,
+        allow_none=False,
+        metadata={"description": "需求描述；发布（status=published）时须为中文，且不止一个词"},
+    )
     field = text("领域", 40)
     scenario_type = choice("场景类型", SCENARIO_TYPES)
     industry_code = text("国民经济行业代码", 8)
@@ -211,8 +221,8 @@ class DemandPatch(ApiSchema):
         error_messages=_messages("量化指标", "量化指标必须是列表"),
     )
     offered_resources = text("可提供的场景资源", 20_000)
-    budget_min_fen = money("预算下限")
-    budget_max_fen = money("预算上限")
+    budget_min_fen = money("预算下限", "不得高于预算上限")
+    budget_max_fen = money("预算上限", "不得低于预算下限")
     cooperation_modes = choices("合作方式", COOPERATION_MODES)
     required_maturity = choice("要求的成熟度", MATURITY, allow_none=True)
     deadline = day("截止日期")
@@ -238,7 +248,12 @@ class DemandPatch(ApiSchema):
 
 class DemandIn(DemandPatch):
     title = text("标题", 200, required=True)
-    description = text("需求描述", 20_000, required=True)
+    description = text(
+        "需求描述",
+        20_000,
+        required=True,
+        metadata={"description": "需求描述；发布（status=published）时须为中文，且不止一个词"},
+    )
 
 
 class MatchBands(ma.Schema):
@@ -556,8 +571,8 @@ REJECTION_CHOICES = {
 
 
 class MatchArgs(PageArgs):
-    demand_id = integer("场景需求编号", 1, 2**63 - 1, strict=False)
-    outcome_id = integer("科技成果编号", 1, 2**63 - 1, strict=False)
+    demand_id = integer("场景需求编号", 1, MAX_ID, strict=False)
+    outcome_id = integer("科技成果编号", 1, MAX_ID, strict=False)
     stage = choice("推荐状态", MATCH_STAGE_CHOICES)
 
 
@@ -593,9 +608,23 @@ class MatchOut(ma.Schema):
     created_at = fields.DateTime()
 
 
+class ObjectOut(fields.Dict):
+    """A JSON object that is never null: a missing value (older rows) is answered as {}."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(value if value is not None else {}, attr, obj, **kwargs)
+
+
 class MatchDetailOut(MatchOut):
-    components = fields.Dict(keys=fields.String(), values=fields.Float())
-    explanation = fields.Dict(metadata={"description": "评分构成、约束检查、指标对照与匹配短语"})
+    components = ObjectOut(
+        keys=fields.String(),
+        values=fields.Float(allow_none=True),
+        required=True,
+        metadata={"description": "各项得分；null 表示该项无从判断（如一方未填预算、无语义命中）"},
+    )
+    explanation = ObjectOut(
+        required=True, metadata={"description": "评分构成、约束检查、指标对照与匹配短语"}
+    )
 
 
 MatchPage = page_of(MatchOut, "MatchPage")
@@ -667,11 +696,11 @@ DEAL_STAGE_CHOICES = {
 
 
 class TermSheetArgs(PageArgs):
-    match_id = integer("推荐编号", 1, 2**63 - 1, strict=False)
+    match_id = integer("推荐编号", 1, MAX_ID, strict=False)
 
 
 class TermSheetIn(ApiSchema):
-    match_id = integer("推荐编号", 1, 2**63 - 1, required=True)
+    match_id = integer("推荐编号", 1, MAX_ID, required=True)
     profile_key = text("政策档案", 40, load_default=None)
     mode = text("交易方式", 16, load_default="use_first", allow_none=False)
 
@@ -682,7 +711,7 @@ class TermSheetPatch(ApiSchema):
         keys=fields.String(validate=validate.Length(min=1, max=40)),
         required=True,
         validate=validate.Length(min=1, max=40, error="一次最多修改{max}项条款"),
-        error_messages=_messages("修改内容", "修改内容必须是 {条款: 新值} 对象"),
+        error_messages=_messages("修改内容", "修改内容必须是 {{条款: 新值}} 对象"),
         metadata={"description": '{条款名: 新值}，如 {"royalty_rate": 300}（基点）'},
     )
 
@@ -844,7 +873,7 @@ class SubmissionArgs(PageArgs):
 
 
 class SubmissionIn(ApiSchema):
-    outcome_id = integer("科技成果编号", 1, 2**63 - 1, required=True)
+    outcome_id = integer("科技成果编号", 1, MAX_ID, required=True)
     pitch = text("揭榜说明", 2000, required=True)
 
 

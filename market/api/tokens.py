@@ -7,7 +7,7 @@ from sqlalchemy import select
 from models import ApiToken, NotFound, db
 
 from ..policy import can
-from .auth import issue_token, revoke_token, session_or_token_user
+from .auth import issue_token, revoke_token, session_or_token_user, session_write
 from .common import get_or_404, resource_blueprint
 from .schemas import TokenCreatedOut, TokenIn, TokenOut
 
@@ -29,6 +29,7 @@ def list_tokens():
 @blp.arguments(TokenIn)
 @blp.response(201, TokenCreatedOut)
 @blp.alt_response(401, response="UNAUTHORIZED")
+@session_write
 def create_token(data: dict):
     """新建 API 令牌；完整令牌只在此响应中出现一次。"""
     user = session_or_token_user()
@@ -42,6 +43,7 @@ def create_token(data: dict):
 @blp.response(204)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
+@session_write
 def delete_token(token_id: int):
     """撤销令牌，之后用它的请求一律 401。"""
     user = session_or_token_user()

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length
 from models import Notice, ValidationError, db, utcnow
 
 from ..services import notices
+from ..urls import page_number
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
@@ -42,10 +43,7 @@ class ObjectionForm(FlaskForm):
 
 @bp.route("/")
 def index():
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = page_number(request.args.get("page"))
     result = notices.public_notices(page, current_app.config["PAGE_SIZE"])
     now = utcnow()
     return render_template(

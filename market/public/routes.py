@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -24,7 +25,9 @@ from models.enums import COOPERATION_MODES, MATURITY, SCENARIO_TYPES
 
 from ..policy import can, may_see_demand_organization, may_view_demand
 from ..queries import listings as q
+from ..redirects import same_origin_referrer
 from ..services import cases
+from ..urls import page_number
 
 bp = Blueprint("public", __name__)
 
@@ -133,7 +136,7 @@ def login_alias():
 @bp.route("/cases", endpoint="cases")
 def cases_list():
     """标杆案例清单: published cases only."""
-    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    page = page_number(request.args.get("page"))
     return render_template(
         "public/cases.html", page=cases.published_cases(page, current_app.config["PAGE_SIZE"])
     )
@@ -188,16 +191,21 @@ def dashboard_chart(name: str):
 
 @bp.route("/healthz")
 def healthz():
-    """Liveness for the container healthcheck: the database answers."""
-    db.session.execute(db.text("SELECT 1"))
-    return {"status": "ok"}
+    """The container healthcheck: database, Redis, worker heartbeat and index, each reported;
+    503 only when the database is down."""
+    from .. import health
+
+    body, status = health.report()
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
 
 
 @bp.route("/lang/<code>")
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    return redirect(request.referrer or url_for("public.home"))
+    return redirect(same_origin_referrer() or url_for("public.home"))
 
 
 @bp.route("/vendor/bootstrap/<path:filename>")

@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from models import Demand, Industry, IpcCode, Organization, Outcome, db
 
 from ..policy import demand_shelf, listed_demands, open_demands
+from ..urls import page_number
 
 
 @dataclass
@@ -44,10 +45,7 @@ class ListingFilter:
 
     @classmethod
     def from_args(cls, args, per_page: int = 20) -> ListingFilter:
-        try:
-            page = max(1, int(args.get("page", 1)))
-        except ValueError:
-            page = 1
+        page = page_number(args.get("page"))
         return cls(
             q=(args.get("q") or "").strip()[:100],
             field=args.get("field", ""),

@@ -35,6 +35,7 @@ from models import (
 )
 from models.enums import COOPERATION_MODES, DEAL_STAGES, REJECTION_REASONS
 
+from ..urls import page_number
 from . import audit, notices, terms
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class QueueFilter:
             complexity=args.get("complexity") if args.get("complexity") in COMPLEXITY_BANDS else "",
             sort=args.get("sort") if args.get("sort") in QUEUE_SORTS else "score",
             intro_only=args.get("intro") == "1",
-            page=max(1, _int_or(args.get("page"), 1)),
+            page=page_number(args.get("page")),
             per_page=per_page,
         )
 
@@ -93,13 +94,6 @@ def _float_or_none(raw: Any) -> float | None:
         return max(0.0, min(1.0, float(raw)))
     except (TypeError, ValueError):
         return None
-
-
-def _int_or(raw: Any, default: int) -> int:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return default
 
 
 def review_queue(flt: QueueFilter) -> Page:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -20,6 +22,20 @@ def attach_error(form: FlaskForm, error: ValidationError, aliases: dict | None =
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+DEMAND_ACTIONS = ("draft", "publish", "publish_confirmed")
+OUTCOME_ACTIONS = ("draft", "publish")
+
+
+def requested_action(form: FlaskForm, allowed: tuple[str, ...]) -> str | None:
+    """The button a listing form was sent with (save as draft, publish…), or None with a form
+    error: publication state changes only when the author asked for it."""
+    action = request.form.get("action")
+    if action in allowed:
+        return action
+    form.form_errors.append(_("请使用表单底部的“保存草稿”或“发布”按钮提交"))
+    return None
 
 
 def guard(action: str):

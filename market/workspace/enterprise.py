@@ -17,7 +17,7 @@ from ..services import challenges, codes, demand_access, listings
 from ..services.lint import lint_demand
 from ..tasks import enqueue
 from . import queries
-from .common import attach_error, guard
+from .common import DEMAND_ACTIONS, attach_error, guard, requested_action
 from .forms import CONFIDENTIALITY_HELP, AccessDecisionForm, DecisionForm, DemandForm
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,9 @@ def edit_demand(demand_id: int):
         form = DemandForm(obj=demand)
         form.load(demand)
         return _render(form, demand)
-    return _save(DemandForm(obj=demand), demand)
+    # From the submitted fields only: a field missing from the POST is an error, never the
+    # stored value silently kept.
+    return _save(DemandForm(), demand)
 
 
 @bp.route("/demands/<int:demand_id>/close", methods=["POST"])
@@ -118,9 +120,10 @@ def close_demand(demand_id: int):
 
 
 def _save(form: DemandForm, demand: Demand | None):
-    action = request.form.get("action", "draft")
+    valid = form.validate_on_submit()
+    action = requested_action(form, DEMAND_ACTIONS)
     publish = action in ("publish", "publish_confirmed")
-    if not form.validate_on_submit():
+    if not valid or action is None:
         form.pad_indicators()
         return _render(form, demand, status=422)
     try:

@@ -34,8 +34,9 @@ from ..policy import can, may_view_demand, require
 from ..queries.listings import Page
 from ..services import bulk_import, challenges, codes, demand_access, listings
 from ..tasks import enqueue
+from ..urls import page_number
 from . import queries
-from .common import attach_error, guard
+from .common import OUTCOME_ACTIONS, attach_error, guard, requested_action
 from .forms import (
     AccessRequestForm,
     ConfirmImportForm,
@@ -62,7 +63,7 @@ PREVIEW_VALID_ROWS = 100
 def index():
     org = current_user.organization
     query = request.args.get("q", "").strip()[:100]
-    page = bounded_page(request.args.get("page"))
+    page = page_number(request.args.get("page"))
     rows, matching = queries.my_outcomes(org.id, query, page) if org else ([], 0)
     return render_template(
         "workspace/institution/index.html",
@@ -97,7 +98,7 @@ def edit_outcome(outcome_id: int):
         form = OutcomeForm(obj=outcome)
         form.load(outcome)
         return _render_outcome(form, outcome)
-    return _save_outcome(OutcomeForm(obj=outcome), outcome)
+    return _save_outcome(OutcomeForm(), outcome)  # submitted fields only, as for demands
 
 
 @bp.route("/outcomes/<int:outcome_id>/patents", methods=["POST"])
@@ -132,8 +133,10 @@ def close_outcome(outcome_id: int):
 
 
 def _save_outcome(form: OutcomeForm, outcome: Outcome | None):
-    publish = request.form.get("action") == "publish"
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    action = requested_action(form, OUTCOME_ACTIONS)
+    publish = action == "publish"
+    if not valid or action is None:
         form.pad_indicators()
         return _render_outcome(form, outcome, status=422)
     try:
@@ -317,7 +320,7 @@ def enter_challenge(demand_id: int):
         current_user.organization_id,
         demand,
         request.args.get("q", ""),
-        bounded_page(request.args.get("page")),
+        page_number(request.args.get("page")),
     )
     outcome = db.session.get(Outcome, form.outcome_ref()) if form.outcome_ref() else None
     mine = outcome if outcome and outcome.organization_id == current_user.organization_id else None
@@ -388,15 +391,6 @@ def _render_entry(demand: Demand, form: SubmissionForm, picker, status: int):
         ),
         status,
     )
-
-
-def bounded_page(raw) -> int:
-    """A ?page= value as a page number: 1 when missing or not a number, capped far above any
-    real list so the database never sees an out-of-range integer."""
-    try:
-        return max(1, min(int(raw or 1), 100_000))
-    except (TypeError, ValueError):
-        return 1
 
 
 def _suggestions(title: str | None, text: str | None) -> dict | None:

@@ -2,7 +2,7 @@
 (请经纪人牵线对接) with the broker's answer, and per-user notifications
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04 11:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 import models.base
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

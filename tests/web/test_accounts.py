@@ -37,8 +37,9 @@ DEMAND = {
 
 def test_registration_waits_for_approval_then_user_can_post(client, auth, admin_user):
     response = client.post("/accounts/register", data=REGISTRATION, follow_redirects=True)
-    assert "注册成功" in page(response)
-    assert "等待运营人员审核" in page(response)
+    assert "注册申请已提交" in page(response)
+    auth.login(REGISTRATION["email"], REGISTRATION["password"])
+    assert "等待运营人员审核" in page(client.get("/accounts/profile"))
     org = db.session.scalar(
         select(Organization).where(Organization.name == REGISTRATION["org_name"])
     )

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from market import licensing
-from market.services import showcase, terms
+from market.services import deals, showcase, terms
 from market.services.seed import (
     DEMO_PASSWORD,
     SEED_DIR,
@@ -123,6 +123,7 @@ def test_deal_was_signed_after_a_notice_that_closed_in_the_past(deal):
     assert times == sorted(times) and times[-1] < utcnow()
     assert dict(events)["signed"] > notice.closes_at
     assert deal.price_fen == notice.price_fen
+    assert not deals.sla(deal).overdue  # signed inside the signed stage's time limit
 
 
 def test_deal_terms_pass_validation_under_a_real_profile(deal):

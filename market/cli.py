@@ -69,6 +69,20 @@ def register(app: Flask) -> None:
 
             enqueue("reconcile")
 
+    @app.cli.command("seed-showcase")
+    @click.option("--no-index", is_flag=True, help="只写数据库，不生成向量索引")
+    def seed_showcase(no_index: bool) -> None:
+        """只载入示例故事：已签约案例、到期即转待确认、进行中的揭榜挂帅（可重复运行）。"""
+        from .services.showcase import seed_showcase
+
+        added = seed_showcase()
+        db.session.commit()
+        click.echo(json.dumps({"added": added}, ensure_ascii=False))
+        if not no_index and any(added.values()):
+            from .tasks import enqueue
+
+            enqueue("reconcile")
+
     @app.cli.group("index")
     def index_group() -> None:
         """语义索引：补齐、重建、查看进度。"""

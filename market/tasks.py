@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from celery import Celery, Task
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,11 @@ TASK_MODULES = ["workers.tasks"]
 def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
-            with app.app_context():
+            # In a context of its own (its own database session), of the app that is active
+            # when the task is applied eagerly from a request or a command; a worker thread has
+            # none and uses the app Celery was built with.
+            target = current_app._get_current_object() if has_app_context() else app
+            with target.app_context():
                 return self.run(*args, **kwargs)
 
     celery = Celery(app.name, task_cls=FlaskTask, include=TASK_MODULES)

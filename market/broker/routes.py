@@ -313,8 +313,7 @@ def move(deal_id: int):
 @bp.route("/deals/<int:deal_id>/terms", methods=["POST"])
 def draft_terms(deal_id: int):
     def run(item, form):
-        row = terms.draft_for_match(item.match, form.profile_key.data, form.mode.data, current_user)
-        item.term_sheet_id = row.id
+        terms.draft_for_deal(item, form.profile_key.data, form.mode.data, current_user)
 
     return _deal_action(deal_id, DraftTermsForm(), "draft", run, _("条款书已生成"))
 

@@ -43,6 +43,7 @@ class CaseRow:
     region: str
     field: str
     signed_at: datetime | None
+    is_demo: bool = False  # a 示例 story's case (its demand or outcome is demo data)
 
 
 def admin_cases(state: str = "", page: int = 1, per_page: int = 50) -> Page:
@@ -112,6 +113,7 @@ def present(cases: list[BenchmarkCase]) -> list[CaseRow]:
                 region=demand.region_label,
                 field=demand.field or outcome.field or "",
                 signed_at=signed_at,
+                is_demo=demand.is_demo or outcome.is_demo,
             )
         )
     return result

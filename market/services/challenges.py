@@ -127,12 +127,20 @@ def _check_outcome(outcome: Outcome | None, user: User) -> Outcome:
 
 
 def submit(
-    demand: Demand, outcome: Outcome | None, user: User, pitch: str, *, on: date | None = None
+    demand: Demand,
+    outcome: Outcome | None,
+    user: User,
+    pitch: str,
+    *,
+    on: date | None = None,
+    now: datetime | None = None,
 ) -> ChallengeSubmission:
-    """揭榜: enter one of the user's institution's published outcomes against an open challenge."""
+    """揭榜: enter one of the user's institution's published outcomes against an open challenge.
+    ``now`` is the moment of entry (its Beijing date is ``on`` unless given)."""
     require(user, "challenge.submit")
     outcome = _check_outcome(outcome, user)
-    _check_open(demand, on or today())
+    _check_open(demand, on or (local_today(now) if now else today()))
+    now = now or utcnow()
     entry = db.session.scalar(
         select(ChallengeSubmission).where(
             ChallengeSubmission.demand_id == demand.id,
@@ -144,7 +152,9 @@ def submit(
     pitch = clean_text(pitch, "pitch", "揭榜说明", PITCH_LIMIT)
     before = audit.snapshot(entry, AUDITED) if entry else None
     if entry is None:
-        entry = ChallengeSubmission(demand_id=demand.id, outcome_id=outcome.id, pitch=pitch)
+        entry = ChallengeSubmission(
+            demand_id=demand.id, outcome_id=outcome.id, pitch=pitch, created_at=now
+        )
         db.session.add(entry)
     # A withdrawn entry may come back with a new pitch: one row per pair keeps the history.
     entry.organization_id, entry.submitted_by, entry.pitch = outcome.organization_id, user.id, pitch
@@ -176,7 +186,12 @@ def withdraw(
 
 
 def shortlist(
-    entry: ChallengeSubmission, user: User, note: str = "", expected_version: int | None = None
+    entry: ChallengeSubmission,
+    user: User,
+    note: str = "",
+    expected_version: int | None = None,
+    *,
+    now: datetime | None = None,
 ) -> ChallengeSubmission:
     """入围: the enterprise marks an entry for a closer look."""
     require(user, "challenge.decide", entry.demand)
@@ -185,11 +200,16 @@ def shortlist(
     _check_undecided(entry)
     if entry.state != "submitted":
         raise ValidationError(f"当前状态为“{entry.state_label}”，不能入围", "state")
-    return _move(entry, "shortlisted", user, note, "challenge.shortlist")
+    return _move(entry, "shortlisted", user, note, "challenge.shortlist", now=now)
 
 
 def pick_winner(
-    entry: ChallengeSubmission, user: User, note: str = "", expected_version: int | None = None
+    entry: ChallengeSubmission,
+    user: User,
+    note: str = "",
+    expected_version: int | None = None,
+    *,
+    now: datetime | None = None,
 ) -> ChallengeSubmission:
     """选定揭榜方: exactly one winner; every other live entry becomes not_selected."""
     require(user, "challenge.decide", entry.demand)
@@ -205,16 +225,16 @@ def pick_winner(
             ChallengeSubmission.state.in_(LIVE),
         )
     ).all()
-    now = utcnow()
+    now = now or utcnow()
     for other in others:
         _move(other, "not_selected", user, None, "challenge.not_selected", now=now)
     _move(entry, "winner", user, note, "challenge.winner", now=now)
-    entry.match = propose_winner(entry, user)
+    entry.match = propose_winner(entry, user, now=now)
     _flush(DECIDED)
     return entry
 
 
-def propose_winner(entry: ChallengeSubmission, user: User) -> Match:
+def propose_winner(entry: ChallengeSubmission, user: User, *, now: datetime | None = None) -> Match:
     """The winning pair goes to the brokers' review queue as a proposal (reused if it exists)."""
     match = db.session.scalar(
         select(Match).where(
@@ -232,6 +252,7 @@ def propose_winner(entry: ChallengeSubmission, user: User) -> Match:
             complexity=0.0,
             stage="proposed",
             model_version=MATCH_VERSION,
+            created_at=now or utcnow(),
         )
         db.session.add(match)
     elif match.stage == "withdrawn":

@@ -179,18 +179,28 @@ def _flush_decision() -> None:
 
 
 def accept_match(
-    match: Match, user: User, expected_version: int | None = None, comment: str = ""
+    match: Match,
+    user: User,
+    expected_version: int | None = None,
+    comment: str = "",
+    *,
+    now: datetime | None = None,
 ) -> Deal:
     """Accept a proposal: it becomes a Deal at stage "reviewed". Conflict if someone was first."""
     _claim(match, user, expected_version)
+    now = now or utcnow()
     match.stage, match.broker_id = "accepted", user.id
     match.comment = (comment or "").strip()[:2000] or None
     match.decision_features = decision_features(match, "accepted")
-    match.decided_at = utcnow()
+    match.decided_at = now
     _flush_decision()
-    deal = Deal(match_id=match.id, stage="reviewed", broker_id=user.id, stage_changed_at=utcnow())
+    deal = Deal(
+        match_id=match.id, stage="reviewed", broker_id=user.id, stage_changed_at=now, created_at=now
+    )
     deal.events.append(
-        DealEvent(from_stage="proposed", to_stage="reviewed", user_id=user.id, note=match.comment)
+        DealEvent(
+            from_stage="proposed", to_stage="reviewed", user_id=user.id, note=match.comment, at=now
+        )
     )
     db.session.add(deal)
     _flush_decision()
@@ -261,7 +271,7 @@ def move_deal(
         raise ValidationError("请填写成交价格，通过“发起公示”进入公示阶段", "to_stage")
     if deal.stage == "notice":
         notices.withdraw_open(deal, user, now)
-    _apply_move_effects(deal, to_stage, note, registration_no, user)
+    _apply_move_effects(deal, to_stage, note, registration_no, user, now)
     record_move(deal, to_stage, user, note or None, now)
     _flush_deal()
     return deal
@@ -279,12 +289,12 @@ def _check_move(deal: Deal, to_stage: str, note: str, registration_no: str, now)
 
 
 def _apply_move_effects(
-    deal: Deal, to_stage: str, note: str, registration_no: str, user: User
+    deal: Deal, to_stage: str, note: str, registration_no: str, user: User, now: datetime
 ) -> None:
     if to_stage == "lost":
         deal.lost_reason = note
     elif to_stage == "signed":
-        draft_case(deal, user)
+        draft_case(deal, user, now=now)
     elif to_stage == "registered":
         deal.contract_registration_no = registration_no.strip()[:64]
 
@@ -419,7 +429,7 @@ def _cap_message(rule, total: int, subsidy: int) -> str:
 # -- 标杆案例 ------------------------------------------------------------------------------------
 
 
-def draft_case(deal: Deal, user: User) -> BenchmarkCase:
+def draft_case(deal: Deal, user: User, *, now: datetime | None = None) -> BenchmarkCase:
     """A signed deal drafts a benchmark case (unpublished until an admin publishes it)."""
     existing = db.session.scalar(select(BenchmarkCase).where(BenchmarkCase.deal_id == deal.id))
     if existing is not None:
@@ -431,6 +441,7 @@ def draft_case(deal: Deal, user: User) -> BenchmarkCase:
     price = f"，成交价{yuan(deal.price_fen)}" if deal.price_fen is not None else ""
     case = BenchmarkCase(
         deal_id=deal.id,
+        created_at=now or utcnow(),
         title=f"{outcome.title[:120]}落地应用",
         summary=(
             f"{outcome.organization.name}的科技成果“{outcome.title}”以{mode}方式"

@@ -30,6 +30,8 @@ DEMO_USERS = [
     ("broker@demo.scenebridge.cn", "示例技术经纪人", "broker", None),
     ("enterprise@demo.scenebridge.cn", "示例企业用户", "enterprise", "enterprise"),
     ("tto@demo.scenebridge.cn", "示例高校技术转移办", "institution", PATENT_ORG),
+    ("tto-zhuhai@demo.scenebridge.cn", "示例滨海理工大学技术转移中心", "institution", "org-u-001"),
+    ("institute@demo.scenebridge.cn", "示例横琴研究院成果转化部", "institution", "org-i-001"),
 ]
 
 
@@ -58,6 +60,9 @@ def seed_all(
     added["paper_outcomes"] = load_paper_outcomes(
         catalogue / "paper_abstracts.jsonl", progress, outcome_limit
     )
+    from .showcase import seed_showcase
+
+    added.update(seed_showcase())
     return added
 
 

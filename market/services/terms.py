@@ -202,6 +202,16 @@ def draft_for_match(
     return row
 
 
+def draft_for_deal(
+    deal: Deal, profile_key: str | None, mode: str, user: User, today: date | None = None
+) -> TermSheet:
+    """Draft the terms of a deal's pairing and make them the deal's current sheet."""
+    row = draft_for_match(deal.match, profile_key, mode, user, today)
+    deal.term_sheet_id = row.id
+    db.session.flush()
+    return row
+
+
 def sheet_of(row: TermSheet) -> licensing.TermSheet:
     return licensing.TermSheet.from_dict(row.data)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -307,3 +307,19 @@ def test_entry_picker_puts_proposed_outcomes_first_and_searches_and_pages(challe
     assert [o.title for o in found.items] == ["起重机裂纹检测"] and found.total == 1
     literal = challenges.eligible_outcomes(institution.id, challenge, query="%")
     assert literal.total == 0  # a wildcard is searched for literally
+
+
+def test_entry_and_decisions_keep_the_time_they_happened(enterprise, challenge, outcome, tto, boss):
+    """A past entry (an import, the demo's 示例 stories) is checked against the deadline of its
+    own day and keeps its own times, down to the proposal it leads to."""
+    entered = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+    closed = make_challenge(enterprise, challenge_deadline=date(2026, 1, 10))
+    entry = challenges.submit(closed, outcome, tto, PITCH, now=entered)
+    assert entry.created_at == entered
+    challenges.shortlist(entry, boss, now=entered + timedelta(days=2))
+    assert entry.decided_at == entered + timedelta(days=2)
+    challenges.pick_winner(entry, boss, now=entered + timedelta(days=9))
+    assert entry.decided_at == entry.match.created_at == entered + timedelta(days=9)
+    late = make_outcome(outcome.organization, "另一项裂纹检测成果")
+    with pytest.raises(ValidationError):
+        challenges.submit(closed, late, tto, PITCH, now=datetime(2026, 1, 11, 2, tzinfo=UTC))

@@ -212,3 +212,16 @@ def test_review_queue_filters_and_orders(create_match, create_outcome, broker):
     assert deals.review_queue(deals.QueueFilter(region="北京市")).total == 0
     deals.accept_match(high, broker)
     assert [m.id for m in deals.review_queue(deals.QueueFilter()).items] == [low.id]
+
+
+def test_accept_and_sign_at_given_times(match, broker):
+    """Services act at a passed time, so a deal's history can be recorded as it happened."""
+    deal = deals.accept_match(match, broker, now=NOW - timedelta(days=30))
+    assert match.decided_at == deal.created_at == deal.stage_changed_at == NOW - timedelta(days=30)
+    assert [e.at for e in deal.events] == [NOW - timedelta(days=30)]
+    deals.move_deal(deal, "introduced", broker, now=NOW - timedelta(days=29))
+    deals.move_deal(deal, "negotiating", broker, now=NOW - timedelta(days=28))
+    notices.open_notice(deal, 50_000_000, "negotiated", broker, now=NOW - timedelta(days=27))
+    deals.move_deal(deal, "signed", broker, now=NOW)
+    case = db.session.scalar(select(BenchmarkCase).where(BenchmarkCase.deal_id == deal.id))
+    assert case.created_at == NOW and deal.stage_changed_at == NOW

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market.services import terms
+from market.services import deals, terms
 from models import Conflict, PolicyProfile, TermSheet, db
 
 
@@ -41,6 +42,13 @@ def test_draft_for_match_uses_database_facts(match, broker):
     assert sheet.term("entry_fee").citation
     assert sheet.licensee_is_sme is True
     assert row.licensee_id == match.demand.organization_id
+
+
+def test_draft_for_deal_makes_the_sheet_current(match, broker):
+    deal = deals.accept_match(match, broker)
+    row = terms.draft_for_deal(deal, "zhuhai-2025", "use_first", broker, date(2026, 1, 5))
+    assert deal.term_sheet_id == row.id and deals.current_sheet(deal) is row
+    assert terms.sheet_of(row).drafted_on == date(2026, 1, 5)
 
 
 def test_edit_is_revalidated_and_names_the_rule(match, broker):

@@ -15,7 +15,8 @@ def test_seed_is_idempotent(app):
     assert first["demands"] == len(json.loads((SEED_DIR / "demands.json").read_text("utf-8")))
     assert first["demands"] >= 60
     assert first["patent_outcomes"] == 40 and first["paper_outcomes"] == 40
-    assert totals["patents"] == 40
+    assert totals["patents"] == 40 + 2  # the 示例 stories' deal and 到期即转 outcomes
+    assert first["showcase_deals"] == first["showcase_consents"] == 1
 
 
 def test_seed_marks_demo_data_and_never_labels_benchmark_patents(app):
@@ -52,5 +53,5 @@ def test_seed_cli_prints_totals(runner):
     result = runner.invoke(args=["seed", "--limit", "5", "--no-index"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["totals"]["outcomes"] == 10
+    assert report["totals"]["outcomes"] == 10 + 5  # five outcomes in the 示例 stories
     assert report["added"]["industries"] == 0  # loaded by the session fixture already

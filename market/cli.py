@@ -181,10 +181,13 @@ def register(app: Flask) -> None:
 
     @index_group.command("status")
     def index_status() -> None:
-        """各类条目的索引进度。"""
+        """各类条目的索引进度，并逐一校验索引文件（清单、模型、校验和）；有问题时退出码为 1。"""
         from .services import indexing
 
-        click.echo(json.dumps(indexing.status(), ensure_ascii=False))
+        report = indexing.status(verify=True)
+        click.echo(json.dumps(report, ensure_ascii=False))
+        if any(part["problem"] for part in report.values()):
+            raise SystemExit(1)
 
 
 def _spawn_background(app: Flask, args: list[str], log_name: str) -> None:

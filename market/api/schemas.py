@@ -506,12 +506,22 @@ class SearchHit(ma.Schema):
     outcome = fields.Nested(OutcomeOut, allow_none=True)
 
 
+class Unavailable(ma.Schema):
+    retriever = fields.String(required=True, metadata={"description": "semantic：语义检索"})
+    reason = fields.String(required=True)
+
+
 class SearchOut(ma.Schema):
     kind = fields.String(required=True)
     method = fields.String(
         required=True,
         validate=validate.OneOf(["semantic", "keyword"]),
         metadata={"description": "semantic：向量索引；keyword：索引为空时的关键词检索"},
+    )
+    unavailable = fields.List(
+        fields.Nested(Unavailable),
+        required=True,
+        metadata={"description": "暂不可用的检索方式及原因（如索引文件损坏、正在从数据库重建）"},
     )
     items = fields.List(fields.Nested(SearchHit), required=True)
 

@@ -1,7 +1,8 @@
 """/api/v1/search — semantic search over the vector index, keyword search when it is empty.
 
 The answer says which was used (``method``: ``semantic`` or ``keyword``), so a client can tell
-a weak semantic result from a plain substring match.
+a weak semantic result from a plain substring match, and which retrievers are down and why
+(``unavailable``: a damaged index file being rebuilt).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def search(args: dict):
     """按语义检索场景需求或科技成果。"""
     user = api_user()
     kind, text, k = args["kind"], args["q"].strip(), args["k"]
+    problem = indexing.index_problem(kind)
     hits = semantic(kind, text, k, user) if text else []
     method = "semantic"
     if not hits:
@@ -40,6 +42,8 @@ def search(args: dict):
     return {
         "kind": kind,
         "method": method,
+        # Never silently degraded: a damaged index says so instead of answering from nothing.
+        "unavailable": [{"retriever": "semantic", "reason": problem}] if problem else [],
         "items": [_hit(kind, item, score, user) for item, score in hits],
     }
 

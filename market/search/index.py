@@ -166,8 +166,12 @@ class VectorIndex:
         self._flat: faiss.IndexIDMap2 | None = self._new_flat()
         self._hnsw: _Hnsw | None = None
         self._generation = 0  # bumped by every change of contents (see ``vectors``)
+        # Why this copy is not the saved index (a damaged or missing file it could not load):
+        # searches then say semantic search is down instead of answering from nothing.
+        self.problem: str | None = None
         # (generation, database ids sorted, their rows in the vector storage): see ``vectors``
         self._layout: tuple[int, np.ndarray, np.ndarray] = (-1, np.zeros(0, np.int64), np.zeros(0))
+        self._sizes: dict[str, int] = {}
 
     # ------------------------------------------------------------------ shape
 
@@ -401,6 +405,7 @@ class VectorIndex:
         _atomic_bytes(directory / MANIFEST, json.dumps(manifest, indent=2).encode())
         self.version, self.directory = version, directory
         self._manifest_stamp = _stamp(directory / MANIFEST)
+        self.problem = None  # what is on disk is this copy again
         _prune_old_versions(directory, keep=set(files) | set(_previous_files(directory, version)))
         log.info("saved %s index v%d (%d vectors) to %s", self.kind, version, len(self), directory)
         return manifest
@@ -412,11 +417,13 @@ class VectorIndex:
         # write_index streams to disk; serialize_index would hold a second copy in memory
         _atomic_file(directory / name, lambda tmp: faiss.write_index(index, tmp))
         files[name] = sha256_file(directory / name)
+        self._sizes = {name: (directory / name).stat().st_size}
         if self._hnsw is not None:
             slots = f"slots-{version}.npz"
             arrays = {"labels": self._hnsw.labels, "alive": self._hnsw.alive}
             _atomic_file(directory / slots, lambda tmp: _save_npz(tmp, arrays))
             files[slots] = sha256_file(directory / slots)
+            self._sizes[slots] = (directory / slots).stat().st_size
         return files
 
     def _manifest(self, version: int, files: dict[str, str]) -> dict:
@@ -432,6 +439,9 @@ class VectorIndex:
             "ef_search": self.ef_search,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "files": files,
+            # Byte sizes: a cheap check (a stat) that the files are whole, for status pages;
+            # the sha256 above is checked on every load.
+            "sizes": {name: self._sizes.get(name) for name in files},
         }
 
     @classmethod
@@ -459,6 +469,32 @@ class VectorIndex:
             self._generation += 1
             self.version, self.directory = int(manifest["version"]), directory
             self._manifest_stamp = _stamp(directory / MANIFEST)
+            self.problem = None
+
+    @classmethod
+    def unusable(cls, directory: Path | str, problem: str, **options) -> VectorIndex:
+        """An empty stand-in for a saved index that could not be loaded: it knows where the
+        files are, so it adopts them once they are repaired (``reload_if_changed``), and says
+        why it is empty (``problem``)."""
+        index = cls(**options)
+        index.directory, index.problem = Path(directory), problem
+        index._manifest_stamp = _stamp(index.directory / MANIFEST)
+        return index
+
+    def disk_problem(self) -> str | None:
+        """What is wrong with the saved files of this index (missing, damaged, another model),
+        checked in full (sha256); None when they load. Reconcile asks it of the files on disk,
+        not of this process's copy in memory."""
+        if self.directory is None:
+            return None
+        try:
+            manifest = read_manifest(self.directory)
+            _check_expected(manifest, self.model, self.dim, self.model_checksum or None)
+            for prefix in ("index-", "slots-"):
+                _verified_path(self.directory, manifest, prefix)
+        except VectorIndexError as e:
+            return str(e)
+        return None
 
     def reload_if_changed(self) -> bool:
         """Load a newer version written by another process; cheap (a stat) when nothing changed."""
@@ -467,12 +503,20 @@ class VectorIndex:
         stamp = _stamp(self.directory / MANIFEST)
         if stamp is None or stamp == self._manifest_stamp:
             return False
-        manifest = read_manifest(self.directory)
-        if int(manifest["version"]) <= self.version:
+        try:
+            manifest = read_manifest(self.directory)
+            if int(manifest["version"]) <= self.version:
+                self._manifest_stamp = stamp
+                return False
+            _check_expected(manifest, self.model, self.dim, self.model_checksum or None)
+            self._adopt(self.directory, manifest)
+        except VectorIndexError as e:
+            # A damaged newer version: keep serving what this copy holds, say so, and do not
+            # checksum the same files again on every request.
             self._manifest_stamp = stamp
+            self.problem = f"newer index files unusable: {e}"
+            log.warning("index at %s: %s", self.directory, self.problem)
             return False
-        _check_expected(manifest, self.model, self.dim, self.model_checksum or None)
-        self._adopt(self.directory, manifest)
         log.info("reloaded index v%d from %s", self.version, self.directory)
         return True
 
@@ -504,6 +548,24 @@ def read_manifest(directory: Path | str) -> dict:
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexCorrupt(f"{path}: unsupported format {manifest.get('format')!r}")
     return manifest
+
+
+def files_look_whole(directory: Path | str) -> str | None:
+    """A cheap check (no checksums) for status pages: the manifest reads and every file it
+    names exists with the size it recorded. None when they do."""
+    directory = Path(directory)
+    try:
+        manifest = read_manifest(directory)
+    except IndexCorrupt as e:
+        return str(e)
+    sizes = manifest.get("sizes") or {}
+    for name in manifest["files"]:
+        path = directory / name
+        if not path.is_file():
+            return f"index file {path} is missing"
+        if sizes.get(name) is not None and path.stat().st_size != sizes[name]:
+            return f"index file {path} is {path.stat().st_size} bytes, {sizes[name]} expected"
+    return None
 
 
 def _disk_version(directory: Path) -> int:

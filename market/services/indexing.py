@@ -89,8 +89,17 @@ def _open_index(kind: str):
         )
     except VectorIndexError as e:
         # A model change or a damaged file: the DB still knows everything; reconcile refills.
+        # Until then this copy is empty and says why (searches report semantic search down),
+        # and it adopts the files as soon as another process has repaired them.
         log.warning("%s index unusable (%s); starting empty, reconcile rebuilds it", kind, e)
-        return _new_index(kind)
+        return VectorIndex.unusable(
+            folder,
+            str(e),
+            dim=emb.dim,
+            model=emb.name,
+            model_checksum=emb.checksum,
+            hnsw_threshold=current_app.config["FLAT_INDEX_LIMIT"],
+        )
 
 
 def get_index(kind: str):
@@ -112,11 +121,13 @@ class IndexStore:
     def __init__(self, folder: Path, cls: type):
         self.folder, self.cls = folder, cls
         self.stamp = self._stamp()
+        self.problem: str | None = None  # why this copy is empty though files exist
         try:
             self.index = cls.load(folder) if self.stamp else cls()
         except (OSError, ValueError) as e:
             log.warning("%s at %s unusable (%s); reconcile rebuilds it", cls.__name__, folder, e)
             self.index = cls()
+            self.problem = f"{cls.__name__} at {folder} unusable: {e}"
 
     def _stamp(self) -> str | None:
         try:
@@ -127,11 +138,19 @@ class IndexStore:
     def reload_if_changed(self) -> None:
         stamp = self._stamp()
         if stamp and stamp != self.stamp:
-            self.index, self.stamp = self.cls.load(self.folder), stamp
+            try:
+                self.index = self.cls.load(self.folder)
+            except (OSError, ValueError) as e:  # keep serving this copy, and say why
+                self.problem = f"newer {self.cls.__name__} files unusable: {e}"
+                log.warning("%s", self.problem)
+            else:
+                self.problem = None
+            self.stamp = stamp
 
     def save(self) -> None:
         self.index.save(self.folder)
         self.stamp = self._stamp()
+        self.problem = None
 
 
 _stores: dict[tuple[str, str, str], IndexStore] = {}
@@ -616,13 +635,33 @@ def reconcile(
         # filled from the stored lists.
         indexed = set(get_index(kind).ids().tolist())
         _fill_neighbors(kind, sorted(indexed - set(get_neighbor_graph(kind).ids)))
+        repaired = _repair_files(kind)
         report[kind] = {
             "indexed": done,
             "removed_orphans": len(orphans),
             "lost": len(lost),
             "size": len(get_index(kind)),
+            "files_repaired": repaired,
         }
     return report
+
+
+def _repair_files(kind: str) -> str | None:
+    """Compare the saved vector index with the database's view, on disk rather than in this
+    process's memory: a damaged or missing file is written again from this copy once it holds
+    everything (reconcile has just re-added what was lost). Returns what was wrong, or None."""
+    index = get_index(kind)
+    problem = index.disk_problem() if index.directory is not None else None
+    if problem is None and index.directory is None and len(index):
+        problem = "never saved"
+    if problem is None:
+        index.problem = None
+        return None
+    log.warning("%s index files: %s; saving them again from memory", kind, problem)
+    with _writing(kind):
+        pass  # the writing context saves the index under the file lock
+    index.problem = None
+    return problem
 
 
 def _fill_ipc(kind: str, ids: list[int]) -> set[int]:
@@ -686,8 +725,10 @@ def rebuild(kind: str) -> dict:
     return {"kind": kind, "size": len(get_index(kind))}
 
 
-def status() -> dict:
-    """How much of the catalogue is searchable, for the UI's progress bar."""
+def status(verify: bool = False) -> dict:
+    """How much of the catalogue is searchable, for the UI's progress bar, and what is wrong
+    with an index (``problem``). ``verify`` checks the saved files in full (checksums), as
+    ``flask index status`` does; pages use the cheap check."""
     result = {}
     for kind, model in KINDS.items():
         total = (
@@ -697,8 +738,47 @@ def status() -> dict:
             or 0
         )
         pending = len(stale_ids(kind))
-        result[kind] = {"total": total, "indexed": total - pending}
+        problem = verify_files(kind) if verify else index_problem(kind)
+        result[kind] = {"total": total, "indexed": total - pending, "problem": problem}
     return result
+
+
+def verify_files(kind: str) -> str | None:
+    """Load the saved vector index of ``kind`` as a new process would (manifest, model,
+    checksums): what is wrong with it, or None. Nothing saved yet is not a problem."""
+    from market.search.index import VectorIndex, VectorIndexError
+
+    folder = index_dir(kind)
+    if not (folder / "manifest.json").exists():
+        return None
+    emb = embedder()
+    try:
+        VectorIndex.load(
+            folder, expected_model=emb.name, expected_dim=emb.dim, expected_checksum=emb.checksum
+        )
+    except VectorIndexError as e:
+        return str(e)
+    return None
+
+
+def index_problem(kind: str) -> str | None:
+    """Why semantic search over ``kind`` is degraded in this process, or None: its loaded copy
+    could not load the saved files, or (not loaded yet) the files look damaged. Cheap: no
+    checksums (those run on load and in reconcile)."""
+    folder = current_app.config["INDEX_DIR"]
+    stores = [_stores.get((folder, kind, name)) for name in STORES]
+    broken = [store.problem for store in stores if store is not None and store.problem]
+    loaded = _indexes.get((folder, kind))
+    if loaded is not None:
+        return "；".join(filter(None, [loaded.problem, *broken])) or None
+    if broken:
+        return "；".join(broken)
+    vectors = index_dir(kind)
+    if not (vectors / "manifest.json").exists():
+        return None  # nothing saved yet: a new install, reported as indexing progress
+    from market.search.index import files_look_whole
+
+    return files_look_whole(vectors)
 
 
 def prepare_model(

@@ -90,7 +90,13 @@ def test_reconcile_repairs_missing_stale_and_orphaned(app, outcomes, enterprise)
     assert indexing.stale_ids("outcome") == [outcomes[3].id]
     report = indexing.reconcile()
     db.session.commit()
-    assert report["outcome"] == {"indexed": 1, "removed_orphans": 1, "lost": 0, "size": 5}
+    assert report["outcome"] == {
+        "indexed": 1,
+        "removed_orphans": 1,
+        "lost": 0,
+        "size": 5,
+        "files_repaired": None,
+    }
     assert indexing.stale_ids("outcome") == []
     assert indexing.reconcile()["outcome"]["indexed"] == 0  # idempotent
 
@@ -200,10 +206,10 @@ def test_model_change_triggers_full_rebuild(app, outcomes):
 
 
 def test_status_counts_progress(app, outcomes):
-    assert indexing.status()["outcome"] == {"total": 5, "indexed": 0}
+    assert indexing.status()["outcome"] == {"total": 5, "indexed": 0, "problem": None}
     indexing.index_listings("outcome", [outcomes[0].id])
     db.session.commit()
-    assert indexing.status()["outcome"] == {"total": 5, "indexed": 1}
+    assert indexing.status()["outcome"] == {"total": 5, "indexed": 1, "problem": None}
 
 
 def test_home_page_shows_index_progress(client, outcomes):

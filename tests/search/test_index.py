@@ -199,13 +199,19 @@ def test_reader_reloads_a_newer_version(mode, tmp_path):
 
 
 def test_reload_refuses_an_index_of_another_model(tmp_path):
+    """It keeps serving its own copy and says why it did not take the new files (no request
+    fails on it), and does not checksum the same files again on the next request."""
     make("flat")[0].save(tmp_path)
     reader = VectorIndex.load(tmp_path)
+    size = len(reader)
     other = VectorIndex(DIM, model="other-model", model_checksum="c")
     other.add([1], unit(1))
     other.save(tmp_path)
+    assert reader.reload_if_changed() is False
+    assert len(reader) == size and "other-model" in reader.problem
     with pytest.raises(IndexMismatch):
-        reader.reload_if_changed()
+        VectorIndex.load(tmp_path, expected_model=reader.model)
+    assert reader.reload_if_changed() is False  # same files: not read again
 
 
 # ---------------------------------------------------------------- properties and threads

@@ -11,6 +11,8 @@ from flask import Flask, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from models.enums import N_
+
 from .config import apply_environment, check_production, check_services, defaults
 
 log = logging.getLogger(__name__)
@@ -40,10 +42,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from . import bench, cli, errors, formatting
+    from . import bench, cli, errors, formatting, i18n
 
     errors.register(app)
     formatting.register(app)
+    i18n.register(app)
     cli.register(app)
     bench.register(app)
 
@@ -70,7 +73,8 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录"
+    login_manager.login_message = N_("请先登录")
+    login_manager.localize_callback = _translate  # flashed in the reader's language
     babel.init_app(app, locale_selector=_select_locale)
 
     @login_manager.user_loader
@@ -95,6 +99,12 @@ def _init_extensions(app: Flask) -> None:
         from flask_babel import get_locale
 
         return {"current_locale": str(get_locale()), "languages": app.config["LANGUAGES"]}
+
+
+def _translate(text: str) -> str:
+    from flask_babel import gettext
+
+    return gettext(text)
 
 
 def _select_locale() -> str:

@@ -8,19 +8,23 @@ from flask import Flask, Response, jsonify, make_response, render_template, requ
 from werkzeug.exceptions import HTTPException
 
 from models import DomainError, db
+from models.enums import N_
+
+from .i18n import error_text, label
 
 log = logging.getLogger(__name__)
 
+# JSON answers keep the Chinese text (the API's language); pages show it in the reader's.
 MESSAGES = {
-    400: "请求有误",
-    403: "您没有权限进行此操作",
-    404: "页面不存在或已被删除",
-    405: "不支持此请求方式",
-    409: "数据已被他人修改，请刷新后重试",
-    413: "上传的文件过大",
-    422: "提交的内容有误",
-    429: "请求过于频繁，请稍后再试",
-    500: "服务器出错了，我们已记录问题",
+    400: N_("请求有误"),
+    403: N_("您没有权限进行此操作"),
+    404: N_("页面不存在或已被删除"),
+    405: N_("不支持此请求方式"),
+    409: N_("数据已被他人修改，请刷新后重试"),
+    413: N_("上传的文件过大"),
+    422: N_("提交的内容有误"),
+    429: N_("请求过于频繁，请稍后再试"),
+    500: N_("服务器出错了，我们已记录问题"),
 }
 
 
@@ -34,13 +38,17 @@ def wants_json() -> bool:
     )
 
 
-def _respond(status: int, code: str, message: str, errors: dict | None = None):
+def _respond(
+    status: int, code: str, message: str, errors: dict | None = None, shown: str | None = None
+):
+    """JSON with ``message``, or the error page with ``shown`` (``message`` translated)."""
     if wants_json():
         body = {"code": code, "message": message}
         if errors:
             body["errors"] = errors
         return jsonify(body), status
-    return render_template("errors/error.html", status=status, message=message), status
+    shown = label(message) if shown is None else shown
+    return render_template("errors/error.html", status=status, message=shown), status
 
 
 def with_protocol_headers(response, e: HTTPException):
@@ -67,7 +75,7 @@ def register(app: Flask) -> None:
     def domain_error(e: DomainError):
         db.session.rollback()
         errors = {e.field: [e.message]} if e.field else None
-        return _respond(e.status, e.code, e.message, errors)
+        return _respond(e.status, e.code, e.message, errors, shown=error_text(e))
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, select
 
 from models import Demand, DemandAccess, Forbidden, db
+from models.enums import N_
 
 Rule = Callable[[Any, Any], bool]
 
@@ -144,7 +145,7 @@ def can(user, action: str, resource: Any = None) -> bool:
 
 def require(user, action: str, resource: Any = None) -> None:
     if not can(user, action, resource):
-        raise Forbidden("您没有权限进行此操作", None)
+        raise Forbidden(N_("您没有权限进行此操作"), None)
 
 
 # ---- what a viewer sees of a demand: the confidentiality tiers -------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import UTCDateTime, db, utcnow
-from .enums import ORG_KINDS, ROLES
+from .enums import N_, ORG_KINDS, ROLES
 from .errors import ValidationError
 
 
@@ -41,15 +41,15 @@ class Organization(db.Model):
     def _name(self, _key, value):
         value = (value or "").strip()
         if not value:
-            raise ValidationError("机构名称不能为空", "name")
+            raise ValidationError(N_("机构名称不能为空"), "name")
         if len(value) > 200:
-            raise ValidationError("机构名称不能超过200个字", "name")
+            raise ValidationError(N_("机构名称不能超过200个字"), "name")
         return value
 
     @validates("kind")
     def _kind(self, _key, value):
         if value not in ORG_KINDS:
-            raise ValidationError(f"未知的机构类型：{value}", "kind")
+            raise ValidationError(N_("未知的机构类型：%(value)s"), "kind", value=value)
         return value
 
     @property
@@ -92,18 +92,18 @@ class User(UserMixin, db.Model):
     def _email(self, _key, value):
         value = (value or "").strip().lower()
         if "@" not in value or len(value) > 254:
-            raise ValidationError("请输入有效的电子邮箱", "email")
+            raise ValidationError(N_("请输入有效的电子邮箱"), "email")
         return value
 
     @validates("role")
     def _role(self, _key, value):
         if value not in ROLES:
-            raise ValidationError(f"未知的用户角色：{value}", "role")
+            raise ValidationError(N_("未知的用户角色：%(value)s"), "role", value=value)
         return value
 
     def set_password(self, password: str) -> None:
         if len(password or "") < 8:
-            raise ValidationError("密码至少需要8个字符", "password")
+            raise ValidationError(N_("密码至少需要8个字符"), "password")
         self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .accounts import User
 from .base import UTCDateTime, db, utcnow
+from .enums import N_
 from .errors import ValidationError
 
 TOKEN_NAME_LIMIT = 80
@@ -40,9 +41,13 @@ class ApiToken(db.Model):
     def _name(self, _key, value):
         value = (value or "").strip()
         if not value:
-            raise ValidationError("令牌名称不能为空", "name")
+            raise ValidationError(N_("令牌名称不能为空"), "name")
         if len(value) > TOKEN_NAME_LIMIT:
-            raise ValidationError(f"令牌名称不能超过{TOKEN_NAME_LIMIT}个字", "name")
+            raise ValidationError(
+                N_("令牌名称不能超过%(token_name_limit)s个字"),
+                "name",
+                token_name_limit=TOKEN_NAME_LIMIT,
+            )
         return value
 
     @property

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from .accounts import Organization
 from .base import UTCDateTime, db, utcnow
 from .deals import Match
-from .enums import SUBMISSION_STATES
+from .enums import N_, SUBMISSION_STATES
 from .errors import ValidationError
 from .listings import Demand, Outcome, clean_text
 
@@ -83,7 +83,7 @@ class ChallengeSubmission(db.Model):
     @validates("state")
     def _state(self, _key, value):
         if value not in SUBMISSION_STATES:
-            raise ValidationError(f"未知的揭榜状态：{value}", "state")
+            raise ValidationError(N_("未知的揭榜状态：%(value)s"), "state", value=value)
         return value
 
     @property

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .accounts import Organization, User
 from .base import UTCDateTime, db, utcnow
 from .deals import Match
+from .enums import N_
 
 INTRO_STATES = {
-    "requested": "待经纪人答复",
-    "accepted": "经纪人已接受，将联系双方",
-    "declined": "经纪人已婉拒",
+    "requested": N_("待经纪人答复"),
+    "accepted": N_("经纪人已接受，将联系双方"),
+    "declined": N_("经纪人已婉拒"),
 }
 
 NOTIFICATION_KINDS = ("intro_requested", "intro_accepted", "intro_declined")

@@ -9,14 +9,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .accounts import Organization
 from .base import UTCDateTime, db, utcnow
+from .enums import N_
 from .ops import Job
 
 IMPORT_STATES = {
-    "previewed": "待确认",
-    "queued": "排队中",
-    "running": "导入中",
-    "done": "已完成",
-    "failed": "失败",
+    "previewed": N_("待确认"),
+    "queued": N_("排队中"),
+    "running": N_("导入中"),
+    "done": N_("已完成"),
+    "failed": N_("失败"),
 }
 
 

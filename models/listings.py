@@ -27,6 +27,7 @@ from .enums import (
     INDICATOR_OPS,
     LISTING_STATUS,
     MATURITY,
+    N_,
     PATENT_KINDS,
     PATENT_STATUS,
     RESEARCH_TYPES,
@@ -48,10 +49,16 @@ def clean_text(value, field: str, label: str, limit: int, required: bool = True)
     value = (value or "").strip()
     if not value:
         if required:
-            raise ValidationError(f"{label}不能为空", field)
+            raise ValidationError(N_("%(label)s不能为空"), field, label=label)
         return None
     if len(value) > limit:
-        raise ValidationError(f"{label}不能超过{limit}个字（当前{len(value)}字）", field)
+        raise ValidationError(
+            N_("%(label)s不能超过%(limit)s个字（当前%(value)s字）"),
+            field,
+            label=label,
+            limit=limit,
+            value=len(value),
+        )
     return value
 
 
@@ -59,7 +66,12 @@ def clean_codes(values, allowed: dict, field: str, label: str) -> list[str]:
     values = list(dict.fromkeys(values or []))
     unknown = [v for v in values if v not in allowed]
     if unknown:
-        raise ValidationError(f"{label}包含未知选项：{'、'.join(map(str, unknown))}", field)
+        raise ValidationError(
+            N_("%(label)s包含未知选项：%(value)s"),
+            field,
+            label=label,
+            value="、".join(map(str, unknown)),
+        )
     return values
 
 
@@ -69,14 +81,18 @@ def clean_indicators(rows, field: str = "indicators") -> list[dict]:
     for number, row in enumerate(rows or [], start=1):
         name = (row.get("name") or "").strip()
         if not name:
-            raise ValidationError(f"第{number}行指标缺少名称", field)
+            raise ValidationError(N_("第%(number)s行指标缺少名称"), field, number=number)
         op = row.get("op") or ">="
         if op not in INDICATOR_OPS:
-            raise ValidationError(f"第{number}行指标的比较符无效：{op}", field)
+            raise ValidationError(
+                N_("第%(number)s行指标的比较符无效：%(op)s"), field, number=number, op=op
+            )
         try:
             value = float(row.get("value"))
         except (TypeError, ValueError) as e:
-            raise ValidationError(f"第{number}行指标“{name}”的数值无效", field) from e
+            raise ValidationError(
+                N_("第%(number)s行指标“%(name)s”的数值无效"), field, number=number, name=name
+            ) from e
         cleaned.append(
             {"name": name[:60], "op": op, "value": value, "unit": (row.get("unit") or "")[:16]}
         )
@@ -99,7 +115,7 @@ class ListingMixin:
     @validates("status")
     def _status(self, _key, value):
         if value not in LISTING_STATUS:
-            raise ValidationError(f"未知的状态：{value}", "status")
+            raise ValidationError(N_("未知的状态：%(value)s"), "status", value=value)
         return value
 
     @property
@@ -180,25 +196,25 @@ class Demand(ListingMixin, db.Model):
     def _money(self, key, value):
         if value is not None and value < 0:
             label = {"reward_fen": "揭榜奖励"}.get(key, "预算")
-            raise ValidationError(f"{label}不能为负数", key.removesuffix("_fen"))
+            raise ValidationError(N_("%(label)s不能为负数"), key.removesuffix("_fen"), label=label)
         return value
 
     @validates("scenario_type")
     def _scenario(self, _key, value):
         if value not in SCENARIO_TYPES:
-            raise ValidationError(f"未知的场景类型：{value}", "scenario_type")
+            raise ValidationError(N_("未知的场景类型：%(value)s"), "scenario_type", value=value)
         return value
 
     @validates("confidentiality")
     def _confidentiality(self, _key, value):
         if value not in CONFIDENTIALITY:
-            raise ValidationError(f"未知的保密级别：{value}", "confidentiality")
+            raise ValidationError(N_("未知的保密级别：%(value)s"), "confidentiality", value=value)
         return value
 
     @validates("required_maturity")
     def _maturity(self, _key, value):
         if value is not None and value not in MATURITY:
-            raise ValidationError(f"未知的成熟度：{value}", "required_maturity")
+            raise ValidationError(N_("未知的成熟度：%(value)s"), "required_maturity", value=value)
         return value
 
     @validates("cooperation_modes")
@@ -306,25 +322,25 @@ class Outcome(ListingMixin, db.Model):
     @validates("asking_price_fen")
     def _price(self, _key, value):
         if value is not None and value < 0:
-            raise ValidationError("报价不能为负数", "asking_price")
+            raise ValidationError(N_("报价不能为负数"), "asking_price")
         return value
 
     @validates("maturity")
     def _maturity(self, _key, value):
         if value is not None and value not in MATURITY:
-            raise ValidationError(f"未知的成熟度：{value}", "maturity")
+            raise ValidationError(N_("未知的成熟度：%(value)s"), "maturity", value=value)
         return value
 
     @validates("trl")
     def _trl(self, _key, value):
         if value is not None and not 1 <= int(value) <= 9:
-            raise ValidationError("技术就绪度（TRL）须在1到9之间", "trl")
+            raise ValidationError(N_("技术就绪度（TRL）须在1到9之间"), "trl")
         return value
 
     @validates("team_share_pct")
     def _share(self, _key, value):
         if value is not None and not 0 <= int(value) <= 100:
-            raise ValidationError("团队赋权比例须在0到100之间", "team_share_pct")
+            raise ValidationError(N_("团队赋权比例须在0到100之间"), "team_share_pct")
         return value
 
     @validates("use_right_years")
@@ -334,14 +350,17 @@ class Outcome(ListingMixin, db.Model):
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValidationError(
-                f"长期使用权年限须为{low}到{high}之间的整数（年）", "use_right_years"
+                N_("长期使用权年限须为%(low)s到%(high)s之间的整数（年）"),
+                "use_right_years",
+                low=low,
+                high=high,
             )
         return value
 
     @validates("research_type")
     def _research_type(self, _key, value):
         if value is not None and value not in RESEARCH_TYPES:
-            raise ValidationError(f"未知的研究类型：{value}", "research_type")
+            raise ValidationError(N_("未知的研究类型：%(value)s"), "research_type", value=value)
         return value
 
     @validates("transfer_modes")
@@ -409,21 +428,21 @@ class Patent(db.Model):
     def _number(self, _key, value):
         value = (value or "").strip().upper().replace(" ", "")
         if not value:
-            raise ValidationError("专利号不能为空", "number")
+            raise ValidationError(N_("专利号不能为空"), "number")
         if len(value) > 40:
-            raise ValidationError("专利号过长", "number")
+            raise ValidationError(N_("专利号过长"), "number")
         return value
 
     @validates("kind")
     def _kind(self, _key, value):
         if value not in PATENT_KINDS:
-            raise ValidationError(f"未知的专利类型：{value}", "kind")
+            raise ValidationError(N_("未知的专利类型：%(value)s"), "kind", value=value)
         return value
 
     @validates("legal_status")
     def _status(self, _key, value):
         if value not in PATENT_STATUS:
-            raise ValidationError(f"未知的法律状态：{value}", "legal_status")
+            raise ValidationError(N_("未知的法律状态：%(value)s"), "legal_status", value=value)
         return value
 
     def in_force(self, today: date) -> bool:

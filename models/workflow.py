@@ -11,12 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .accounts import Organization, User
 from .base import UTCDateTime, db, utcnow
 from .deals import Deal
+from .enums import N_
 from .listings import Demand, Outcome
 
 CONSENT_STATES = {
-    "pending_consent": "待权利人确认",
-    "pooled": "已进入先用后转成果池",
-    "declined": "权利人已说明理由",
+    "pending_consent": N_("待权利人确认"),
+    "pooled": N_("已进入先用后转成果池"),
+    "declined": N_("权利人已说明理由"),
 }
 
 
@@ -86,10 +87,10 @@ class UseFirstReview(db.Model):
 
 
 ACCESS_STATES = {
-    "requested": "待发布方决定",
-    "granted": "已授权查看",
-    "refused": "发布方已拒绝",
-    "revoked": "授权已撤销",
+    "requested": N_("待发布方决定"),
+    "granted": N_("已授权查看"),
+    "refused": N_("发布方已拒绝"),
+    "revoked": N_("授权已撤销"),
 }
 # The confidentiality undertaking a requester accepts; its version is stored with the request.
 NDA_VERSION = "2026-12"

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, logout_user
 from models import Organization, ValidationError, db
 
 from ..auth.sessions import renew_session
+from ..i18n import error_text
 from ..policy import require
 from ..services import accounts
 from ..workspace.common import attach_error
@@ -85,7 +86,7 @@ def reset_password(token: str):
     try:
         user = accounts.user_for_reset_token(token)
     except ValidationError as e:
-        return render_template("accounts/reset_invalid.html", message=e.message), 400
+        return render_template("accounts/reset_invalid.html", message=error_text(e)), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -210,7 +211,7 @@ def reject(org_id: int):
         db.session.commit()
     except ValidationError as e:
         db.session.rollback()
-        flash(e.message, "danger")
+        flash(error_text(e), "danger")
     else:
         flash(_("已拒绝“%(name)s”的注册申请", name=org.name), "warning")
     return redirect(url_for("accounts.pending"))

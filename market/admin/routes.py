@@ -12,6 +12,7 @@ from sqlalchemy import select
 from models import BenchmarkCase, ValidationError, db
 
 from ..extensions import login_manager
+from ..i18n import error_text
 from ..policy import require
 from ..services import cases
 from ..urls import page_number
@@ -131,9 +132,9 @@ def case_edit(case_id: int):
             db.session.rollback()
             target = form[e.field] if e.field in ("title", "summary") else None
             if target is not None:
-                target.errors = [*target.errors, e.message]
+                target.errors = [*target.errors, error_text(e)]
             else:
-                form.form_errors.append(e.message)
+                form.form_errors.append(error_text(e))
         else:
             flash(_("案例已保存"), "success")
             return redirect(url_for("admin.case_list"))

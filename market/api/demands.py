@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from models import Demand, NotFound, User, ValidationError, db
+from models.enums import N_
 
 from ..policy import may_see_demand_organization, may_view_demand, require
 from ..queries import listings as q
@@ -145,4 +146,4 @@ def _check_budget(demand: Demand, data: dict) -> None:
     low = data.get("budget_min_fen", demand.budget_min_fen)
     high = data.get("budget_max_fen", demand.budget_max_fen)
     if low is not None and high is not None and low > high:
-        raise ValidationError("预算下限不能高于预算上限", "budget_min_fen")
+        raise ValidationError(N_("预算下限不能高于预算上限"), "budget_min_fen")

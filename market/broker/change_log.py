@@ -1,6 +1,9 @@
-"""The term-sheet change log as people read it: every value in the unit and with the label the
-sheet shows (元 amounts, 个月, %, option labels, dates), in the reader's language; and the
-simulator's payments named the same way."""
+"""The term sheet as people read it on the site, in the reader's language: every value in its unit
+and with its label (元 amounts, 个月, %, option labels, dates) in the sheet's sections, the
+proposal page's preview and the change log; and the simulator's payments named the same way.
+
+The PDF/DOCX exports are the Chinese contract text and keep using market.licensing.exports. The
+policy citations a term rests on are quoted as written (Chinese), marked lang="zh-CN"."""
 
 from __future__ import annotations
 
@@ -10,11 +13,25 @@ from typing import Any
 
 from flask_babel import format_date
 from flask_babel import gettext as _
+from markupsafe import Markup
 
-from market.licensing import ENUM_LABELS, FIELD_LABELS
+from market.i18n import verbatim, zh
+from market.licensing import ENUM_LABELS, FIELD_LABELS, UNIT_LABELS
+from market.licensing.exports import SECTIONS, hidden_fields
 from market.licensing.formatting import percent, yuan_number
-from market.licensing.sheet import FIELD_UNITS
+from market.licensing.labels import SOURCE_KIND_LABELS
+from market.licensing.sheet import FIELD_UNITS, Term, TermSheet
 from market.licensing.simulator import Payment
+
+SUMMARY_FIELDS = (
+    "fee_form",
+    "entry_fee",
+    "free_window_months",
+    "royalty_rate",
+    "conversion_price",
+    "risk_instrument",
+    "notice_days",
+)
 
 
 @dataclass(frozen=True)
@@ -63,12 +80,16 @@ def value_text(field: str, value: Any) -> str:
     unit = FIELD_UNITS.get(field, "text")
     if unit == "fen" and isinstance(value, int):
         return money(value)
-    if unit == "bps" and isinstance(value, int):
+    if unit in ("bps", "bps_of_price") and isinstance(value, int):
         return percent(value)
     if unit == "months":
         return _("%(n)s个月", n=value)
     if unit == "days":
         return _("%(n)s日", n=value)
+    if unit == "years":
+        return _("%(n)s年", n=value)
+    if unit == "count":
+        return _("%(n)s期", n=value)
     if unit == "bool":
         return _("是") if value else _("否")
     if unit == "date":
@@ -125,3 +146,73 @@ def payment_text(payment: Payment) -> str:
     else:
         what = _(FIELD_LABELS["entry_fee"])
     return _("%(what)s：%(amount)s", what=what, amount=money(payment.amount))
+
+
+def term_text(name: str, term: Term) -> str | Markup:
+    """A term's value on the sheet page."""
+    if term.value == "":
+        return _("（待定）")
+    if term.unit == "text":  # contract wording (e.g. the territory), shown as written
+        return verbatim(term.value)
+    return value_text(name, term.value)
+
+
+def source_text(term: Term) -> Markup:
+    """Who set a term: the kind of source in the reader's language, then the citation as written."""
+    kind, _sep, rest = term.source.partition(":")
+    if kind == "edit":
+        return Markup(_("人工修改（%(editor)s）", editor=Markup.escape(rest)))
+    if kind == "core" and term.citation.startswith("《"):
+        what = _("法律规定")
+    else:
+        what = _(SOURCE_KIND_LABELS[kind]) if kind in SOURCE_KIND_LABELS else term.source
+    if not term.citation:
+        return Markup.escape(what)
+    return Markup("{}{}{}").format(what, _("："), zh(term.citation))
+
+
+def unit_text(unit: str) -> str:
+    label = UNIT_LABELS.get(unit)
+    return _(label) if label else unit
+
+
+def sheet_sections(sheet: TermSheet) -> list[tuple[str, list[tuple[str, str, Markup]]]]:
+    """[(heading, [(label, value, basis), …]), …] in contract order, as on the exports."""
+    sections = []
+    hidden = hidden_fields(sheet)
+    for number, (heading, names) in enumerate(SECTIONS):
+        rows = [
+            (field_label(n), term_text(n, sheet.term(n)), source_text(sheet.term(n)))
+            for n in names
+            if n not in hidden
+        ]
+        if not rows:
+            continue
+        if number == 0:
+            rows.extend(_payment_rows(sheet))
+        sections.append((_(heading), rows))
+    return sections
+
+
+def _payment_rows(sheet: TermSheet) -> list[tuple[str, str, Markup]]:
+    rows = []
+    for m in sheet.milestones:
+        label = ENUM_LABELS["milestone_event"][m.event]
+        event = _(label)
+        if m.threshold is not None:
+            event = _("%(event)s（%(threshold)s）", event=event, threshold=money(m.threshold.value))
+        what = _("里程碑：%(event)s", event=event)
+        rows.append((what, money(m.amount.value), source_text(m.amount)))
+    for i, inst in enumerate(sheet.deferred_schedule, start=1):
+        what = _("延期支付第%(n)s期（%(day)s）", n=i, day=day(inst.due_on.value))
+        rows.append((what, money(inst.amount.value), source_text(inst.amount)))
+    return rows
+
+
+def summary_rows(sheet: TermSheet) -> list[tuple[str, str, Markup]]:
+    """(label, value, basis) of the key terms the proposal page previews."""
+    return [
+        (field_label(n), term_text(n, sheet.term(n)), source_text(sheet.term(n)))
+        for n in SUMMARY_FIELDS
+        if n in sheet.terms
+    ]

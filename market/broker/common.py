@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from market.i18n import error_text
 from models import ValidationError
 
 from ..extensions import login_manager
@@ -34,6 +35,6 @@ def attach_error(form: FlaskForm, error: ValidationError, aliases: dict | None =
     name = (aliases or {}).get(error.field, error.field)
     field = getattr(form, name, None) if name else None
     if field is not None and hasattr(field, "errors") and hasattr(field, "label"):
-        field.errors = [*field.errors, error.message]
+        field.errors = [*field.errors, error_text(error)]
     else:
-        form.form_errors.append(error.message)
+        form.form_errors.append(error_text(error))

@@ -6,7 +6,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -24,10 +26,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from market.i18n import chinese_marker
 from market.licensing import ENUM_LABELS, FIELD_LABELS, SUPPORTED_MODES
 from market.licensing.exports import SECTIONS
 from market.licensing.sheet import ENUM_VALUES, FIELD_UNITS, NULLABLE_FIELDS, READ_ONLY_FIELDS
-from models.enums import COOPERATION_MODES, REJECTION_REASONS
+from models.enums import COOPERATION_MODES, N_, REJECTION_REASONS
 
 from ..services.notices import METHODS, RESOLUTIONS
 
@@ -36,8 +39,20 @@ REQUIRED = _l("此项必填")
 
 
 def options(items) -> list[SelectChoice]:
-    """Choices as SelectChoice objects (tuples are deprecated in WTForms 3.3)."""
-    return [SelectChoice(str(value), label) for value, label in items]
+    """Choices as SelectChoice objects (tuples are deprecated in WTForms 3.3); plain-string labels
+    are catalogue msgids, shown in the reader's language."""
+    return [
+        SelectChoice(str(value), _l(label) if isinstance(label, str) else label)
+        for value, label in items
+    ]
+
+
+def profile_options() -> list[SelectChoice]:
+    """Policy profiles by name: the names of Chinese policy documents, kept as written."""
+    from ..services.terms import profile_choices
+
+    marker = chinese_marker()
+    return [SelectChoice(key, name, render_kw=marker) for key, name in profile_choices()]
 
 
 def fen(yuan_amount: Decimal | None) -> int | None:
@@ -220,30 +235,38 @@ def editable_fields() -> list[str]:
     return [n for n in names if n not in READ_ONLY_FIELDS and n in FIELD_UNITS]
 
 
+def _term_label(label: str, suffix: str = "") -> LazyString:
+    """A term's label (a catalogue msgid) and its unit suffix, both in the reader's language."""
+    return LazyString(lambda: gettext(label) + (gettext(suffix) if suffix else ""))
+
+
 def _term_field(name: str):
     unit, label = FIELD_UNITS[name], FIELD_LABELS[name]
     nullable = name in NULLABLE_FIELDS
     first = Optional() if nullable else InputRequired(message=REQUIRED)
     if unit == "fen":
-        return DecimalField(label + _l("（元）"), places=2, validators=[first])
+        return DecimalField(_term_label(label, N_("（元）")), places=2, validators=[first])
     if unit == "bps":
         return DecimalField(
-            f"{label}（%）",
+            _term_label(label, "（%）"),
             places=2,
             validators=[first, NumberRange(min=0, max=100, message=_l("须在0到100之间"))],
         )
     if unit in ("months", "days"):
-        suffix = _l("个月") if unit == "months" else _l("日")
-        return IntegerField(f"{label}（{suffix}）", validators=[first])
+        suffix = N_("（个月）") if unit == "months" else N_("（日）")
+        return IntegerField(_term_label(label, suffix), validators=[first])
     if unit == "date":
-        return DateField(label, validators=[first])
+        return DateField(_term_label(label), validators=[first])
     if unit == "bool":
-        return SelectField(label, choices=options(BOOL_CHOICES))
+        return SelectField(_term_label(label), choices=options(BOOL_CHOICES))
     if unit == "enum":
         labels = ENUM_LABELS.get(name, {})
-        return SelectField(label, choices=options((v, labels.get(v, v)) for v in ENUM_VALUES[name]))
+        return SelectField(
+            _term_label(label),
+            choices=options((v, labels.get(v, v)) for v in ENUM_VALUES[name]),
+        )
     # Free text may stay empty until negotiated (shown as 待定).
-    return StringField(label, validators=[Optional(), Length(max=200)])
+    return StringField(_term_label(label), validators=[Optional(), Length(max=200)])
 
 
 # Milestone and 延期支付 rows: blank rows are ignored, a started row must be complete.

@@ -25,7 +25,9 @@ from models import (
 )
 from models.enums import CONFIDENTIALITY, COOPERATION_MODES, DEAL_STAGES, MATCH_STAGES
 
+from ..i18n import error_text
 from ..services import deals, introductions, notices, terms, use_first
+from .change_log import summary_rows
 from .common import attach_error, guard
 from .forms import (
     AcceptForm,
@@ -40,6 +42,7 @@ from .forms import (
     SubsidyForm,
     fen,
     options,
+    profile_options,
 )
 from .highlight import highlight
 
@@ -89,7 +92,7 @@ def _render_proposal(match: Match, accept_form, reject_form, status: int = 200, 
             ex=explanation,
             demand_text=highlight(match.demand.embedding_text(), spans.get("demand_spans", [])),
             outcome_text=highlight(match.outcome.embedding_text(), spans.get("outcome_spans", [])),
-            preview=terms.summary_rows(preview) if preview else None,
+            preview=summary_rows(preview) if preview else None,
             preview_profile=preview.profile_key if preview else None,
             preview_error=preview_error,
             accept_form=accept_form,
@@ -158,7 +161,7 @@ def answer_introduction(match_id: int):
             return redirect(url_for("broker.proposal", match_id=match_id))
         except Conflict as e:
             db.session.rollback()
-            form.form_errors.append(e.message)
+            form.form_errors.append(error_text(e))
         except ValidationError as e:
             db.session.rollback()
             attach_error(form, e)
@@ -203,7 +206,7 @@ def _forms(item: Deal, **given) -> dict:
     move = given.get("move") or MoveForm(formdata=None, version=item.version_id)
     move.to_stage.choices = options((s, DEAL_STAGES[s]) for s in deals.allowed_moves(item))
     draft = given.get("draft") or DraftTermsForm(formdata=None)
-    draft.profile_key.choices = options(terms.profile_choices())
+    draft.profile_key.choices = profile_options()
     if not draft.profile_key.data:
         draft.profile_key.data = terms.get_profile().key
     reward = given.get("reward") or RewardForm(formdata=None)
@@ -276,7 +279,7 @@ def _deal_action(deal_id: int, form, form_key: str, action, success: str, aliase
     if form_key == "move":
         form.to_stage.choices = options((s, DEAL_STAGES[s]) for s in deals.allowed_moves(item))
     if form_key == "draft":
-        form.profile_key.choices = options(terms.profile_choices())
+        form.profile_key.choices = profile_options()
     if form_key == "reward":
         form.recipient.choices = options(_staff_choices())
     if form.validate():
@@ -287,7 +290,7 @@ def _deal_action(deal_id: int, form, form_key: str, action, success: str, aliase
             return redirect(url_for("broker.deal", deal_id=deal_id))
         except Conflict as e:
             db.session.rollback()
-            form.form_errors.append(e.message)
+            form.form_errors.append(error_text(e))
             return _render_deal(db.get_or_404(Deal, deal_id), 409, **{form_key: form})
         except ValidationError as e:
             db.session.rollback()

@@ -11,13 +11,21 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from market.licensing import ENUM_LABELS, FIELD_LABELS, UNIT_LABELS
-from market.licensing.exports import display, section_rows, source_label
+from market.licensing import ENUM_LABELS, FIELD_LABELS
 from models import Conflict, TermSheet, ValidationError, db
 
+from ..i18n import error_text
 from ..policy import can, require
 from ..services import terms
-from .change_log import change_rows, payment_text
+from .change_log import (
+    change_rows,
+    field_label,
+    payment_text,
+    sheet_sections,
+    source_text,
+    term_text,
+    unit_text,
+)
 from .common import signed_in
 from .forms import (
     SimulateForm,
@@ -61,7 +69,7 @@ def edit(sheet_id: int):
         db.session.commit()
     except Conflict as e:
         db.session.rollback()
-        form.form_errors.append(e.message)
+        form.form_errors.append(error_text(e))
         return _render(db.get_or_404(TermSheet, sheet_id), form, 409)
     except terms.TermsRefused as e:
         db.session.rollback()
@@ -69,7 +77,7 @@ def edit(sheet_id: int):
         return _render(db.get_or_404(TermSheet, sheet_id), form, 422)
     except ValidationError as e:
         db.session.rollback()
-        form.form_errors.append(e.message)
+        form.form_errors.append(error_text(e))
         return _render(db.get_or_404(TermSheet, sheet_id), form, 422)
     flash(_("条款已保存为新版本"), "success")
     return redirect(url_for("terms.view", sheet_id=sheet_id))
@@ -184,16 +192,9 @@ def _render(row: TermSheet, form, status: int = 200):
             "broker/terms.html",
             row=row,
             sheet=sheet,
-            sections=section_rows(sheet),
+            sections=sheet_sections(sheet),
             terms=[
-                (
-                    n,
-                    FIELD_LABELS.get(n, n),
-                    display(n, t),
-                    UNIT_LABELS.get(t.unit, t.unit),
-                    source_label(t),
-                    t.source,
-                )
+                (n, field_label(n), term_text(n, t), unit_text(t.unit), source_text(t), t.source)
                 for n, t in sheet.terms.items()
             ],
             history=change_rows(terms.changes_list(row)),
@@ -222,7 +223,7 @@ def _simulate(row: TermSheet, form: SimulateForm):
     try:
         return terms.simulate(row, given)
     except ValidationError as e:
-        form.discount.errors = [*form.discount.errors, e.message]
+        form.discount.errors = [*form.discount.errors, error_text(e)]
         return None, None
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from market.licensing.errors import CjkFontMissing
 from market.licensing.formatting import chinese_date, format_value, yuan
-from market.licensing.labels import ENUM_LABELS, FIELD_LABELS, SOURCE_KIND_LABELS
+from market.licensing.labels import ENUM_LABELS, FIELD_LABELS, N_, SOURCE_KIND_LABELS
 from market.licensing.regions import region_code
 from market.licensing.sheet import Term, TermSheet
 from market.spreadsheets import FORMULA_PREFIXES, csv_text
@@ -41,11 +41,11 @@ CSV_DANGEROUS_PREFIXES = FORMULA_PREFIXES  # the name tests and callers already 
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "一、价格与付费方式",
+        N_("一、价格与付费方式"),
         ("base_price", "fee_form", "entry_fee", "equity_value", "equity_share_bps"),
     ),
     (
-        "二、免费使用期与提成",
+        N_("二、免费使用期与提成"),
         (
             "free_window_months",
             "free_window_until_first_revenue",
@@ -57,7 +57,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        "三、后转选择权",
+        N_("三、后转选择权"),
         (
             "conversion_price",
             "conversion_opens_on",
@@ -65,9 +65,9 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "conversion_credit_paid_fees",
         ),
     ),
-    ("四、许可范围与期限", ("exclusivity", "territory", "start_on", "end_on")),
+    (N_("四、许可范围与期限"), ("exclusivity", "territory", "start_on", "end_on")),
     (
-        "五、履约风险分担、解除与退出",
+        N_("五、履约风险分担、解除与退出"),
         (
             "risk_instrument",
             "risk_coverage",
@@ -78,7 +78,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        "六、收益分配与协议定价公示",
+        N_("六、收益分配与协议定价公示"),
         (
             "team_income_share",
             "broker_reward_share",

@@ -87,23 +87,23 @@ ENUM_LABELS: dict[str, dict[str, str]] = {
 }
 
 UNIT_LABELS: dict[str, str] = {
-    "fen": "元",
+    "fen": N_("元"),
     "bps": "%",
-    "bps_of_price": "% （占基准价格）",
-    "months": "个月",
-    "years": "年",
-    "days": "日",
-    "count": "期",
-    "date": "日期",
-    "bool": "是/否",
-    "enum": "选项",
-    "text": "文本",
+    "bps_of_price": N_("% （占基准价格）"),
+    "months": N_("个月"),
+    "years": N_("年"),
+    "days": N_("日"),
+    "count": N_("期"),
+    "date": N_("日期"),
+    "bool": N_("是/否"),
+    "enum": N_("选项"),
+    "text": N_("文本"),
 }
 
 SOURCE_KIND_LABELS: dict[str, str] = {
-    "rule": "政策规则",
-    "default": "实践默认值",
-    "edit": "人工修改",
-    "fact": "成果信息",
-    "core": "平台校验",
+    "rule": N_("政策规则"),
+    "default": N_("实践默认值"),
+    "edit": N_("人工修改"),
+    "fact": N_("成果信息"),
+    "core": N_("平台校验"),
 }

@@ -13,6 +13,7 @@ from market.licensing.dates import add_years
 from market.licensing.errors import WindowError
 from market.licensing.facts import OutcomeFacts
 from market.licensing.holidays import holiday_name, is_rest_day
+from market.licensing.labels import N_
 from market.licensing.profiles import Profile
 from models.enums import ORG_KINDS, RESEARCH_TYPES
 
@@ -23,6 +24,10 @@ POOL_SCOPE_RULE = "use_first_pool_scope"
 NOTICE_FALLBACK_RULE = "notice_days"
 CHINA_TIME = timezone(timedelta(hours=8))
 PERIOD_CITATION = "《中华人民共和国民法典》第二百零一条、第二百零三条"
+# 到期即转 decisions are stored as text (UseFirstReview.reason); pages translate them by these
+# templates (market.i18n.STORED_TEMPLATES).
+DUE_NOW = N_("授权于%(granted)s，满%(years)s年未实施，转入先用后转（待权利人确认）")
+NOT_DUE_YET = N_("最早授权于%(granted)s，%(due)s起满%(years)s年")
 MAX_HOLIDAY_RUN = 31  # no run of rest days is longer; a guard against a broken calendar
 
 
@@ -60,14 +65,9 @@ def due_for_use_first(outcome: OutcomeFacts, profile: Profile, today: date) -> D
     earliest = min(granted)
     due_on = add_years(earliest, years)
     if today < due_on:
-        return Decision(
-            False, f"最早授权于{earliest.isoformat()}，{due_on.isoformat()}起满{years}年", source
-        )
-    return Decision(
-        True,
-        f"授权于{earliest.isoformat()}，满{years}年未实施，转入先用后转（待权利人确认）",
-        source,
-    )
+        when = {"granted": earliest.isoformat(), "due": due_on.isoformat(), "years": years}
+        return Decision(False, NOT_DUE_YET % when, source)
+    return Decision(True, DUE_NOW % {"granted": earliest.isoformat(), "years": years}, source)
 
 
 def pool_scope_refusal(outcome: OutcomeFacts, profile: Profile) -> Decision | None:

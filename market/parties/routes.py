@@ -14,7 +14,9 @@ from sqlalchemy import select
 from models import Conflict, Demand, Match, Outcome, ValidationError, db
 from models.enums import CONFIDENTIALITY, COOPERATION_MODES
 
+from ..broker.change_log import summary_rows
 from ..broker.highlight import highlight
+from ..i18n import error_text
 from ..policy import can, require
 from ..services import introductions, matching, notifications, terms
 from ..workspace.forms import IntroRequestForm
@@ -86,7 +88,7 @@ def _render_proposal(match: Match, intro_form: IntroRequestForm, status: int = 2
         ex=explanation,
         demand_text=highlight(match.demand.embedding_text(), spans.get("demand_spans", [])),
         outcome_text=highlight(match.outcome.embedding_text(), spans.get("outcome_spans", [])),
-        preview=terms.summary_rows(preview) if preview else None,
+        preview=summary_rows(preview) if preview else None,
         preview_profile=preview.profile_key if preview else None,
         preview_error=preview_error,
         confidentiality=CONFIDENTIALITY,
@@ -113,7 +115,7 @@ def request_introduction(match_id: int):
         db.session.commit()
     except (Conflict, ValidationError) as e:
         db.session.rollback()
-        form.form_errors.append(e.message)
+        form.form_errors.append(error_text(e))
         return _render_proposal(db.get_or_404(Match, match_id), form, 409)
     flash(_("已请技术经纪人为双方牵线，经纪人会在工作台看到您的请求。"), "success")
     return redirect(url_for("parties.proposal", match_id=match.id))

@@ -23,6 +23,7 @@ from flask_login import current_user
 from models import Demand, Outcome, db
 from models.enums import COOPERATION_MODES, MATURITY, SCENARIO_TYPES
 
+from ..i18n import label
 from ..policy import can, may_see_demand_organization, may_view_demand
 from ..queries import listings as q
 from ..redirects import same_origin_referrer
@@ -172,7 +173,7 @@ def dashboard_chart(name: str):
     if name == "regions":
         svg = charts.grouped(title, d.listings_by_region()[:12], (_("场景需求"), _("科技成果")))
     elif name == "funnel":
-        svg = charts.funnel(title, d.funnel())
+        svg = charts.funnel(title, [(label(step), count) for step, count in d.funnel()])
     else:
         rows = {
             "fields": d.demands_by_field,
@@ -180,6 +181,8 @@ def dashboard_chart(name: str):
             "proposals": d.proposals_by_stage,
             "deals": d.deals_by_stage,
         }[name]()
+        # Vocabulary (maturity, stages) in the reader's language; fields are catalogue data.
+        rows = [(label(key), count) for key, count in rows]
         svg = charts.bar(title, rows, horizontal=name != "maturity")
     response = current_app.response_class(svg, mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = (

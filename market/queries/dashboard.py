@@ -7,9 +7,9 @@ from statistics import median
 from sqlalchemy import func, select
 
 from models import Deal, Demand, Match, Outcome, db
-from models.enums import DEAL_STAGES, MATCH_STAGES, MATURITY
+from models.enums import DEAL_STAGES, MATCH_STAGES, MATURITY, N_
 
-FUNNEL = ("需求", "有推荐的需求", "经纪人已接受", "进入洽谈", "已签约")
+FUNNEL = (N_("需求"), N_("有推荐的需求"), N_("经纪人已接受"), N_("进入洽谈"), N_("已签约"))
 
 
 def demands_by_field() -> list[tuple[str, int]]:

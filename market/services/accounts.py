@@ -22,7 +22,7 @@ from models import (
     utcnow,
 )
 from models.accounts import check_password_of_nobody, hash_password
-from models.enums import ORG_KINDS
+from models.enums import N_, ORG_KINDS
 
 from ..passwords import check_password_strength
 from . import audit
@@ -51,7 +51,7 @@ class SignInThrottled(DomainError):
     status = 429
 
     def __init__(self, retry_at: datetime):
-        super().__init__("登录失败次数过多，请稍后再试", "password")
+        super().__init__(N_("登录失败次数过多，请稍后再试"), "password")
         self.retry_at = retry_at
 
 
@@ -78,7 +78,7 @@ def sign_in(email: str, password: str, now: datetime | None = None) -> User:
             db.session.flush()
         return user
     _count_failure(email, throttle, now)
-    raise SignInRefused("邮箱或密码不正确", "password")
+    raise SignInRefused(N_("邮箱或密码不正确"), "password")
 
 
 def _email_key(email: str) -> str:
@@ -130,7 +130,7 @@ ROLE_FOR_KIND = {
 
 def role_for_kind(kind: str) -> str:
     if kind not in ORG_KINDS:
-        raise ValidationError(f"未知的机构类型：{kind}", "kind")
+        raise ValidationError(N_("未知的机构类型：%(kind)s"), "kind", kind=kind)
     return ROLE_FOR_KIND[kind]
 
 
@@ -143,7 +143,7 @@ def register_organization(org_data: dict, user_data: dict) -> tuple[Organization
     """
     name = (org_data.get("name") or "").strip()
     if name and db.session.scalar(select(Organization.id).where(Organization.name == name)):
-        raise ValidationError("该机构名称已注册，请联系该机构的现有用户或运营人员", "org_name")
+        raise ValidationError(N_("该机构名称已注册，请联系该机构的现有用户或运营人员"), "org_name")
     email = normalise_email(user_data.get("email"))
     password = user_data.get("password") or ""
     check_password_strength(password, email, user_data.get("name"), name)
@@ -223,7 +223,7 @@ def approve_organization(
 def reject_organization(org: Organization, reviewer: User, reason: str | None) -> Organization:
     """Refuse an organisation: its users can no longer sign in, the record stays for audit."""
     if org.approved:
-        raise ValidationError("该机构已通过审核，不能再拒绝", "organization")
+        raise ValidationError(N_("该机构已通过审核，不能再拒绝"), "organization")
     reason = (reason or "").strip()[:500] or None
     for user in org.users:
         user.active = False
@@ -255,12 +255,12 @@ def user_for_reset_token(token: str, max_age: int = RESET_MAX_AGE) -> User:
     try:
         data = _serializer().loads(token, max_age=max_age)
     except SignatureExpired as e:
-        raise ValidationError("重置链接已过期（有效期1小时），请重新申请", "token") from e
+        raise ValidationError(N_("重置链接已过期（有效期1小时），请重新申请"), "token") from e
     except BadSignature as e:
-        raise ValidationError("重置链接无效，请重新申请", "token") from e
+        raise ValidationError(N_("重置链接无效，请重新申请"), "token") from e
     user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
     if user is None or not user.active or data.get("pw") != _password_fingerprint(user):
-        raise ValidationError("重置链接无效或已使用，请重新申请", "token")
+        raise ValidationError(N_("重置链接无效或已使用，请重新申请"), "token")
     return user
 
 
@@ -295,9 +295,9 @@ def reset_password(user: User, password: str) -> None:
 def update_profile(user: User, name: str) -> User:
     name = (name or "").strip()
     if not name:
-        raise ValidationError("姓名不能为空", "name")
+        raise ValidationError(N_("姓名不能为空"), "name")
     if len(name) > 80:
-        raise ValidationError("姓名不能超过80个字", "name")
+        raise ValidationError(N_("姓名不能超过80个字"), "name")
     before = {"name": user.name}
     user.name = name
     db.session.flush()
@@ -307,7 +307,7 @@ def update_profile(user: User, name: str) -> User:
 
 def change_password(user: User, current: str, new: str) -> None:
     if not user.check_password(current or ""):
-        raise ValidationError("当前密码不正确", "current_password")
+        raise ValidationError(N_("当前密码不正确"), "current_password")
     check_password_strength(new, user.email, user.name, field="new_password")
     user.set_password(new)
     user.end_sessions()  # the caller signs this browser in again with the new generation

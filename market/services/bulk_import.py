@@ -37,7 +37,7 @@ from models import (
     db,
     utcnow,
 )
-from models.enums import COOPERATION_MODES, MATURITY, MATURITY_TRL, PATENT_KINDS, PATENT_STATUS
+from models.enums import COOPERATION_MODES, MATURITY, MATURITY_TRL, N_, PATENT_KINDS, PATENT_STATUS
 from models.listings import TEXT_LIMIT, TITLE_LIMIT
 
 from ..spreadsheets import append_row, csv_text, neutralise
@@ -46,23 +46,27 @@ from .listings import add_patent, post_outcome
 
 log = logging.getLogger(__name__)
 
+INVALID_CHOICE = N_("“%(value)s”不是有效的选项，可填：%(allowed)s")
+
+# The template's column headers: the file format is Chinese; pages name a column in the reader's
+# language (the headers are catalogue msgids) and quote the header as written.
 HEADERS = [
-    "成果名称",
-    "成果简介",
-    "成熟度",
+    N_("成果名称"),
+    N_("成果简介"),
+    N_("成熟度"),
     "TRL",
-    "转化方式",
-    "报价（万元）",
-    "是否支持先用后转",
-    "财政资助",
-    "团队赋权比例",
-    "专利号",
-    "专利类型",
-    "申请日",
-    "授权日",
-    "到期日",
-    "法律状态",
-    "IPC分类号",
+    N_("转化方式"),
+    N_("报价（万元）"),
+    N_("是否支持先用后转"),
+    N_("财政资助"),
+    N_("团队赋权比例"),
+    N_("专利号"),
+    N_("专利类型"),
+    N_("申请日"),
+    N_("授权日"),
+    N_("到期日"),
+    N_("法律状态"),
+    N_("IPC分类号"),
 ]
 HELP = {
     "成果名称": "必填，不超过200字",
@@ -113,18 +117,18 @@ MODE_WORDS = {
 DATE_PATTERN = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 
 RESULT_LABELS = {
-    "valid": "待导入",
-    "invalid": "有错误，未导入",
-    "imported": "已导入",
-    "failed": "导入失败",
+    "valid": N_("待导入"),
+    "invalid": N_("有错误，未导入"),
+    "imported": N_("已导入"),
+    "failed": N_("导入失败"),
 }
 
 
 class UploadRejected(ValidationError):
     """The file itself is refused (type, content, size, macros, row count)."""
 
-    def __init__(self, message: str):
-        super().__init__(message, "file")
+    def __init__(self, message: str, **params):
+        super().__init__(message, "file", **params)
 
 
 @dataclass
@@ -140,20 +144,20 @@ def read_table(filename: str, data: bytes) -> Table:
     """Check the upload by extension and by content, then read its first sheet."""
     ext = PurePath(filename or "").suffix.lower()
     if ext in (".xlsm", ".xltm", ".xlam"):
-        raise UploadRejected("不接受含宏的Excel文件（.xlsm），请另存为 .xlsx 后上传")
+        raise UploadRejected(N_("不接受含宏的Excel文件（.xlsm），请另存为 .xlsx 后上传"))
     if ext in (".xls", ".xlsb"):
-        raise UploadRejected("不支持旧版Excel格式，请另存为 .xlsx 或 CSV 后上传")
+        raise UploadRejected(N_("不支持旧版Excel格式，请另存为 .xlsx 或 CSV 后上传"))
     if ext == ".csv":
         return _read_csv(data)
     if ext == ".xlsx":
         check_xlsx(data)
         return _read_xlsx(data)
-    raise UploadRejected("只支持 .xlsx 或 .csv 文件")
+    raise UploadRejected(N_("只支持 .xlsx 或 .csv 文件"))
 
 
 def _read_csv(data: bytes) -> Table:
     if data.startswith(b"PK\x03\x04") or b"\x00" in data[:8192]:
-        raise UploadRejected("文件内容不是CSV文本，请确认文件类型")
+        raise UploadRejected(N_("文件内容不是CSV文本，请确认文件类型"))
     text = _decode(data)
     rows: list[tuple[int, list[Any]]] = []
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -164,7 +168,9 @@ def _read_csv(data: bytes) -> Table:
                 rows.append((reader.line_num, values))
                 _check_row_cap(len(rows))
     except csv.Error as e:
-        raise UploadRejected(f"CSV格式有误（第{reader.line_num}行）：{e}") from e
+        raise UploadRejected(
+            N_("CSV格式有误（第%(line_num)s行）：%(e)s"), line_num=reader.line_num, e=e
+        ) from e
     return Table(_headers(header), rows)
 
 
@@ -177,30 +183,30 @@ def _decode(data: bytes) -> str:
         # GB18030 is a superset of GBK, so files saved by Excel as "CSV (GBK)" read correctly.
         return data.decode("gb18030")
     except UnicodeDecodeError as e:
-        raise UploadRejected("无法识别文件编码，请将CSV另存为UTF-8或GBK编码") from e
+        raise UploadRejected(N_("无法识别文件编码，请将CSV另存为UTF-8或GBK编码")) from e
 
 
 def check_xlsx(data: bytes) -> None:
     """Refuse what is not a plain workbook before any XML is parsed."""
     if not data.startswith(b"PK\x03\x04"):
-        raise UploadRejected("文件内容不是有效的Excel（.xlsx）文件")
+        raise UploadRejected(N_("文件内容不是有效的Excel（.xlsx）文件"))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as e:
-        raise UploadRejected("Excel文件已损坏，无法读取") from e
+        raise UploadRejected(N_("Excel文件已损坏，无法读取")) from e
     with archive:
         entries = archive.infolist()
         if len(entries) > MAX_ZIP_ENTRIES:
-            raise UploadRejected("Excel文件结构异常（包含的部件过多），已拒绝")
+            raise UploadRejected(N_("Excel文件结构异常（包含的部件过多），已拒绝"))
         names = {e.filename.lower() for e in entries}
         if any(n.endswith("vbaproject.bin") for n in names):
-            raise UploadRejected("文件包含宏代码，已拒绝。请另存为不含宏的 .xlsx 后上传")
+            raise UploadRejected(N_("文件包含宏代码，已拒绝。请另存为不含宏的 .xlsx 后上传"))
         _check_sizes(entries)
         if "xl/workbook.xml" not in names or "[content_types].xml" not in names:
-            raise UploadRejected("文件内容不是有效的Excel（.xlsx）文件")
+            raise UploadRejected(N_("文件内容不是有效的Excel（.xlsx）文件"))
         types = archive.read("[Content_Types].xml")
         if b"macroEnabled" in types or b"vbaProject" in types:
-            raise UploadRejected("文件包含宏代码，已拒绝。请另存为不含宏的 .xlsx 后上传")
+            raise UploadRejected(N_("文件包含宏代码，已拒绝。请另存为不含宏的 .xlsx 后上传"))
 
 
 def _check_sizes(entries: list[zipfile.ZipInfo]) -> None:
@@ -208,11 +214,11 @@ def _check_sizes(entries: list[zipfile.ZipInfo]) -> None:
     # about file_size fails to read rather than expanding past these limits.
     total = sum(e.file_size for e in entries)
     if total > MAX_UNCOMPRESSED:
-        raise UploadRejected("Excel文件解压后过大（疑似压缩炸弹），已拒绝")
+        raise UploadRejected(N_("Excel文件解压后过大（疑似压缩炸弹），已拒绝"))
     for entry in entries:
         ratio = entry.file_size / max(entry.compress_size, 1)
         if entry.file_size > 1024 * 1024 and ratio > MAX_RATIO:
-            raise UploadRejected("Excel文件压缩比异常（疑似压缩炸弹），已拒绝")
+            raise UploadRejected(N_("Excel文件压缩比异常（疑似压缩炸弹），已拒绝"))
 
 
 def _read_xlsx(data: bytes) -> Table:
@@ -224,7 +230,7 @@ def _read_xlsx(data: bytes) -> Table:
             warnings.simplefilter("ignore", UserWarning)
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for damaged files
-        raise UploadRejected("Excel文件无法读取，请确认文件没有损坏") from e
+        raise UploadRejected(N_("Excel文件无法读取，请确认文件没有损坏")) from e
     try:
         sheet = book.worksheets[0]
         header: list[Any] = []
@@ -242,14 +248,18 @@ def _read_xlsx(data: bytes) -> Table:
 
 def _check_row_cap(count: int) -> None:
     if count > MAX_ROWS:
-        raise UploadRejected(f"一次最多导入{MAX_ROWS}行，请拆分文件后分批上传")
+        raise UploadRejected(
+            N_("一次最多导入%(max_rows)s行，请拆分文件后分批上传"), max_rows=MAX_ROWS
+        )
 
 
 def _headers(values: Iterable[Any]) -> list[str]:
     cleaned = [_normalise_header(v) for v in values]
     missing = [h for h in REQUIRED if h not in cleaned]
     if missing:
-        raise UploadRejected(f"表头缺少必填列：{'、'.join(missing)}。请使用下载的模板填写")
+        raise UploadRejected(
+            N_("表头缺少必填列：%(value)s。请使用下载的模板填写"), value="、".join(missing)
+        )
     return cleaned
 
 
@@ -283,8 +293,12 @@ class RowCheck:
     def text(self, column: str) -> str:
         return _cell_text(self.values.get(column))
 
-    def error(self, column: str, message: str) -> None:
-        self.errors.append({"column": column, "message": message})
+    def error(self, column: str, template: str, **params: Any) -> None:
+        """Record a problem: the Chinese text, and its msgid and values so pages can show it in
+        the reader's language (market.i18n.row_error)."""
+        message = template % params if params else template
+        entry = {"column": column, "message": message, "template": template}
+        self.errors.append({**entry, "params": params} if params else entry)
 
 
 @dataclass
@@ -347,12 +361,17 @@ def _check_row(record: RowCheck, known: Known) -> dict:
 def _check_outcome(record: RowCheck) -> dict:
     title = record.text("成果名称")
     if not title:
-        record.error("成果名称", "不能为空")
+        record.error("成果名称", N_("不能为空"))
     elif len(title) > TITLE_LIMIT:
-        record.error("成果名称", f"不能超过{TITLE_LIMIT}个字（当前{len(title)}字）")
+        record.error(
+            "成果名称",
+            N_("不能超过%(limit)s个字（当前%(n)s字）"),
+            limit=TITLE_LIMIT,
+            n=len(title),
+        )
     abstract = record.text("成果简介")
     if len(abstract) > TEXT_LIMIT:
-        record.error("成果简介", f"不能超过{TEXT_LIMIT}个字")
+        record.error("成果简介", N_("不能超过%(limit)s个字"), limit=TEXT_LIMIT)
     maturity = _choice(record, "成熟度", MATURITY_WORDS, "小试、中试、产业化")
     return {
         "title": title,
@@ -372,7 +391,7 @@ def _choice(record: RowCheck, column: str, words: dict, allowed: str) -> str | N
     if not text:
         return None
     if text not in words:
-        record.error(column, f"“{text}”不是有效的选项，可填：{allowed}")
+        record.error(column, INVALID_CHOICE, value=text, allowed=allowed)
         return None
     return words[text]
 
@@ -382,13 +401,18 @@ def _trl(record: RowCheck, maturity: str | None) -> int | None:
     if not text:
         return None
     if not text.isdigit() or not 1 <= int(text) <= 9:
-        record.error("TRL", f"“{text}”无效，须为1到9的整数")
+        record.error("TRL", N_("“%(value)s”无效，须为1到9的整数"), value=text)
         return None
     trl = int(text)
     span = MATURITY_TRL.get(maturity or "")
     if span and not span[0] <= trl <= span[1]:
         record.error(
-            "TRL", f"TRL {trl} 与成熟度“{MATURITY[maturity]}”不符（应为{span[0]}–{span[1]}）"
+            "TRL",
+            N_("TRL %(trl)s 与成熟度“%(maturity_label)s”不符（应为%(low)s–%(high)s）"),
+            trl=trl,
+            maturity_label=MATURITY[maturity],
+            low=span[0],
+            high=span[1],
         )
     return trl
 
@@ -398,7 +422,12 @@ def _modes(record: RowCheck) -> list[str]:
     unknown = [v for v in values if v not in MODE_WORDS]
     if unknown:
         allowed = "、".join(COOPERATION_MODES.values())
-        record.error("转化方式", f"无法识别“{'、'.join(unknown)}”，可填：{allowed}")
+        record.error(
+            "转化方式",
+            N_("无法识别“%(value)s”，可填：%(allowed)s"),
+            value="、".join(unknown),
+            allowed=allowed,
+        )
     return list(dict.fromkeys(MODE_WORDS[v] for v in values if v in MODE_WORDS))
 
 
@@ -411,10 +440,10 @@ def _price(record: RowCheck) -> int | None:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        record.error(column, f"“{record.text(column)}”不是数字")
+        record.error(column, N_("“%(value)s”不是数字"), value=record.text(column))
         return None
     if amount < 0 or amount > 10_000_000:
-        record.error(column, "须在0到1000万万元之间")
+        record.error(column, N_("须在0到1000万万元之间"))
         return None
     return int(amount * 1_000_000)
 
@@ -425,7 +454,7 @@ def _yes_no(record: RowCheck, column: str) -> bool:
         return False
     if text in TRUE_WORDS:
         return True
-    record.error(column, f"“{record.text(column)}”无效，请填“是”或“否”")
+    record.error(column, N_("“%(value)s”无效，请填“是”或“否”"), value=record.text(column))
     return False
 
 
@@ -438,12 +467,12 @@ def _share(record: RowCheck) -> int | None:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        record.error(column, f"“{record.text(column)}”不是数字")
+        record.error(column, N_("“%(value)s”不是数字"), value=record.text(column))
         return None
     if isinstance(raw, float) and 0 < value <= 1:
         value *= 100  # an Excel cell formatted as a percentage stores 70% as 0.7
     if value != value.to_integral_value() or not 0 <= value <= 100:
-        record.error(column, "须为0到100之间的整数")
+        record.error(column, N_("须为0到100之间的整数"))
         return None
     return int(value)
 
@@ -452,7 +481,7 @@ def _check_ipc(record: RowCheck, known: Known) -> list[str]:
     codes = list(dict.fromkeys(c.upper() for c in split_multi(record.text("IPC分类号"))))
     unknown = [c for c in codes if c not in known.ipc]
     if unknown:
-        record.error("IPC分类号", f"未知的分类号：{'、'.join(unknown)}")
+        record.error("IPC分类号", N_("未知的分类号：%(codes)s"), codes="、".join(unknown))
     return [c for c in codes if c in known.ipc]
 
 
@@ -464,7 +493,7 @@ def _check_patents(record: RowCheck, known: Known, ipc: list[str]) -> list[dict]
     if not numbers:
         for column in PATENT_COLUMNS:
             if record.text(column):
-                record.error(column, "填写了专利信息，但没有填写专利号")
+                record.error(column, N_("填写了专利信息，但没有填写专利号"))
         return []
     _check_numbers(record, known, numbers)
     columns = {c: _per_patent(record, c, len(numbers)) for c in PATENT_COLUMNS}
@@ -489,11 +518,16 @@ def _check_patents(record: RowCheck, known: Known, ipc: list[str]) -> list[dict]
 def _check_numbers(record: RowCheck, known: Known, numbers: list[str]) -> None:
     for number in numbers:
         if len(number) > 40:
-            record.error("专利号", f"专利号“{number}”过长")
+            record.error("专利号", N_("专利号“%(number)s”过长"), number=number)
         elif number in known.patents:
-            record.error("专利号", f"专利号 {number} 已在平台登记")
+            record.error("专利号", N_("专利号 %(number)s 已在平台登记"), number=number)
         elif number in known.seen_patents:
-            record.error("专利号", f"专利号 {number} 与第{known.seen_patents[number]}行重复")
+            record.error(
+                "专利号",
+                N_("专利号 %(number)s 与第%(row)s行重复"),
+                number=number,
+                row=known.seen_patents[number],
+            )
         else:
             known.seen_patents[number] = record.number
 
@@ -507,7 +541,9 @@ def _per_patent(record: RowCheck, column: str, count: int) -> list[Any]:
     if len(values) == 1:
         return values * count
     if len(values) != count:
-        record.error(column, f"有{len(values)}个值，与专利号个数（{count}）不一致")
+        record.error(
+            column, N_("有%(n)s个值，与专利号个数（%(count)s）不一致"), n=len(values), count=count
+        )
         return [None] * count
     return values
 
@@ -517,7 +553,7 @@ def _patent_word(record: RowCheck, column: str, value: Any, words: dict) -> str 
         return None
     if value not in words:
         allowed = "、".join(k for k in words if not k.isascii())
-        record.error(column, f"“{value}”不是有效的选项，可填：{allowed}")
+        record.error(column, INVALID_CHOICE, value=value, allowed=allowed)
         return None
     return words[value]
 
@@ -538,16 +574,18 @@ def _date(record: RowCheck, column: str, value: Any) -> str | None:
             raise ValueError(text)
         return date(*(int(g) for g in match.groups())).isoformat()
     except ValueError:
-        record.error(column, f"“{text}”不是有效日期，请写成 2023-05-18 这样的格式")
+        record.error(
+            column, N_("“%(value)s”不是有效日期，请写成 2023-05-18 这样的格式"), value=text
+        )
         return None
 
 
 def _check_patent_dates(record: RowCheck, patent: dict) -> None:
     applied, granted, expires = patent["applied_on"], patent["granted_on"], patent["expires_on"]
     if applied and granted and granted < applied:
-        record.error("授权日", f"专利 {patent['number']} 的授权日早于申请日")
+        record.error("授权日", N_("专利 %(number)s 的授权日早于申请日"), number=patent["number"])
     if applied and expires and expires <= applied:
-        record.error("到期日", f"专利 {patent['number']} 的到期日早于申请日")
+        record.error("到期日", N_("专利 %(number)s 的到期日早于申请日"), number=patent["number"])
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -562,7 +600,7 @@ def preview(org: Organization, user: User, filename: str, data: bytes) -> Import
     """Read and check an upload; store the valid rows for a later confirmed import."""
     table = read_table(filename, data)
     if not table.rows:
-        raise UploadRejected("文件中没有数据行，请在表头下方填写成果")
+        raise UploadRejected(N_("文件中没有数据行，请在表头下方填写成果"))
     checked = check_rows(table)
     valid = [{"row": r["row"], **r.pop("data")} for r in checked if r["status"] == "valid"]
     batch = ImportBatch(
@@ -585,9 +623,9 @@ def preview(org: Organization, user: User, filename: str, data: bytes) -> Import
 def confirm(batch: ImportBatch, user: User, publish: bool) -> Job:
     """Queue the valid rows of a previewed batch; the caller commits, then enqueues by id."""
     if batch.status != "previewed":
-        raise Conflict("这批数据已经提交导入，请勿重复提交")
+        raise Conflict(N_("这批数据已经提交导入，请勿重复提交"))
     if not batch.valid_rows:
-        raise ValidationError("没有可以导入的有效行", "file")
+        raise ValidationError(N_("没有可以导入的有效行"), "file")
     job = Job(name="outcome_import", total=batch.valid_rows, status="queued")
     batch.job, batch.status, batch.publish = job, "queued", publish
     db.session.add(job)

@@ -22,6 +22,7 @@ from models import (
     db,
     utcnow,
 )
+from models.enums import N_
 
 from ..queries.listings import Page
 from . import audit
@@ -123,13 +124,18 @@ def update_case(case: BenchmarkCase, title: str, summary: str, user) -> Benchmar
     """Change a case's title and summary (published cases change on the public list at once)."""
     title, summary = (title or "").strip(), (summary or "").strip()
     if not title:
-        raise ValidationError("请填写案例标题", "title")
+        raise ValidationError(N_("请填写案例标题"), "title")
     if len(title) > TITLE_MAX:
-        raise ValidationError(f"案例标题不能超过{TITLE_MAX}个字", "title")
+        raise ValidationError(N_("案例标题不能超过%(title_max)s个字"), "title", title_max=TITLE_MAX)
     if not summary:
-        raise ValidationError("请填写案例摘要", "summary")
+        raise ValidationError(N_("请填写案例摘要"), "summary")
     if not SUMMARY_MIN <= len(summary) <= SUMMARY_MAX:
-        raise ValidationError(f"案例摘要须为{SUMMARY_MIN}到{SUMMARY_MAX}个字", "summary")
+        raise ValidationError(
+            N_("案例摘要须为%(summary_min)s到%(summary_max)s个字"),
+            "summary",
+            summary_min=SUMMARY_MIN,
+            summary_max=SUMMARY_MAX,
+        )
     before = audit.snapshot(case, ["title", "summary"])
     if before == {"title": title, "summary": summary}:
         return case

@@ -33,6 +33,7 @@ from models import (
     utcnow,
 )
 from models.challenges import NOTE_LIMIT, PITCH_LIMIT
+from models.enums import N_
 from models.listings import clean_text
 
 from ..queries.listings import Page, like_pattern
@@ -47,6 +48,8 @@ LIVE = ("submitted", "shortlisted")
 STATE_ORDER = {"winner": 0, "shortlisted": 1, "submitted": 2, "not_selected": 3, "withdrawn": 4}
 AUDITED = ["state", "decided_by", "decision_note"]
 MATCH_VERSION = CHALLENGE_VERSION
+
+WINNER_SENTENCE = N_("揭榜挂帅：需求方已选定“%(title)s”为揭榜方。")
 
 
 @dataclass(frozen=True)
@@ -98,28 +101,29 @@ def status(demand: Demand, on: date | None = None) -> ChallengeStatus:
 
 def _check_open(demand: Demand, on: date) -> None:
     if not demand.is_challenge:
-        raise ValidationError("该需求不是揭榜挂帅榜单，不能揭榜", "demand_id")
+        raise ValidationError(N_("该需求不是揭榜挂帅榜单，不能揭榜"), "demand_id")
     if demand.confidentiality == "broker_only":
-        raise ValidationError("该榜单仅经纪人可见，请联系平台经纪人代为对接", "demand_id")
+        raise ValidationError(N_("该榜单仅经纪人可见，请联系平台经纪人代为对接"), "demand_id")
     state = status(demand, on).state
     if state == "decided":
-        raise ValidationError("该榜单已选定揭榜方，不再接受揭榜", "demand_id")
+        raise ValidationError(N_("该榜单已选定揭榜方，不再接受揭榜"), "demand_id")
     if state == "closed":
-        raise ValidationError("该需求未发布或已关闭，不能揭榜", "status")
+        raise ValidationError(N_("该需求未发布或已关闭，不能揭榜"), "status")
     if state == "expired":
         raise ValidationError(
-            f"揭榜已于{demand.challenge_deadline.isoformat()}截止，不能再揭榜",
+            N_("揭榜已于%(value)s截止，不能再揭榜"),
             "challenge_deadline",
+            value=demand.challenge_deadline.isoformat(),
         )
 
 
 def _check_outcome(outcome: Outcome | None, user: User) -> Outcome:
     if outcome is None:
-        raise ValidationError("请选择用于揭榜的成果", "outcome_id")
+        raise ValidationError(N_("请选择用于揭榜的成果"), "outcome_id")
     if outcome.organization_id != user.organization_id:
-        raise Forbidden("只能用本机构登记的成果揭榜", "outcome_id")
+        raise Forbidden(N_("只能用本机构登记的成果揭榜"), "outcome_id")
     if outcome.status != "published":
-        raise ValidationError("只能用已发布的成果揭榜，请先发布该成果", "outcome_id")
+        raise ValidationError(N_("只能用已发布的成果揭榜，请先发布该成果"), "outcome_id")
     return outcome
 
 
@@ -148,7 +152,7 @@ def submit(
         )
     )
     if entry is not None and entry.state != "withdrawn":
-        raise ValidationError("该成果已经揭榜此榜单，请勿重复提交", "outcome_id")
+        raise ValidationError(N_("该成果已经揭榜此榜单，请勿重复提交"), "outcome_id")
     pitch = clean_text(pitch, "pitch", "揭榜说明", PITCH_LIMIT)
     before = audit.snapshot(entry, AUDITED) if entry else None
     if entry is None:
@@ -178,7 +182,9 @@ def withdraw(
     require(user, "challenge.withdraw", entry)
     _check_version(entry, expected_version)
     if entry.state not in LIVE:
-        raise ValidationError(f"当前状态为“{entry.state_label}”，不能撤回", "state")
+        raise ValidationError(
+            N_("当前状态为“%(state_label)s”，不能撤回"), "state", state_label=entry.state_label
+        )
     return _move(entry, "withdrawn", user, None, "challenge.withdraw")
 
 
@@ -199,7 +205,9 @@ def shortlist(
     _check_version(entry, expected_version)
     _check_undecided(entry)
     if entry.state != "submitted":
-        raise ValidationError(f"当前状态为“{entry.state_label}”，不能入围", "state")
+        raise ValidationError(
+            N_("当前状态为“%(state_label)s”，不能入围"), "state", state_label=entry.state_label
+        )
     return _move(entry, "shortlisted", user, note, "challenge.shortlist", now=now)
 
 
@@ -217,7 +225,11 @@ def pick_winner(
     _check_version(entry, expected_version)
     _check_undecided(entry)
     if entry.state not in LIVE:
-        raise ValidationError(f"当前状态为“{entry.state_label}”，不能选定为揭榜方", "state")
+        raise ValidationError(
+            N_("当前状态为“%(state_label)s”，不能选定为揭榜方"),
+            "state",
+            state_label=entry.state_label,
+        )
     others = db.session.scalars(
         select(ChallengeSubmission).where(
             ChallengeSubmission.demand_id == entry.demand_id,
@@ -241,14 +253,21 @@ def propose_winner(entry: ChallengeSubmission, user: User, *, now: datetime | No
             Match.demand_id == entry.demand_id, Match.outcome_id == entry.outcome_id
         )
     )
-    sentence = f"揭榜挂帅：需求方已选定“{entry.outcome.title}”为揭榜方。"
+    params = {"title": entry.outcome.title}
+    # The template and its values are stored beside the text, so pages can translate it.
+    explanation = {
+        "sentence": WINNER_SENTENCE % params,
+        "sentence_template": WINNER_SENTENCE,
+        "sentence_params": params,
+        "challenge_submission": entry.id,
+    }
     if match is None:
         match = Match(
             demand_id=entry.demand_id,
             outcome_id=entry.outcome_id,
             score=1.0,
             components={"challenge": 1.0},
-            explanation={"sentence": sentence, "challenge_submission": entry.id},
+            explanation=explanation,
             complexity=0.0,
             stage="proposed",
             model_version=MATCH_VERSION,

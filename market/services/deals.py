@@ -33,7 +33,7 @@ from models import (
     db,
     utcnow,
 )
-from models.enums import COOPERATION_MODES, DEAL_STAGES, REJECTION_REASONS
+from models.enums import COOPERATION_MODES, DEAL_STAGES, N_, REJECTION_REASONS
 
 from ..urls import page_number
 from . import audit, notices, terms
@@ -51,7 +51,11 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 PIPELINE = ("reviewed", "introduced", "negotiating", "notice", "signed", "registered", "lost")
 DEFAULT_SLA_DAYS = {"reviewed": 7, "introduced": 14, "negotiating": 30, "notice": 20, "signed": 30}
-QUEUE_SORTS = {"score": "评分从高到低", "complexity": "复杂度从低到高", "age": "等待时间最长"}
+QUEUE_SORTS = {
+    "score": N_("评分从高到低"),
+    "complexity": N_("复杂度从低到高"),
+    "age": N_("等待时间最长"),
+}
 COMPLEXITY_BANDS = {
     "low": ("简单", 0.0, 0.4),
     "mid": ("一般", 0.4, 0.8),
@@ -212,10 +216,10 @@ def reject_match(
     match: Match, user: User, reason: str, comment: str = "", expected_version: int | None = None
 ) -> Match:
     if reason not in REJECTION_REASONS:
-        raise ValidationError("请选择拒绝原因", "reason")
+        raise ValidationError(N_("请选择拒绝原因"), "reason")
     comment = (comment or "").strip()
     if reason == "other" and not comment:
-        raise ValidationError("选择“其他”时请写明原因", "comment")
+        raise ValidationError(N_("选择“其他”时请写明原因"), "comment")
     _claim(match, user, expected_version)
     match.stage, match.broker_id, match.rejection_reason = "rejected", user.id, reason
     match.comment = comment[:2000] or None
@@ -258,17 +262,20 @@ def move_deal(
     require(user, "deal.move", deal)
     now = now or utcnow()
     if expected_version is not None and expected_version != deal.version_id:
-        raise Conflict("该项目已被他人更新，请刷新后重试")
+        raise Conflict(N_("该项目已被他人更新，请刷新后重试"))
     if to_stage not in DEAL_STAGES:
-        raise ValidationError(f"未知的阶段：{to_stage}", "to_stage")
+        raise ValidationError(N_("未知的阶段：%(to_stage)s"), "to_stage", to_stage=to_stage)
     if to_stage not in TRANSITIONS[deal.stage]:
         raise ValidationError(
-            f"不能从“{deal.stage_label}”直接转到“{DEAL_STAGES[to_stage]}”", "to_stage"
+            N_("不能从“%(stage_label)s”直接转到“%(value)s”"),
+            "to_stage",
+            stage_label=deal.stage_label,
+            value=DEAL_STAGES[to_stage],
         )
     note = (note or "").strip()[:2000]
     _check_move(deal, to_stage, note, registration_no, now)
     if to_stage == "notice":
-        raise ValidationError("请填写成交价格，通过“发起公示”进入公示阶段", "to_stage")
+        raise ValidationError(N_("请填写成交价格，通过“发起公示”进入公示阶段"), "to_stage")
     if deal.stage == "notice":
         notices.withdraw_open(deal, user, now)
     _apply_move_effects(deal, to_stage, note, registration_no, user, now)
@@ -279,13 +286,13 @@ def move_deal(
 
 def _check_move(deal: Deal, to_stage: str, note: str, registration_no: str, now) -> None:
     if to_stage == "lost" and not note:
-        raise ValidationError("终止项目须写明原因", "note")
+        raise ValidationError(N_("终止项目须写明原因"), "note")
     if to_stage == "signed":
         ok, reason = notices.signing_decision(deal, now)
         if not ok:
-            raise ValidationError(f"暂不能签约：{reason}", "to_stage")
+            raise ValidationError(N_("暂不能签约：%(reason)s"), "to_stage", reason=reason)
     if to_stage == "registered" and not registration_no.strip():
-        raise ValidationError("请填写技术合同登记号", "registration_no")
+        raise ValidationError(N_("请填写技术合同登记号"), "registration_no")
 
 
 def _apply_move_effects(
@@ -303,7 +310,7 @@ def _flush_deal() -> None:
     try:
         db.session.flush()
     except StaleDataError as e:
-        raise Conflict("该项目已被他人更新，请刷新后重试") from e
+        raise Conflict(N_("该项目已被他人更新，请刷新后重试")) from e
 
 
 @dataclass(frozen=True)
@@ -370,7 +377,7 @@ def reward_rule(deal: Deal):
 def set_subsidy(deal: Deal, amount_fen: int, user: User) -> DealSubsidy:
     require(user, "deal.reward", deal)
     if amount_fen is None or amount_fen < 0:
-        raise ValidationError("服务补助金额不能为负数", "amount")
+        raise ValidationError(N_("服务补助金额不能为负数"), "amount")
     row = db.session.get(DealSubsidy, deal.id) or DealSubsidy(deal_id=deal.id)
     before = row.amount_fen
     total = rewards_total(deal)
@@ -400,10 +407,10 @@ def add_reward(deal: Deal, recipient: User, amount_fen: int, note: str, user: Us
     """Record a reward share; the total may not pass the profile's cap on the subsidy."""
     require(user, "deal.reward", deal)
     if amount_fen is None or amount_fen <= 0:
-        raise ValidationError("奖励金额须大于0", "amount")
+        raise ValidationError(N_("奖励金额须大于0"), "amount")
     subsidy = db.session.get(DealSubsidy, deal.id)
     if subsidy is None:
-        raise ValidationError("请先录入该项目获得的技术转移服务补助金额", "amount")
+        raise ValidationError(N_("请先录入该项目获得的技术转移服务补助金额"), "amount")
     total = rewards_total(deal) + amount_fen
     rule = reward_rule(deal)
     if rule is not None and total > subsidy.amount_fen * rule.bounds[1] // 10000:

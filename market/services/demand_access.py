@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from market.policy import can, require
 from models import Demand, DemandAccess, User, ValidationError, db, utcnow
+from models.enums import N_
 from models.listings import clean_text
 from models.workflow import NDA_VERSION
 
@@ -40,13 +41,15 @@ def ask(demand: Demand, user: User, purpose: str, nda_accepted: bool) -> DemandA
     revocation reopens the same record (one per organisation and demand keeps the history)."""
     require(user, "demand.request_access", demand)
     if demand.status != "published" or demand.confidentiality != "desensitized":
-        raise ValidationError("只有已发布的脱敏需求可以申请查看完整信息", "demand_id")
+        raise ValidationError(N_("只有已发布的脱敏需求可以申请查看完整信息"), "demand_id")
     purpose = clean_text(purpose, "purpose", "申请理由", PURPOSE_LIMIT)
     if not nda_accepted:
-        raise ValidationError("请阅读并同意保密承诺后再申请", "nda")
+        raise ValidationError(N_("请阅读并同意保密承诺后再申请"), "nda")
     access = request_for(demand, user.organization_id)
     if access is not None and access.state in ("requested", "granted"):
-        raise ValidationError(f"已有申请：{access.state_label}", "demand_id")
+        raise ValidationError(
+            N_("已有申请：%(state_label)s"), "demand_id", state_label=access.state_label
+        )
     before = audit.snapshot(access, AUDITED) if access else None
     if access is None:
         access = DemandAccess(demand_id=demand.id, organization_id=user.organization_id)
@@ -76,15 +79,19 @@ def decide(access: DemandAccess, user: User, decision: str, note: str = "") -> D
     moves = {"grant": ("requested", "granted"), "refuse": ("requested", "refused")}
     moves["revoke"] = ("granted", "revoked")
     if decision not in moves:
-        raise ValidationError("请选择授权、拒绝或撤销", "decision")
+        raise ValidationError(N_("请选择授权、拒绝或撤销"), "decision")
     source, target = moves[decision]
     if access.state != source:
-        raise ValidationError(f"当前状态为“{access.state_label}”，不能这样处理", "decision")
+        raise ValidationError(
+            N_("当前状态为“%(state_label)s”，不能这样处理"),
+            "decision",
+            state_label=access.state_label,
+        )
     note = (note or "").strip()
     if len(note) > NOTE_LIMIT:
-        raise ValidationError(f"说明不能超过{NOTE_LIMIT}个字", "note")
+        raise ValidationError(N_("说明不能超过%(note_limit)s个字"), "note", note_limit=NOTE_LIMIT)
     if decision == "refuse" and not note:
-        raise ValidationError("拒绝时请简要说明理由，申请方会看到", "note")
+        raise ValidationError(N_("拒绝时请简要说明理由，申请方会看到"), "note")
     before = audit.snapshot(access, AUDITED)
     access.state, access.decided_by, access.decided_at = target, user.id, utcnow()
     access.decision_note = note or None

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from market.policy import can, may_see_demand_organization, require
 from models import Conflict, IntroRequest, Match, User, ValidationError, db, utcnow
+from models.enums import N_
 
 from . import audit, notifications
 
@@ -51,10 +52,12 @@ def request_introduction(match: Match, user: User, message: str = "") -> IntroRe
     Asking again while a request waits is a Conflict; after a refusal it reopens the request."""
     require(user, "match.request_intro", match)
     if match.stage not in OPEN_STAGES:
-        raise ValidationError("该推荐已不在对接流程中，无法请求牵线")
+        raise ValidationError(N_("该推荐已不在对接流程中，无法请求牵线"))
     message = (message or "").strip()
     if len(message) > MESSAGE_MAX:
-        raise ValidationError(f"留言不能超过{MESSAGE_MAX}个字", "message")
+        raise ValidationError(
+            N_("留言不能超过%(message_max)s个字"), "message", message_max=MESSAGE_MAX
+        )
     intro = intro_of(match)
     if intro is not None and intro.state != "declined":
         raise Conflict(ALREADY_ASKED if intro.pending else _answered(intro))
@@ -83,9 +86,11 @@ def answer_introduction(intro: IntroRequest, user: User, accept: bool, note: str
         raise Conflict(_answered(intro))
     note = (note or "").strip()
     if not accept and not note:
-        raise ValidationError("婉拒时请说明原因，对方会看到这段说明", "note")
+        raise ValidationError(N_("婉拒时请说明原因，对方会看到这段说明"), "note")
     if len(note) > MESSAGE_MAX:
-        raise ValidationError(f"说明不能超过{MESSAGE_MAX}个字", "note")
+        raise ValidationError(
+            N_("说明不能超过%(message_max)s个字"), "note", message_max=MESSAGE_MAX
+        )
     intro.state = "accepted" if accept else "declined"
     intro.answered_by, intro.answered_at, intro.answer_note = user.id, utcnow(), note or None
     db.session.flush()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from market.search.features import DEFAULT_WEIGHTS
 from models import Match, ValidationError, db
+from models.enums import N_
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,12 @@ def fit_weights(current: dict[str, float] | None = None) -> dict:
     names, x, y = decisions()
     if len(y) < MIN_DECISIONS or len(set(y.tolist())) < 2:
         raise ValidationError(
-            f"经纪人决策样本不足：需要至少{MIN_DECISIONS}条且同时包含接受与拒绝（现有{len(y)}条）",
+            N_(
+                "经纪人决策样本不足：需要至少%(min_decisions)s条且同时包含接受与拒绝（现有%(value)s条）"
+            ),
             "decisions",
+            min_decisions=MIN_DECISIONS,
+            value=len(y),
         )
     model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
     coef = np.clip(model.coef_[0], 0.0, None)

@@ -20,6 +20,7 @@ from models import (
     ValidationError,
     db,
 )
+from models.enums import N_
 
 from . import audit
 
@@ -74,9 +75,9 @@ def yuan_to_fen(value: Any, field: str, label: str) -> int | None:
     try:
         amount = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation as e:
-        raise ValidationError(f"{label}必须是数字", field) from e
+        raise ValidationError(N_("%(label)s必须是数字"), field, label=label) from e
     if amount < 0:
-        raise ValidationError(f"{label}不能为负数", field)
+        raise ValidationError(N_("%(label)s不能为负数"), field, label=label)
     return int(amount * 100)
 
 
@@ -91,14 +92,14 @@ def _check_industry(data: dict) -> dict:
     if "industry_code" in data:
         data = {**data, "industry_code": code}
     if raw and (code is None or db.session.get(Industry, code) is None):
-        raise ValidationError(f"未知的国民经济行业代码：{raw}", "industry_code")
+        raise ValidationError(N_("未知的国民经济行业代码：%(raw)s"), "industry_code", raw=raw)
     return data
 
 
 def _check_budget(demand: Demand) -> None:
     low, high = demand.budget_min_fen, demand.budget_max_fen
     if low is not None and high is not None and low > high:
-        raise ValidationError("预算下限不能高于预算上限", "budget_min")
+        raise ValidationError(N_("预算下限不能高于预算上限"), "budget_min")
 
 
 def check_ipc_codes(codes: list[str], field: str = "ipc_codes") -> list[str]:
@@ -113,7 +114,7 @@ def check_ipc_codes(codes: list[str], field: str = "ipc_codes") -> list[str]:
     known = set(db.session.scalars(select(IpcCode.code).where(IpcCode.code.in_(spelled))))
     unknown = [raw for raw, code in zip(typed, normal, strict=True) if code not in known]
     if unknown:
-        raise ValidationError(f"未知的IPC分类号：{'、'.join(unknown)}", field)
+        raise ValidationError(N_("未知的IPC分类号：%(value)s"), field, value="、".join(unknown))
     return list(dict.fromkeys(normal))
 
 
@@ -138,13 +139,15 @@ def check_demand_text(data: dict, demand: Demand | None = None) -> None:
     text = (data.get("description", getattr(demand, "description", "")) or "").strip()
     if not text:
         raise ValidationError(
-            "需求描述不能为空：请写清应用场景、现状和希望达到的指标", "description"
+            N_("需求描述不能为空：请写清应用场景、现状和希望达到的指标"), "description"
         )
     chinese = len(_CHINESE_RE.findall(text))
     latin = len(_LATIN_RE.findall(text))
     if chinese < MIN_CHINESE_SHARE * (chinese + latin):
         raise ValidationError(
-            "需求描述请以中文填写：成果库以中文为主，英文描述无法可靠匹配（专业术语可保留英文）",
+            N_(
+                "需求描述请以中文填写：成果库以中文为主，英文描述无法可靠匹配（专业术语可保留英文）"
+            ),
             "description",
         )
     own = set(_CHINESE_RE.findall(text))
@@ -152,8 +155,10 @@ def check_demand_text(data: dict, demand: Demand | None = None) -> None:
         MIN_DEMAND_CHINESE
     ):
         raise ValidationError(
-            "需求描述过于简短：请用几句话写清应用场景、现状和希望达到的指标，"
-            "否则无法匹配到合适的成果",
+            N_(
+                "需求描述过于简短：请用几句话写清应用场景、现状和希望达到的指标，"
+                "否则无法匹配到合适的成果"
+            ),
             "description",
         )
 
@@ -162,13 +167,13 @@ def _check_dates(data: dict) -> None:
     for name, label in (("deadline", "截止日期"), ("challenge_deadline", "揭榜截止日期")):
         value = data.get(name)
         if value is not None and not isinstance(value, date):
-            raise ValidationError(f"{label}格式无效", name)
+            raise ValidationError(N_("%(label)s格式无效"), name, label=label)
 
 
 def post_demand(org: Organization, data: dict, user_id: int | None = None) -> Demand:
     """Create a 场景需求 for an organisation."""
     if org is None:
-        raise ValidationError("必须指定发布机构", "organization")
+        raise ValidationError(N_("必须指定发布机构"), "organization")
     data = _check_industry(data)
     _check_dates(data)
     if "ipc_codes" in data:
@@ -204,7 +209,7 @@ def post_outcome(
 ) -> Outcome:
     """Create a 科技成果 for an institution."""
     if org is None:
-        raise ValidationError("必须指定成果所属机构", "organization")
+        raise ValidationError(N_("必须指定成果所属机构"), "organization")
     outcome = Outcome(organization=org, province=org.province, city=org.city)
     _assign(outcome, data, OUTCOME_FIELDS)
     if ipc_codes:
@@ -254,11 +259,11 @@ def set_status(listing: Demand | Outcome, status: str, user_id: int | None = Non
 def add_patent(outcome: Outcome | None, data: dict, user_id: int | None = None) -> Patent:
     number = (data.get("number") or "").strip().upper().replace(" ", "")
     if number and db.session.scalar(select(Patent.id).where(Patent.number == number)):
-        raise ValidationError(f"专利号 {number} 已存在", "number")
+        raise ValidationError(N_("专利号 %(number)s 已存在"), "number", number=number)
     codes = check_ipc_codes(data.get("ipc_codes") or [])
     patent = Patent(outcome=outcome, **{**data, "ipc_codes": codes})
     if patent.applied_on and patent.granted_on and patent.granted_on < patent.applied_on:
-        raise ValidationError("授权日不能早于申请日", "granted_on")
+        raise ValidationError(N_("授权日不能早于申请日"), "granted_on")
     db.session.add(patent)
     db.session.flush()
     audit.record(user_id, "patent.add", patent, after={"number": patent.number})
@@ -268,7 +273,9 @@ def add_patent(outcome: Outcome | None, data: dict, user_id: int | None = None) 
 def _assign(obj, data: dict, allowed: list[str]) -> None:
     unknown = set(data) - set(allowed)
     if unknown:
-        raise ValidationError(f"不支持的字段：{'、'.join(sorted(unknown))}", sorted(unknown)[0])
+        raise ValidationError(
+            N_("不支持的字段：%(value)s"), sorted(unknown)[0], value="、".join(sorted(unknown))
+        )
     for name in allowed:
         if name in data:
             setattr(obj, name, data[name])

@@ -14,21 +14,21 @@ from market.licensing.formatting import percent, yuan
 from market.policy import require
 from market.queries.listings import Page
 from models import Conflict, Deal, Notice, Objection, User, ValidationError, db, utcnow
-from models.enums import COOPERATION_MODES
+from models.enums import COOPERATION_MODES, N_
 
 from . import audit, terms
 
 log = logging.getLogger(__name__)
 
-METHODS = {"negotiated": "协议定价", "listed": "挂牌交易", "auction": "拍卖"}
+METHODS = {"negotiated": N_("协议定价"), "listed": N_("挂牌交易"), "auction": N_("拍卖")}
 OBJECTION_PROCEDURE = (
     "公示期内，任何单位或个人均可在本页面或通过上列联系方式书面提出异议，写明异议理由和联系方式；"
     "异议受理部门核实后答复异议人。异议成立的，撤回本公示、重新协商定价；公示期满且异议均已处理，"
     "方可签订合同。"
 )
-RESOLUTIONS = {"upheld": "异议成立", "dismissed": "异议不成立"}
+RESOLUTIONS = {"upheld": N_("异议成立"), "dismissed": N_("异议不成立")}
 OBJECTION_STATES = {"open": "待处理", **RESOLUTIONS}
-NOTICE_STATES = {"open": "公示中", "closed": "公示期满", "withdrawn": "已撤回"}
+NOTICE_STATES = {"open": N_("公示中"), "closed": N_("公示期满"), "withdrawn": N_("已撤回")}
 
 
 def open_notice(
@@ -48,9 +48,9 @@ def open_notice(
     require(user, "notice.open", deal)
     now = now or utcnow()
     if deal.stage != "negotiating":
-        raise ValidationError("只有“洽谈中”的项目可以发起公示", "price")
+        raise ValidationError(N_("只有“洽谈中”的项目可以发起公示"), "price")
     if method not in METHODS:
-        raise ValidationError("请选择定价方式", "method")
+        raise ValidationError(N_("请选择定价方式"), "method")
     row = current_sheet(deal)
     sheet = terms.sheet_of(row) if row is not None else None
     price_fen = _checked_price(sheet, price_fen, method)
@@ -81,19 +81,25 @@ def _checked_price(sheet, price_fen: int | None, method: str) -> int:
     """The published price: the term sheet's 合同成交额 when the deal has a sheet."""
     if sheet is None:
         if price_fen is None or price_fen < 0:
-            raise ValidationError("请填写不为负数的成交价格", "price")
+            raise ValidationError(N_("请填写不为负数的成交价格"), "price")
         return price_fen
     agreed = sheet.value("contract_amount")
     if price_fen is not None and price_fen != agreed:
         raise ValidationError(
-            f"公示价格须与条款书一致：条款书第{sheet.version}版的合同成交额为{yuan(agreed)}，"
-            f"填写的是{yuan(price_fen)}",
+            N_(
+                "公示价格须与条款书一致：条款书第%(version)s版的合同成交额为%(value)s，填写的是%(value2)s"
+            ),
             "price",
+            version=sheet.version,
+            value=yuan(agreed),
+            value2=yuan(price_fen),
         )
     sheet_method = sheet.value("pricing_method")
     if method != sheet_method:
         raise ValidationError(
-            f"定价方式须与条款书一致（条款书为“{METHODS[sheet_method]}”）", "method"
+            N_("定价方式须与条款书一致（条款书为“%(value)s”）"),
+            "method",
+            value=METHODS[sheet_method],
         )
     return agreed
 
@@ -197,7 +203,7 @@ def file_objection(
     """Anyone may object while the window is open."""
     now = now or utcnow()
     if notice.status != "open" or now >= notice.closes_at:
-        raise ValidationError("公示期已结束或公示已撤回，不再受理异议", "text")
+        raise ValidationError(N_("公示期已结束或公示已撤回，不再受理异议"), "text")
     name, contact, text = (name or "").strip(), (contact or "").strip(), (text or "").strip()
     _require_length(name, "name", "姓名或单位", 1, 80)
     _require_length(contact, "contact", "联系方式", 5, 120)
@@ -213,16 +219,16 @@ def _require_length(value: str, field: str, label: str, low: int, high: int) -> 
     if len(value) < low:
         raise ValidationError(f"请填写{label}" if low == 1 else f"{label}至少{low}个字", field)
     if len(value) > high:
-        raise ValidationError(f"{label}不能超过{high}个字", field)
+        raise ValidationError(N_("%(label)s不能超过%(high)s个字"), field, label=label, high=high)
 
 
 def resolve_objection(objection: Objection, decision: str, note: str, user: User) -> Objection:
     """Record the outcome of an objection; an upheld one withdraws the notice (re-negotiate)."""
     require(user, "notice.resolve_objection", objection)
     if objection.status != "open":
-        raise Conflict("该异议已处理")
+        raise Conflict(N_("该异议已处理"))
     if decision not in RESOLUTIONS:
-        raise ValidationError("请选择处理结果", "decision")
+        raise ValidationError(N_("请选择处理结果"), "decision")
     note = (note or "").strip()
     _require_length(note, "note", "处理说明", 5, 2000)
     objection.status, objection.resolution, objection.resolved_by = decision, note, user.id

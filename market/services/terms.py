@@ -31,6 +31,7 @@ from models import (
     local_today,
     utcnow,
 )
+from models.enums import N_
 
 from . import audit
 
@@ -111,7 +112,7 @@ def get_profile(key: str | None = None) -> licensing.Profile:
     try:
         return profiles()[key]
     except KeyError as e:
-        raise ValidationError(f"未知的政策档案：{key}", "profile_key") from e
+        raise ValidationError(N_("未知的政策档案：%(key)s"), "profile_key", key=key) from e
 
 
 def profile_choices() -> list[tuple[str, str]]:
@@ -143,7 +144,7 @@ def outcome_facts(outcome: Outcome) -> licensing.OutcomeFacts:
             ref=f"outcome:{outcome.id}",
         )
     except licensing.LicensingError as e:
-        raise ValidationError(f"成果信息不完整：{e}") from e
+        raise ValidationError(N_("成果信息不完整：%(e)s"), e=e) from e
 
 
 def _patent_facts(patent) -> licensing.PatentFacts:
@@ -364,7 +365,7 @@ def export(row: TermSheet, kind: str) -> bytes:
         return json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8")
     if kind == "csv":
         return ("\ufeff" + exports.to_csv([record])).encode("utf-8")
-    raise ValidationError(f"不支持的导出格式：{kind}")
+    raise ValidationError(N_("不支持的导出格式：%(kind)s"), kind=kind)
 
 
 def export_filename(row: TermSheet, kind: str) -> str:

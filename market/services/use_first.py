@@ -25,6 +25,7 @@ from models import (
     db,
     utcnow,
 )
+from models.enums import N_
 
 from . import audit, terms
 
@@ -174,7 +175,9 @@ def _decide(review: UseFirstReview, user: User, state: str) -> Outcome:
     outcome = review.outcome
     require(user, "outcome.consent_use_first", outcome)
     if review.state != "pending_consent":
-        raise ValidationError(f"该事项已处理：{review.state_label}", "reason")
+        raise ValidationError(
+            N_("该事项已处理：%(state_label)s"), "reason", state_label=review.state_label
+        )
     review.state, review.decided_by, review.decided_at = state, user.id, utcnow()
     outcome.use_first_state = state
     return outcome
@@ -194,9 +197,9 @@ def consent(review: UseFirstReview, user: User) -> Outcome:
 def decline(review: UseFirstReview, user: User, reason: str) -> Outcome:
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise ValidationError("请说明不同意的理由（至少5个字）", "reason")
+        raise ValidationError(N_("请说明不同意的理由（至少5个字）"), "reason")
     if len(reason) > 2000:
-        raise ValidationError("理由不能超过2000个字", "reason")
+        raise ValidationError(N_("理由不能超过2000个字"), "reason")
     outcome = _decide(review, user, "declined")
     review.decline_reason = reason
     review.review_state, review.review_note, review.reviewed_at = "pending", None, None
@@ -221,12 +224,12 @@ def review_reason(review: UseFirstReview, user: User, upheld: bool, note: str) -
     upheld, the consent task opens again with the broker's note for the owner."""
     require(user, "broker.cockpit")
     if review.review_state != "pending":
-        raise ValidationError("该理由不在待审核状态", "note")
+        raise ValidationError(N_("该理由不在待审核状态"), "note")
     note = (note or "").strip()
     if len(note) < 5:
-        raise ValidationError("请写明审核意见（至少5个字）", "note")
+        raise ValidationError(N_("请写明审核意见（至少5个字）"), "note")
     if len(note) > 2000:
-        raise ValidationError("审核意见不能超过2000个字", "note")
+        raise ValidationError(N_("审核意见不能超过2000个字"), "note")
     outcome = review.outcome
     review.review_state = "upheld" if upheld else "rejected"
     review.review_note, review.reviewed_at = note, utcnow()

@@ -12,6 +12,7 @@ from flask_login import current_user
 from models import ChallengeSubmission, Conflict, Demand, DemandAccess, ValidationError, db
 from models.enums import CONFIDENTIALITY, INDICATOR_OPS
 
+from ..i18n import error_text
 from ..policy import can, require
 from ..services import challenges, codes, demand_access, listings
 from ..services.lint import lint_demand
@@ -219,7 +220,7 @@ def decide(submission_id: int):
         return _render_challenge(demand, entry.id, form, 422)
     except Conflict as e:
         db.session.rollback()
-        form.form_errors.append(e.message)
+        form.form_errors.append(error_text(e))
         form.version.data = str(entry.version_id)  # the user now sees the current state
         return _render_challenge(demand, entry.id, form, 409)
     if entry.state == "winner":

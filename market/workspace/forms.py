@@ -31,6 +31,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from market.i18n import chinese_marker
 from market.search.codes import split_codes
 from models import local_today
 from models.challenges import NOTE_LIMIT, PITCH_LIMIT
@@ -66,9 +67,14 @@ OFFER_PREFIX = "可提供："
 
 
 def options(pairs) -> list[SelectChoice]:
-    """Choices for select, radio and checkbox fields from (value, label) pairs or a dict."""
+    """Choices for select, radio and checkbox fields from (value, label) pairs or a dict.
+
+    Plain-string labels are catalogue msgids (the enum labels), shown in the reader's language."""
     items = pairs.items() if isinstance(pairs, dict) else pairs
-    return [SelectChoice(value, label) for value, label in items]
+    return [
+        SelectChoice(value, _l(label) if isinstance(label, str) else label)
+        for value, label in items
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +89,10 @@ def field_choices(current: str | None = None) -> list[SelectChoice]:
     known = list(listing_fields())
     if current and current not in known and current != OTHER_FIELD:
         known.append(current)
-    return options([("", _l("请选择")), *((f, f) for f in known), (OTHER_FIELD, _l("其他"))])
+    # Field names are the catalogue's own vocabulary (stored and matched as Chinese text), so they
+    # stay Chinese in every language, marked as such for screen readers.
+    fields = [SelectChoice(f, f, render_kw=chinese_marker()) for f in known]
+    return [*options([("", _l("请选择"))]), *fields, *options([(OTHER_FIELD, _l("其他"))])]
 
 
 class MultiCheckboxField(SelectMultipleField):

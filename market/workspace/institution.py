@@ -30,6 +30,7 @@ from models import (
 )
 from models.enums import INDICATOR_OPS
 
+from ..i18n import error_text
 from ..policy import can, may_view_demand, require
 from ..queries.listings import Page
 from ..services import bulk_import, challenges, codes, demand_access, listings
@@ -372,7 +373,7 @@ def withdraw_entry(submission_id: int):
             db.session.commit()
         except (ValidationError, Conflict) as e:
             db.session.rollback()
-            flash(e.message, "danger")
+            flash(error_text(e), "danger")
         else:
             flash(_("已撤回对“%(t)s”的揭榜。", t=entry.demand.title), "info")
     return redirect(url_for("institution.challenges_index"))

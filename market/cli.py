@@ -167,10 +167,11 @@ def register(app: Flask) -> None:
 
     @index_group.command("status")
     def index_status() -> None:
-        """各类条目的索引进度。"""
+        """各类条目的索引进度，以及积压：队列中的任务、待索引条目、待补推荐与预计完成时间。"""
+        from .health import backlog
         from .services import indexing
 
-        click.echo(json.dumps(indexing.status(), ensure_ascii=False))
+        click.echo(json.dumps({**indexing.status(), "backlog": backlog()}, ensure_ascii=False))
 
 
 def _spawn_background(app: Flask, args: list[str], log_name: str) -> None:

@@ -765,9 +765,17 @@ def _settled() -> bool:
 
 
 def _relay_once() -> dict:
+    """Relay the outbox once, as a web process's relay thread does: a failure (the database
+    connection was just terminated) leaves the rows for the next relay."""
     from market.tasks import relay
+    from models import db
 
-    return relay()
+    try:
+        return relay()
+    except DBAPIError as e:
+        db.session.rollback()
+        log.info("relay failed (%s); the rows stay in the outbox", type(e.orig).__name__)
+        return {"sent": 0, "pending": 1, "slowest_publish_s": 0.0}
 
 
 def _repair(plan: FaultPlan, worker: WorkerProcess, echo) -> dict:

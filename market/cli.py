@@ -181,11 +181,13 @@ def register(app: Flask) -> None:
 
     @index_group.command("status")
     def index_status() -> None:
-        """各类条目的索引进度，并逐一校验索引文件（清单、模型、校验和）；有问题时退出码为 1。"""
+        """各类条目的索引进度与积压（队列中的任务、待索引条目、待补推荐、预计完成时间），并逐一校验
+        索引文件（清单、模型、校验和）；索引文件有问题时退出码为 1。"""
+        from .health import backlog
         from .services import indexing
 
         report = indexing.status(verify=True)
-        click.echo(json.dumps(report, ensure_ascii=False))
+        click.echo(json.dumps({**report, "backlog": backlog()}, ensure_ascii=False))
         if any(part["problem"] for part in report.values()):
             raise SystemExit(1)
 

@@ -52,9 +52,14 @@ def defaults(instance_path: str) -> dict:
             "broker_connection_retry_on_startup": True,
             "beat_schedule": {
                 "reconcile": {"task": "workers.tasks.reconcile", "schedule": 300.0},
+                "relay-outbox": {"task": "workers.tasks.relay_outbox", "schedule": 60.0},
                 "use-first-sweep": {"task": "workers.tasks.use_first_sweep", "schedule": 86400.0},
                 "refresh-neighbors": {
                     "task": "workers.tasks.refresh_neighbors",
+                    "schedule": 86400.0,
+                },
+                "forget-idempotency-keys": {
+                    "task": "workers.tasks.forget_idempotency_keys",
                     "schedule": 86400.0,
                 },
                 "forget-sign-in-failures": {

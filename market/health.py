@@ -110,3 +110,45 @@ def report() -> tuple[dict[str, Any], int]:
         return {"status": "down", **checks}, 503
     degraded = redis_state["status"] == "down" or checks["worker"]["status"] in ("stale",)
     return {"status": "degraded" if degraded else "ok", **checks}, 200
+
+
+QUEUES = ("recovery", "celery")  # the worker reads them in this order
+TASK_SECONDS = 0.5  # a queued embed or match task, on 2 cores (the backlog's ETA)
+LISTINGS_PER_SECOND = 18.0  # encoding stale listings without stored vectors, on 2 cores
+
+
+def backlog() -> dict[str, Any]:
+    """What is waiting, for ``index status`` and the home page: tasks queued in Redis (and held
+    by workers, unacknowledged), tasks still in the outbox, listings not yet indexed, listings
+    whose proposals are missing or stale, and an ETA (the running catch-up's own rate when there
+    is one, else the rates above)."""
+    from .services.indexing import catch_up_eta, stale_ids
+    from .services.matching import stale_proposals
+    from .tasks import outbox_size
+
+    queued: dict[str, Any] = {}
+    url = redis_url(current_app.config)
+    if url is not None:
+        try:
+            client = _redis(url)
+            queued = {name: client.llen(name) for name in QUEUES}
+            queued["unacked"] = client.hlen("unacked")
+        except Exception as e:
+            queued = {"error": type(e).__name__}
+    stale = {kind: len(stale_ids(kind)) for kind in ("demand", "outcome")}
+    proposals = {kind: len(ids) for kind, ids in stale_proposals().items()}
+    outbox = outbox_size()
+    tasks = sum(v for k, v in queued.items() if k in QUEUES) + outbox
+    running = catch_up_eta()
+    if running is not None and running["seconds_left"] is not None:
+        seconds = running["seconds_left"]
+    else:
+        seconds = tasks * TASK_SECONDS + sum(stale.values()) / LISTINGS_PER_SECOND
+        seconds += sum(proposals.values()) * TASK_SECONDS
+    return {
+        "queued": queued,
+        "outbox": outbox,
+        "stale_listings": stale,
+        "stale_proposals": proposals,
+        "eta_seconds": int(seconds + 0.999),
+    }

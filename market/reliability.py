@@ -214,7 +214,7 @@ class WorkerProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker"]
                 + ["--pool", "solo", "--loglevel", "INFO", "--without-gossip"]
-                + ["--without-mingle", "--without-heartbeat"],
+                + ["--without-mingle", "--without-heartbeat", "--queues", "recovery,celery"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
@@ -412,23 +412,39 @@ def _exercise(app: Flask, plan, run, app_name, base_url, worker, redis, echo) ->
     }
     faults: list[dict] = []
     writes = Writes()
-    enqueued = {"handed_over": 0, "refused": 0}
+    enqueued = {"handed_over": 0, "refused": 0, "slowest_write_s": 0.0, "slowest_publish_s": 0.0}
+    _post_demands(org_id, run)
     echo(f"fault bench {run}: {n} listings on {db.engine.dialect.name}, worker + Redis faults")
+    ingest_started = time.perf_counter()
     for number in range(n):
         action = schedule.get(number)
         if action:
             faults.append(_inject(action, number, worker, redis, killer, echo))
+        started = time.perf_counter()
         outcome_id = _write_one(org_id, run, number, writes)
+        _slowest(enqueued, "slowest_write", time.perf_counter() - started, number)
         if outcome_id is not None:
-            handed = _enqueue("embed_listing", "outcome", outcome_id)
-            enqueued["handed_over" if handed else "refused"] += 1
+            relayed = _relay_once()  # what the web's relay thread does after the commit
+            enqueued["handed_over" if relayed["pending"] == 0 else "refused"] += 1
+            _slowest(enqueued, "slowest_publish", relayed["slowest_publish_s"], number)
     if killer is not None:
         killer.join()
         faults.append({"fault": "drop_db", "terminated_sessions": killer.terminated})
     _ensure_up(worker, redis)
     repair = _repair(plan, worker, echo)
     checks = _check(run, n, writes)
-    ok = all(c["ok"] for c in checks.values()) and repair["converged"]
+    scenarios = {
+        "ingest_under_faults": _scenario_row(
+            run, "fault", n, len(writes.acknowledged), ingest_started, repair["converged"]
+        ),
+        "task_delivered_twice": _delivered_twice(plan, run, org_id, echo),
+        "two_reconciles_at_once": _two_reconciles(plan, run, org_id, echo),
+    }
+    ok = (
+        all(c["ok"] for c in checks.values())
+        and repair["converged"]
+        and all(row["ok"] for row in scenarios.values())
+    )
     return {
         "run": run,
         "listings": n,
@@ -447,9 +463,189 @@ def _exercise(app: Flask, plan, run, app_name, base_url, worker, redis, echo) ->
         "enqueue": enqueued,
         "repair": repair,
         "checks": checks,
+        "scenarios": scenarios,
         "ok": ok,
         "worker_log_tail": "" if ok else worker.tail(),
     }
+
+
+DEMANDS = (
+    (
+        "高精度位移传感装置采购与联合开发",
+        "产线需要测量精度≤0.5mm的位移传感装置，要求抗振动、可在线标定。",
+    ),
+    ("设备状态监测传感器国产化替代", "需要高精度传感装置监测关键设备振动与位移，精度0.1mm级。"),
+    ("精密测量仪器联合攻关", "寻求高精度测量传感技术，用于零部件尺寸在线检测，精度优于0.3mm。"),
+)
+
+
+def _post_demands(org_id: int, run: str) -> None:
+    """A few demands the drill's outcomes answer, so proposals are part of what must survive."""
+    from market.services.listings import post_demand
+    from models import Organization, OutboxTask, db
+
+    buyer = Organization(name=f"故障演练企业-{run}", kind="enterprise", approved=True)
+    db.session.add(buyer)
+    db.session.flush()
+    for title, text in DEMANDS:
+        demand = post_demand(
+            buyer, {"title": title, "scenario_type": "industry", "description": text}
+        )
+        db.session.flush()
+        db.session.add(OutboxTask(name="embed_listing", args=["demand", demand.id]))
+    db.session.commit()
+    _relay_once()
+
+
+def _post_plain(org_id: int, prefix: str, run: str, count: int) -> list[int]:
+    """``count`` outcomes committed with no task at all (their tasks are the scenario's)."""
+    from market.services.listings import post_outcome
+    from models import Organization, db
+
+    org = db.session.get(Organization, org_id)
+    ids = []
+    for number in range(count):
+        outcome = post_outcome(
+            org,
+            {
+                "title": f"{prefix}演练成果{number}号：编号{run}-{number}的精密传感装置",
+                "abstract": f"{prefix}演练 {run} 第{number}号成果，测量精度0.{number % 9 + 1}mm。",
+            },
+        )
+        outcome.key = f"{prefix}-{run}-{number:07d}"
+        db.session.flush()
+        ids.append(outcome.id)
+    db.session.commit()
+    return ids
+
+
+def _delivered_twice(plan: FaultPlan, run: str, org_id: int, echo) -> dict:
+    """The same task delivered twice (a redelivery after a lost ack, a relay that published
+    and crashed before its commit): every embed task is published twice; each then enqueues
+    its match task, so those run twice as well."""
+    from market.tasks import publish
+
+    count = max(5, plan.listings // 10)
+    ids = _post_plain(org_id, "twice", run, count)
+    echo(f"  scenario: {count} embed tasks, each delivered twice")
+    started = time.perf_counter()
+    handed = sum(publish("embed_listing", "outcome", i) for i in ids for _ in range(2))
+    converged = _converge(plan)
+    return _scenario_row(run, "twice", count, handed // 2, started, converged)
+
+
+def _two_reconciles(plan: FaultPlan, run: str, org_id: int, echo) -> dict:
+    """Two reconciles at once (beat's and a worker's start-up one, or two catch-ups): the
+    worker's, and one in this process, over listings nobody indexed and a demand whose
+    proposals were lost."""
+    from market.tasks import publish
+    from models import Demand, Match, db
+
+    count = max(5, plan.listings // 10)
+    _post_plain(org_id, "recon", run, count)
+    demand_id = db.session.scalar(
+        select(Demand.id).where(Demand.title == DEMANDS[0][0]).order_by(Demand.id.desc())
+    )
+    deleted = _proposals_of(demand_id)
+    # What its last matching proposed (the rest of its rows came from outcomes' own matching).
+    proposed = (db.session.get(Demand, demand_id).match_summary or {}).get("proposed", 0)
+    db.session.execute(Match.__table__.delete().where(Match.demand_id == demand_id))
+    db.session.commit()
+    echo(f"  scenario: two reconciles at once over {count} unindexed listings and lost proposals")
+    app = current_app._get_current_object()
+    errors: list[str] = []
+
+    def reconcile_here() -> None:
+        from market.services import indexing, matching
+
+        with app.app_context():
+            try:
+                indexing.reconcile()
+                db.session.commit()
+                matching.repair_proposals()
+                db.session.commit()
+            except Exception as e:
+                db.session.rollback()
+                errors.append(f"{type(e).__name__}: {e}")
+            finally:
+                db.session.remove()
+
+    started = time.perf_counter()
+    here = threading.Thread(target=reconcile_here)
+    publish("reconcile")
+    here.start()
+    here.join(plan.timeout or 600)
+    converged = _converge(plan)
+    row = _scenario_row(run, "recon", count, count, started, converged)
+    restored = _proposals_of(demand_id)
+    row["deleted_proposals"], row["restored_proposals"] = deleted, restored
+    row["expected_proposals"] = proposed
+    row["errors"] = errors
+    row["ok"] = row["ok"] and not errors and restored >= proposed > 0
+    return row
+
+
+def _proposals_of(demand_id: int) -> int:
+    from models import Match, db
+
+    db.session.expire_all()
+    stmt = select(func.count()).select_from(Match).where(Match.demand_id == demand_id)
+    return db.session.scalar(stmt) or 0
+
+
+def _converge(plan: FaultPlan) -> bool:
+    try:
+        _wait(_settled, plan.timeout or 300 + plan.listings * 0.5, "the scenario", pause=0.5)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _scenario_row(
+    run: str,
+    prefix: str,
+    posted: int,
+    acknowledged: int,
+    started: float,
+    converged: bool = True,
+) -> dict:
+    """posted / acknowledged / stored / indexed / searchable / lost / duplicated for the
+    outcomes whose key starts with ``prefix``, and the seconds from ``started`` until everything
+    settled (for the ingest under faults: from its first write)."""
+    from market.services import indexing
+    from models import Outcome, db
+
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(Outcome.id, Outcome.title, Outcome.indexed_hash, Outcome.content_hash).where(
+            Outcome.key.like(f"{prefix}-{run}-%")
+        )
+    ).all()
+    indexing.forget_indexes()
+    vectors = indexing.get_index("outcome").ids().tolist()
+    lexical = list(indexing.get_lexical("outcome").ids)
+    ids = {r.id for r in rows}
+    searchable = ids & set(vectors) & set(lexical)
+    mine = [i for i in vectors if i in ids] + [i for i in lexical if i in ids]
+    duplicated = (len(rows) - len({r.title for r in rows})) + max(0, len(mine) - 2 * len(ids))
+    row = {
+        "posted": posted,
+        "acknowledged": acknowledged,
+        "stored": len(rows),
+        "indexed": sum(1 for r in rows if r.indexed_hash and r.indexed_hash == r.content_hash),
+        "searchable": len(searchable),
+        "lost": max(0, acknowledged - len(searchable)),
+        "duplicated": duplicated,
+        "seconds_to_recover": round(time.perf_counter() - started, 1),
+    }
+    row["ok"] = (
+        converged
+        and row["stored"] == posted == acknowledged
+        and row["indexed"] == row["searchable"] == posted
+        and row["lost"] == 0
+        and row["duplicated"] == 0
+    )
+    return row
 
 
 def _inject(action: str, number: int, worker, redis, killer, echo) -> dict:
@@ -496,7 +692,7 @@ def _enqueue(name: str, *args) -> bool:
 def _write_one(org_id: int, run: str, number: int, writes: Writes) -> int | None:
     """Post one outcome; on a database error roll back, look the key up and retry."""
     from market.services.listings import post_outcome
-    from models import Organization, Outcome, db
+    from models import Organization, OutboxTask, Outcome, db
 
     key = f"fault-{run}-{number:07d}"
     for attempt in range(60):
@@ -520,6 +716,8 @@ def _write_one(org_id: int, run: str, number: int, writes: Writes) -> int | None
             outcome.key = key
             db.session.flush()
             outcome_id = outcome.id  # read before commit: after it, reading reloads the row
+            # The task commits with the listing (transactional outbox), as the web's writes do.
+            db.session.add(OutboxTask(name="embed_listing", args=["outcome", outcome_id]))
             db.session.commit()
             writes.acknowledged.append(key)
             return outcome_id
@@ -547,6 +745,39 @@ def _stale_count() -> int:
     return len(indexing.stale_ids("outcome"))
 
 
+def _slowest(record: dict, name: str, seconds: float, number: int) -> None:
+    if seconds > record[f"{name}_s"]:
+        record[f"{name}_s"], record[f"{name}_at"] = round(seconds, 3), number
+
+
+def _settled() -> bool:
+    """Nothing left to index, to relay or to propose."""
+    from market.services import matching
+    from market.tasks import outbox_size
+
+    if _stale_count() or outbox_size():
+        return False
+    stale = matching.stale_proposals()
+    from models import db
+
+    db.session.commit()
+    return not (stale["demand"] or stale["outcome"])
+
+
+def _relay_once() -> dict:
+    """Relay the outbox once, as a web process's relay thread does: a failure (the database
+    connection was just terminated) leaves the rows for the next relay."""
+    from market.tasks import relay
+    from models import db
+
+    try:
+        return relay()
+    except DBAPIError as e:
+        db.session.rollback()
+        log.info("relay failed (%s); the rows stay in the outbox", type(e.orig).__name__)
+        return {"sent": 0, "pending": 1, "slowest_publish_s": 0.0}
+
+
 def _repair(plan: FaultPlan, worker: WorkerProcess, echo) -> dict:
     """Ask the (real) worker to reconcile, and wait until nothing is left to index."""
     from models import db
@@ -562,7 +793,7 @@ def _repair(plan: FaultPlan, worker: WorkerProcess, echo) -> dict:
     echo(f"  reconcile enqueued ({before} listings not yet indexed); waiting for the worker")
     started = time.perf_counter()
     try:
-        _wait(lambda: _stale_count() == 0, timeout, "the worker's reconcile", pause=1.0)
+        _wait(lambda: _settled(), timeout, "the worker's reconcile", pause=1.0)
         converged = True
     except TimeoutError:
         converged = False
@@ -658,7 +889,9 @@ def fault_table(report: dict) -> str:
         "",
         f"writes: {w['acknowledged']} acknowledged, {w['raised']} raised and retried "
         f"({w['ambiguous_resolved_by_key']} had committed), {w['failed']} failed",
-        f"enqueue: {e['handed_over']} handed over, {e['refused']} refused (broker down)",
+        f"outbox: {e['handed_over']} relayed at once, {e['refused']} kept for later (broker down);"
+        f" slowest write {e['slowest_write_s']} s (listing {e.get('slowest_write_at')}),"
+        f" slowest publish attempt {e['slowest_publish_s']} s",
         f"repair: {r['unindexed_before']} unindexed after ingest → reconcile "
         f"{'converged' if r['converged'] else 'DID NOT converge'} in {r['seconds']} s",
         "",
@@ -666,6 +899,18 @@ def fault_table(report: dict) -> str:
     ]
     for name, c in report["checks"].items():
         lines.append(f"{name:<26}{c['value']!s:>8}{c['expected']!s:>10}  {'✓' if c['ok'] else '✗'}")
+    columns = ("posted", "acknowledged", "stored", "indexed", "searchable", "lost", "duplicated")
+    lines += ["", f"{'scenario':<24}" + "".join(f"{c[:6]:>7}" for c in columns) + "  recover  ok"]
+    for name, row in report.get("scenarios", {}).items():
+        cells = "".join(f"{row[c]!s:>7}" for c in columns)
+        mark = "✓" if row["ok"] else "✗"
+        lines.append(f"{name:<24}{cells}  {row['seconds_to_recover']:>5} s  {mark}")
+        if "restored_proposals" in row:
+            lines.append(
+                f"{'':<24}a demand's proposals deleted: {row['deleted_proposals']} rows;"
+                f" restored {row['restored_proposals']} (its matching proposes"
+                f" {row['expected_proposals']}); errors: {'; '.join(row['errors']) or 'none'}"
+            )
     lines.append(f"\nresult: {'PASS' if report['ok'] else 'FAIL'}")
     return "\n".join(lines)
 

@@ -9,7 +9,7 @@ from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from .handoffs import IntroRequest, Notification
 from .imports import ImportBatch, OrganizationReview
 from .listings import Demand, Outcome, Patent, outcome_ipc
-from .ops import AuditLog, Job, ListingVector, PolicyProfile
+from .ops import AuditLog, IdempotencyKey, Job, ListingVector, OutboxTask, PolicyProfile
 from .taxonomy import Industry, IpcCode
 from .workflow import BenchmarkCase, DealSubsidy, DemandAccess, UseFirstReview
 
@@ -28,6 +28,7 @@ __all__ = [
     "DomainError",
     "Forbidden",
     "Industry",
+    "IdempotencyKey",
     "ImportBatch",
     "IntroRequest",
     "IpcCode",
@@ -40,6 +41,7 @@ __all__ = [
     "Notice",
     "Objection",
     "Organization",
+    "OutboxTask",
     "OrganizationReview",
     "Outcome",
     "Patent",

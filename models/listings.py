@@ -109,6 +109,9 @@ class ListingMixin:
     content_hash: Mapped[str | None] = mapped_column(String(64))
     indexed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     indexed_hash: Mapped[str | None] = mapped_column(String(64))
+    # When the matcher last stored this listing's proposals; older than ``indexed_at`` (or
+    # empty) means a match task was lost, and reconcile recomputes them.
+    proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

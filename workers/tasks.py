@@ -6,15 +6,17 @@ import logging
 
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from market.services import indexing, matching
-from market.tasks import enqueue
+from market.tasks import enqueue, relay
 from models import db, local_today
 
 log = logging.getLogger(__name__)
 
 RETRY = {
-    "autoretry_for": (OperationalError, OSError),
+    # StaleDataError: a broker's decision changed a proposal while the matcher rewrote it.
+    "autoretry_for": (OperationalError, OSError, StaleDataError),
     "retry_backoff": 2,
     "retry_backoff_max": 60,
     "retry_jitter": True,
@@ -35,7 +37,7 @@ def _committed(fn, *args):
         db.session.remove()
 
 
-BATCH_REFRESH = 20  # past this many outcomes at once, re-rank every open demand instead
+BATCH_REFRESH = matching.BATCH_REFRESH
 
 
 @shared_task(name="workers.tasks.embed_listing", **RETRY)
@@ -80,10 +82,19 @@ def refresh_neighbors() -> dict:
 
 @shared_task(name="workers.tasks.reconcile", **RETRY)
 def reconcile() -> dict:
+    """Repair everything a lost task or a lost index file left undone: relay the outbox,
+    re-index stale listings, recompute missing or stale proposals. Runs on the recovery queue."""
+    relayed = _committed(relay)
     report = _committed(indexing.reconcile)
-    if any(part["indexed"] for part in report.values()):
-        enqueue("refresh_proposals")
+    report["proposals"] = _committed(matching.repair_proposals)
+    report["outbox"] = relayed
     return report
+
+
+@shared_task(name="workers.tasks.relay_outbox", **RETRY)
+def relay_outbox() -> dict:
+    """Hand the outbox's tasks to the broker (the broker is back: this task came through it)."""
+    return _committed(relay)
 
 
 @shared_task(name="workers.tasks.import_outcomes", **RETRY)
@@ -122,3 +133,11 @@ def forget_sign_in_failures() -> int:
     from market.services import accounts
 
     return _committed(accounts.forget_sign_in_failures)
+
+
+@shared_task(name="workers.tasks.forget_idempotency_keys", **RETRY)
+def forget_idempotency_keys() -> int:
+    """Daily: drop API Idempotency-Keys past their 24 hours."""
+    from market.services import accounts
+
+    return _committed(accounts.forget_idempotency_keys)

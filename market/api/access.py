@@ -15,7 +15,7 @@ from models import DemandAccess, NotFound, db
 from ..policy import can
 from ..services import demand_access
 from .auth import Unauthorized, api_user, token_user
-from .common import get_or_404, resource_blueprint
+from .common import get_or_404, idempotent, resource_blueprint, write_answer
 from .demands import load_visible as load_demand
 from .schemas import AccessDecisionIn, AccessList, AccessOut, AccessRequestIn
 
@@ -46,13 +46,14 @@ def list_requests(demand_id: int):
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@idempotent
 def ask(data: dict, demand_id: int):
     """申请查看脱敏需求的发布单位（高校院所用户，需 API 令牌；须同意保密承诺）。"""
     user = token_user()
     demand = load_demand(demand_id, user)
     access = demand_access.ask(demand, user, data["purpose"], data["nda_accepted"])
-    db.session.commit()
-    return access
+    db.session.flush()
+    return write_answer(AccessOut(), access, 201)
 
 
 @blp.route("/access-requests/<int:access_id>/decision", methods=["POST"])
@@ -70,5 +71,5 @@ def decide(data: dict, access_id: int):
     if not party and not can(user, "demand.decide_access", access.demand):
         raise NotFound(HIDDEN)
     demand_access.decide(access, user, data["decision"], data["note"])
-    db.session.commit()
-    return access
+    db.session.flush()
+    return write_answer(AccessOut(), access)

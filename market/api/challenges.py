@@ -18,7 +18,7 @@ from models import ChallengeSubmission, Demand, NotFound, Outcome, User, db
 from ..policy import can, require
 from ..services import challenges
 from .auth import Unauthorized, api_user, token_user
-from .common import get_or_404, paginate, resource_blueprint
+from .common import get_or_404, idempotent, paginate, resource_blueprint, write_answer
 from .demands import load_visible as load_demand
 from .schemas import DecisionIn, SubmissionArgs, SubmissionIn, SubmissionOut, SubmissionPage
 
@@ -103,14 +103,15 @@ def list_demand_submissions(args: dict, demand_id: int):
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@idempotent
 def submit(data: dict, demand_id: int):
     """揭榜：用本机构已发布的成果揭榜（高校院所用户，需 API 令牌；榜单须未截止、未选定揭榜方）。"""
     user = token_user()
     demand = load_demand(demand_id, user)
     outcome = db.session.get(Outcome, data["outcome_id"])
     entry = challenges.submit(demand, outcome, user, data["pitch"])
-    db.session.commit()
-    return entry
+    db.session.flush()
+    return write_answer(SubmissionOut(), entry, 201)
 
 
 @blp.route("/submissions")
@@ -144,5 +145,5 @@ def decide(data: dict, submission_id: int):
     user = token_user()
     entry = load_visible(submission_id, user)
     entry = DECISIONS[data["decision"]](entry, user, data)
-    db.session.commit()
-    return entry
+    db.session.flush()
+    return write_answer(SubmissionOut(), entry)

@@ -7,17 +7,20 @@ limit then come with it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from functools import wraps
 from http import HTTPStatus
 from typing import Any
 
 import flask_smorest
-from flask import jsonify
+from flask import Response, g, jsonify, request
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from models import DomainError, NotFound, db
+from models import DomainError, IdempotencyKey, NotFound, ValidationError, db, utcnow
 
 from ..errors import MESSAGES, with_protocol_headers
 from ..urls import MAX_ID
@@ -56,6 +59,8 @@ class ResourceBlueprint(flask_smorest.Blueprint):
             if methods & WRITE_METHODS:
                 access = getattr(func, "api_write_access", "token")
                 func = self.doc(security=WRITE_SECURITY[access])(func)
+            if getattr(func, "idempotent", False):
+                func = self.doc(parameters=[IDEMPOTENCY_PARAMETER])(func)
             return register(func)
 
         return decorator
@@ -166,11 +171,105 @@ def envelope(items: list, total: int, page: int, per_page: int) -> dict:
     }
 
 
-def enqueue_after_commit(task: str, *args) -> None:
-    """Hand work to the worker; a failure never undoes the committed write (reconcile repairs)."""
-    from ..tasks import enqueue
+def write_answer(schema, item: Any, status: int = 200, tasks: tuple = ()) -> Response:
+    """Finish an API write: dump the answer, remember it under the request's Idempotency-Key,
+    then commit the write with the worker ``tasks`` it needs (``market.tasks.commit_with``).
 
-    try:
-        enqueue(task, *args)
-    except Exception:
-        log.warning("task %s%s failed; reconcile will repair it", task, args, exc_info=True)
+    The answer is dumped before the commit, so nothing after the commit reads the database: a
+    database that goes away right after a commit cannot turn a stored write into a 500."""
+    from ..tasks import commit_with
+
+    body = schema.dump(item)
+    claimed = g.pop("idempotency", None)
+    if claimed is not None:
+        user_id, key, fingerprint = claimed
+        db.session.add(
+            IdempotencyKey(
+                user_id=user_id, key=key, fingerprint=fingerprint, status=status, body=body
+            )
+        )
+    commit_with(*tasks)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+# ---- Idempotency-Key ---------------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": IDEMPOTENCY_HEADER,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x21-\x7e]+$"},
+    "description": "可选的幂等键（如 UUID）：同一用户用同一个键重发相同请求，返回第一次的结果而不会重复创建；"
+    "同一个键配不同的请求体返回 422。键保留 24 小时。",
+}
+KEY_REUSED = "这个 Idempotency-Key 已用于另一个不同的请求；请为新请求换一个键"
+KEY_INVALID = "Idempotency-Key 须为 1–255 个可见 ASCII 字符"
+
+
+def idempotent(view):
+    """Honour an ``Idempotency-Key`` header on a write answered by ``write_answer``: the same
+    key from the same user with the same request replays the first answer (and creates
+    nothing); the same key with another request is refused with 422."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        from .auth import token_user
+
+        if not 0 < len(key) <= 255 or not all("!" <= ch <= "~" for ch in key):
+            raise ValidationError(KEY_INVALID, IDEMPOTENCY_HEADER)
+        user_id = token_user().id
+        fingerprint = _fingerprint()
+        stored = _stored_answer(user_id, key, fingerprint)
+        if stored is not None:
+            return stored
+        g.idempotency = (user_id, key, fingerprint)
+        try:
+            return view(*args, **kwargs)
+        except IntegrityError:
+            # The same key raced in from another request, which committed first: its answer.
+            db.session.rollback()
+            stored = _stored_answer(user_id, key, fingerprint)
+            if stored is None:
+                raise
+            return stored
+
+    wrapper.idempotent = True
+    return wrapper
+
+
+def _fingerprint() -> str:
+    """What the request asks for: method, path and body (JSON compared by value)."""
+    body = request.get_json(silent=True)
+    payload = (
+        json.dumps(body, sort_keys=True, ensure_ascii=False)
+        if body is not None
+        else request.get_data(as_text=True)
+    )
+    text = f"{request.method} {request.path}\n{payload}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stored_answer(user_id: int, key: str, fingerprint: str) -> Response | None:
+    from ..services.accounts import idempotency_ttl
+
+    row = db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    )
+    if row is None:
+        return None
+    if row.created_at < utcnow() - idempotency_ttl():
+        db.session.delete(row)
+        db.session.flush()
+        return None
+    if row.fingerprint != fingerprint:
+        raise ValidationError(KEY_REUSED, IDEMPOTENCY_HEADER)
+    response = jsonify(row.body)
+    response.status_code = row.status
+    response.headers["Idempotent-Replayed"] = "true"
+    return response

@@ -19,7 +19,7 @@ from models import Deal, Demand, Match, NotFound, Notice, Outcome, TermSheet, Us
 from ..policy import can, require
 from ..services import deals, notices, terms
 from .auth import public_write, token_user
-from .common import envelope, get_or_404, paginate, resource_blueprint
+from .common import envelope, get_or_404, idempotent, paginate, resource_blueprint, write_answer
 from .matches import load_visible as load_match
 from .matches import present_deal, viewer
 from .schemas import (
@@ -112,6 +112,7 @@ def list_termsheets(args: dict):
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@idempotent
 def create_termsheet(data: dict):
     """按政策档案为推荐生成条款书第 1 版（经纪人，需 API 令牌）。"""
     user = token_user()
@@ -121,8 +122,8 @@ def create_termsheet(data: dict):
     deal = db.session.scalar(select(Deal).where(Deal.match_id == match.id))
     if deal is not None:
         deal.term_sheet_id = row.id
-    db.session.commit()
-    return row
+    db.session.flush()
+    return write_answer(TermSheetDetailOut(), row, 201)
 
 
 @blp.route("/termsheets/<int:sheet_id>")
@@ -148,8 +149,8 @@ def edit_termsheet(data: dict, sheet_id: int):
     row = load_sheet(sheet_id, user)
     require(user, "termsheet.edit", row)
     terms.edit_terms(row, data["changes"], user, data.get("version"))
-    db.session.commit()
-    return row
+    db.session.flush()
+    return write_answer(TermSheetDetailOut(), row)
 
 
 # -- deals -------------------------------------------------------------------------------------
@@ -207,8 +208,8 @@ def move_deal(data: dict, deal_id: int):
         registration_no=data.get("registration_no") or "",
         expected_version=data.get("version"),
     )
-    db.session.commit()
-    return present_deal(deal)
+    db.session.flush()
+    return write_answer(DealDetailOut(), present_deal(deal))
 
 
 # -- 公示 notices (public) -----------------------------------------------------------------------
@@ -250,5 +251,5 @@ def file_objection(data: dict, notice_id: int):
     """对公示提出异议（任何人，无需登录；公示期结束后不再受理）。"""
     notice = load_notice(notice_id)
     objection = notices.file_objection(notice, data["name"], data["contact"], data["text"])
-    db.session.commit()
-    return objection
+    db.session.flush()
+    return write_answer(ObjectionOut(), objection, 201)

@@ -16,7 +16,7 @@ from ..queries import listings as q
 from ..services import demand_access
 from ..services import listings as services
 from .auth import api_user, token_user
-from .common import enqueue_after_commit, envelope, get_or_404, resource_blueprint
+from .common import envelope, get_or_404, idempotent, resource_blueprint, write_answer
 from .schemas import DemandIn, DemandOut, DemandPage, DemandPatch, ListingArgs
 
 log = logging.getLogger(__name__)
@@ -84,15 +84,14 @@ def list_demands(args: dict):
 @blp.response(201, DemandOut)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="FORBIDDEN")
+@idempotent
 def create_demand(data: dict):
-    """发布场景需求（企业用户，需 API 令牌）。"""
+    """发布场景需求（企业用户，需 API 令牌；可带 Idempotency-Key 安全重试）。"""
     user = token_user()
     require(user, "demand.create")
     services.check_demand_text(data)
     demand = services.post_demand(user.organization, data, user.id)
-    db.session.commit()
-    enqueue_after_commit("embed_listing", "demand", demand.id)
-    return present(demand, user)
+    return _answer(demand, user, 201)
 
 
 @blp.route("/<int:demand_id>")
@@ -121,9 +120,7 @@ def update_demand(data: dict, demand_id: int):
     _check_budget(demand, data)
     services.check_demand_text(data, demand)
     services.update_demand(demand, data, user.id)
-    db.session.commit()
-    enqueue_after_commit("embed_listing", "demand", demand.id)
-    return present(demand, user)
+    return _answer(demand, user)
 
 
 @blp.route("/<int:demand_id>/close", methods=["POST"])
@@ -136,9 +133,13 @@ def close_demand(demand_id: int):
     user = token_user()
     demand = load_editable(demand_id, user)
     services.set_status(demand, "closed", user.id)
-    db.session.commit()
-    enqueue_after_commit("embed_listing", "demand", demand.id)
-    return present(demand, user)
+    return _answer(demand, user)
+
+
+def _answer(demand: Demand, user: User, status: int = 200):
+    db.session.flush()
+    task = ("embed_listing", "demand", demand.id)
+    return write_answer(DemandOut(), present(demand, user), status, (task,))
 
 
 def _check_budget(demand: Demand, data: dict) -> None:

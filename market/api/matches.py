@@ -18,7 +18,7 @@ from models import Demand, Match, NotFound, Outcome, User, db
 from ..policy import can, require
 from ..services import deals, introductions
 from .auth import Unauthorized, api_user, token_user
-from .common import get_or_404, paginate, resource_blueprint
+from .common import get_or_404, idempotent, paginate, resource_blueprint, write_answer
 from .schemas import (
     INTRO_STATE_CHOICES,
     AcceptIn,
@@ -108,14 +108,15 @@ def get_match(match_id: int):
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
+@idempotent
 def accept_match(data: dict, match_id: int):
     """接受推荐，生成项目（经纪人，需 API 令牌；回传 version，已被他人处理时返回 409）。"""
     user = token_user()
     match = load_visible(match_id, user)
     require(user, "match.review", match)
     deal = deals.accept_match(match, user, data.get("version"), data.get("comment") or "")
-    db.session.commit()
-    return present_deal(deal)
+    db.session.flush()
+    return write_answer(DealDetailOut(), present_deal(deal), 201)
 
 
 @blp.route("/<int:match_id>/reject", methods=["POST"])
@@ -132,8 +133,8 @@ def reject_match(data: dict, match_id: int):
     match = load_visible(match_id, user)
     require(user, "match.review", match)
     deals.reject_match(match, user, data["reason"], data.get("comment") or "", data.get("version"))
-    db.session.commit()
-    return match
+    db.session.flush()
+    return write_answer(MatchDetailOut(), match)
 
 
 @blp.route("/<int:match_id>/introduction")
@@ -160,8 +161,8 @@ def request_introduction(data: dict, match_id: int):
     user = token_user()
     match = load_visible(match_id, user)
     intro = introductions.request_introduction(match, user, data.get("message") or "")
-    db.session.commit()
-    return present_intro(match, intro, user)
+    db.session.flush()
+    return write_answer(IntroOut(), present_intro(match, intro, user), 201)
 
 
 def present_intro(match: Match, intro, user: User) -> dict:

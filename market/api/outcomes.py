@@ -10,7 +10,7 @@ from ..policy import can, require
 from ..queries import listings as q
 from ..services import listings as services
 from .auth import api_user, token_user
-from .common import enqueue_after_commit, envelope, get_or_404, resource_blueprint
+from .common import envelope, get_or_404, idempotent, resource_blueprint, write_answer
 from .schemas import (
     OutcomeDetailOut,
     OutcomeIn,
@@ -62,15 +62,14 @@ def list_outcomes(args: dict):
 @blp.response(201, OutcomeDetailOut)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="FORBIDDEN")
+@idempotent
 def create_outcome(data: dict):
-    """登记科技成果（高校院所用户，需 API 令牌）。"""
+    """登记科技成果（高校院所用户，需 API 令牌；可带 Idempotency-Key 安全重试）。"""
     user = token_user()
     require(user, "outcome.create")
     codes = data.pop("ipc_codes", None)
     outcome = services.post_outcome(user.organization, data, user.id, ipc_codes=codes)
-    db.session.commit()
-    enqueue_after_commit("embed_listing", "outcome", outcome.id)
-    return outcome
+    return _answer(outcome, 201)
 
 
 @blp.route("/<int:outcome_id>")
@@ -93,9 +92,7 @@ def update_outcome(data: dict, outcome_id: int):
     outcome = load_editable(outcome_id, user)
     codes = data.pop("ipc_codes", None)
     services.update_outcome(outcome, data, user.id, ipc_codes=codes)
-    db.session.commit()
-    enqueue_after_commit("embed_listing", "outcome", outcome.id)
-    return outcome
+    return _answer(outcome)
 
 
 @blp.route("/<int:outcome_id>/close", methods=["POST"])
@@ -108,9 +105,13 @@ def close_outcome(outcome_id: int):
     user = token_user()
     outcome = load_editable(outcome_id, user)
     services.set_status(outcome, "closed", user.id)
-    db.session.commit()
-    enqueue_after_commit("embed_listing", "outcome", outcome.id)
-    return outcome
+    return _answer(outcome)
+
+
+def _answer(outcome: Outcome, status: int = 200):
+    db.session.flush()
+    task = ("embed_listing", "outcome", outcome.id)
+    return write_answer(OutcomeDetailOut(), outcome, status, (task,))
 
 
 @blp.route("/<int:outcome_id>/patents")
@@ -127,10 +128,11 @@ def list_outcome_patents(outcome_id: int):
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
+@idempotent
 def add_patent(data: dict, outcome_id: int):
-    """为成果登记一项专利（需 API 令牌）。"""
+    """为成果登记一项专利（需 API 令牌；可带 Idempotency-Key 安全重试）。"""
     user = token_user()
     outcome = load_editable(outcome_id, user)
     patent = services.add_patent(outcome, data, user.id)
-    db.session.commit()
-    return patent
+    db.session.flush()
+    return write_answer(PatentOut(), patent, 201)

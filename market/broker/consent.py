@@ -9,7 +9,7 @@ from flask_login import current_user
 from models import UseFirstReview, ValidationError, db
 
 from ..services import use_first
-from ..tasks import enqueue
+from ..tasks import commit_with
 from .common import attach_error, guard
 from .forms import ConsentForm, DeclineForm
 
@@ -53,8 +53,7 @@ def consent(review_id: int):
     if not form.validate():
         return _render(status=400)
     outcome = use_first.consent(review, current_user)
-    db.session.commit()
-    enqueue("match_listing", "outcome", outcome.id)
+    commit_with(("match_listing", "outcome", outcome.id))
     flash(_("已同意，成果进入先用后转成果池"), "success")
     return redirect(url_for("use_first.index"))
 

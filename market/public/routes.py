@@ -35,6 +35,7 @@ bp = Blueprint("public", __name__)
 
 @bp.route("/")
 def home():
+    from ..health import backlog
     from ..services.indexing import catch_up_eta
     from ..services.indexing import status as index_status
 
@@ -43,6 +44,7 @@ def home():
         "public/home.html",
         index=index_status(),
         eta=catch_up_eta(),
+        backlog=backlog(),
         case_count=latest_cases.total,
         latest_cases=latest_cases.items,
         **q.home_lists(),

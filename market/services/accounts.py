@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import (
     DomainError,
+    IdempotencyKey,
     LoginThrottle,
     Organization,
     OrganizationReview,
@@ -113,6 +114,23 @@ def forget_sign_in_failures(now: datetime | None = None) -> int:
         .where(LoginThrottle.last_failed_at < quiet)
         .where((LoginThrottle.blocked_until.is_(None)) | (LoginThrottle.blocked_until < now))
     )
+    removed = db.session.execute(stale).rowcount or 0
+    db.session.flush()
+    return removed
+
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+def idempotency_ttl() -> timedelta:
+    """How long an API client's Idempotency-Key replays its first answer."""
+    return current_app.config.get("IDEMPOTENCY_TTL", IDEMPOTENCY_TTL)
+
+
+def forget_idempotency_keys(now: datetime | None = None) -> int:
+    """Drop Idempotency-Keys older than ``idempotency_ttl()`` (daily, from beat)."""
+    cutoff = (now or utcnow()) - idempotency_ttl()
+    stale = db.delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)
     removed = db.session.execute(stale).rowcount or 0
     db.session.flush()
     return removed

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
 from models import Demand, Job, ListingVector, Outcome, db, outcome_ipc, utcnow
@@ -265,15 +267,48 @@ def _writing(kind: str) -> Iterator[object]:
 def store_vector(kind: str, listing, model: str, vector: np.ndarray) -> None:
     """Keep a listing's vector under a model key, stamped with the text it was computed from
     (``kind`` is the listing kind, or ``<kind>:query`` for its query-side vector)."""
-    db.session.merge(
-        ListingVector(
-            kind=kind,
-            listing_id=listing.id,
-            model=model,
-            content_hash=listing.content_hash,
-            vector=np.asarray(vector, dtype=np.float32).reshape(-1).tobytes(),
+    store_vectors(kind, [listing], model, [vector])
+
+
+UPSERT_CHUNK = 1000  # rows per statement: 6 parameters each, within SQLite's 32,766
+
+
+def store_vectors(kind: str, listings: list, model: str, vectors) -> None:
+    """``store_vector`` for many listings at once, as upserts rather than read-then-insert:
+    two indexers of the same listing at once (two reconciles, a task delivered twice) must
+    not fail on the primary key."""
+    now = utcnow()
+    rows = [
+        {
+            "kind": kind,
+            "listing_id": listing.id,
+            "model": model,
+            "content_hash": listing.content_hash,
+            "vector": np.asarray(vector, dtype=np.float32).reshape(-1).tobytes(),
+            "created_at": now,
+        }
+        for listing, vector in zip(listings, vectors, strict=True)
+    ]
+    upsert = _UPSERTS.get(db.session.get_bind().dialect.name)
+    if upsert is None:
+        for row in rows:
+            db.session.merge(ListingVector(**row))
+        return
+    db.session.flush()
+    for start in range(0, len(rows), UPSERT_CHUNK):
+        stmt = upsert(ListingVector).values(rows[start : start + UPSERT_CHUNK])
+        changed = {"content_hash": stmt.excluded.content_hash, "vector": stmt.excluded.vector}
+        db.session.execute(
+            stmt.on_conflict_do_update(index_elements=["kind", "listing_id", "model"], set_=changed)
         )
-    )
+    for row in rows:
+        key = db.session.identity_key(ListingVector, (kind, row["listing_id"], model))
+        cached = db.session.identity_map.get(key)
+        if cached is not None:
+            db.session.expire(cached)  # read again from the row just written
+
+
+_UPSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 def _vectors_for(kind: str, listings: list) -> np.ndarray:
@@ -304,9 +339,8 @@ def _vectors_for(kind: str, listings: list) -> np.ndarray:
     if missing:
         encoded = emb.encode([listings[p].embedding_text() for p in missing], kind="passage")
         for position, vector in zip(missing, encoded, strict=True):
-            item = listings[position]
             vectors[position] = vector
-            store_vector(kind, item, model, vector)
+        store_vectors(kind, [listings[p] for p in missing], model, list(encoded))
     return np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, emb.dim), np.float32)
 
 
@@ -812,8 +846,7 @@ def prepare_model(
                 select(listing).where(listing.id.in_(todo[start : start + chunk]))
             ).all()
             vectors = emb.encode([item.embedding_text() for item in items], kind="passage")
-            for item, vector in zip(items, vectors, strict=True):
-                store_vector(kind, item, model, vector)
+            store_vectors(kind, items, model, list(vectors))
             db.session.commit()
             if progress:
                 progress(kind, min(start + chunk, len(todo)), len(todo))

@@ -8,6 +8,7 @@ Both directions use the same code: demand → outcomes and outcome → demands.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,8 +22,8 @@ from typing import Any
 import numpy as np
 import orjson
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session, joinedload
 
 from market.search import features as fit
 from market.search import relevance
@@ -728,18 +729,21 @@ def complexity(cand: Candidate) -> float:
 def propose_for_demand(demand_id: int, k: int = PROPOSALS) -> dict:
     """Store the demand's relevant outcomes (not the 不建议 band) as proposals, withdraw stale
     ones, and record on the demand how the matching went (``Demand.match_summary``)."""
+    hold_proposals_lock()
     demand = db.session.get(Demand, demand_id)
     if demand is None:
         return {"demand": demand_id, "proposed": 0, "withdrawn": 0}
     if demand.status != "published":
         return {"demand": demand_id, "proposed": 0, "withdrawn": withdraw(demand=demand)}
     ranked = outcomes_for_demand(demand, k=k)
-    demand.match_summary = match_summary(demand, ranked)
+    summary = match_summary(demand, ranked)
     ranked = [c for c in ranked if c.band != "weak"]
+    summary["proposed"] = len(ranked)  # what reconcile expects to find stored
+    demand.match_summary = summary
     version = model_version()
     existing = {
         m.outcome_id: m
-        for m in db.session.scalars(select(Match).where(Match.demand_id == demand.id))
+        for m in db.session.scalars(_fresh(select(Match), Match.demand_id, demand.id))
     }
     keep = set()
     for rank, cand in enumerate(ranked, start=1):
@@ -752,6 +756,7 @@ def propose_for_demand(demand_id: int, k: int = PROPOSALS) -> dict:
         if outcome_id not in keep and match.stage == "proposed" and not _challenge_win(match):
             match.stage = "withdrawn"
             withdrawn += 1
+    demand.proposed_at = utcnow()
     db.session.flush()
     return {"demand": demand_id, "proposed": len(ranked), "withdrawn": withdrawn}
 
@@ -802,6 +807,7 @@ def rewording_advice(demand: Demand) -> list[dict]:
 
 def propose_for_outcome(outcome_id: int, k: int = PROPOSALS) -> dict:
     """Store the demands an outcome fits best as proposals (the TTO's direction)."""
+    hold_proposals_lock()
     outcome = db.session.get(Outcome, outcome_id)
     if outcome is None:
         return {"outcome": outcome_id, "proposed": 0, "withdrawn": 0}
@@ -811,12 +817,13 @@ def propose_for_outcome(outcome_id: int, k: int = PROPOSALS) -> dict:
     version = model_version()
     existing = {
         m.demand_id: m
-        for m in db.session.scalars(select(Match).where(Match.outcome_id == outcome.id))
+        for m in db.session.scalars(_fresh(select(Match), Match.outcome_id, outcome.id))
     }
     for rank, cand in enumerate(ranked, start=1):
         _upsert_match(
             existing.get(cand.listing_id), cand.listing_id, outcome.id, cand, rank, version
         )
+    outcome.proposed_at = utcnow()
     db.session.flush()
     return {"outcome": outcome_id, "proposed": len(ranked), "withdrawn": 0}
 
@@ -856,7 +863,13 @@ def _challenge_win(match: Match) -> bool:
 
 
 def refresh_proposals(demand_ids: list[int] | None = None) -> dict:
-    """Recompute proposals for open demands (after a bulk import or a model change)."""
+    """Recompute proposals for open demands (after a bulk import or a model change).
+
+    Safe to run while another refresh or match task runs: it waits for their transaction (see
+    ``hold_proposals_lock``). A refresh of every demand also counts as proposing for every
+    outcome indexed before it started, as the worker's bulk path always has."""
+    hold_proposals_lock()
+    started = utcnow()
     stmt = select(Demand.id).where(Demand.status == "published").order_by(Demand.id)
     if demand_ids is not None:
         stmt = stmt.where(Demand.id.in_(demand_ids))
@@ -867,11 +880,109 @@ def refresh_proposals(demand_ids: list[int] | None = None) -> dict:
             totals["demands"] += 1
             totals["proposed"] += result["proposed"]
             totals["withdrawn"] += result["withdrawn"]
+    if demand_ids is None:
+        db.session.execute(
+            Outcome.__table__.update()
+            .where(_proposals_stale(Outcome), Outcome.indexed_at <= started)
+            .values(proposed_at=started)
+        )
     return totals
+
+
+BATCH_REFRESH = 20  # past this many outcomes to repair, re-rank every open demand instead
+
+
+def _proposals_stale(model: type):
+    """Published and indexed, but proposals never stored or older than the index entry."""
+    return (
+        (model.status == "published")
+        & model.indexed_at.is_not(None)
+        & (model.indexed_hash == model.content_hash)
+        & (model.proposed_at.is_(None) | (model.proposed_at < model.indexed_at))
+    )
+
+
+def stale_proposals() -> dict[str, list[int]]:
+    """Listings whose proposals a lost match task left missing or stale: never computed or
+    older than the listing's index entry, or (demands) fewer stored than the last matching
+    proposed."""
+    found = {
+        kind: list(db.session.scalars(select(model.id).where(_proposals_stale(model))))
+        for kind, model in indexing.KINDS.items()
+    }
+    stored = dict(
+        db.session.execute(select(Match.demand_id, func.count()).group_by(Match.demand_id)).all()
+    )
+    stmt = select(Demand.id, Demand.match_summary).where(
+        Demand.status == "published", Demand.proposed_at.is_not(None)
+    )
+    for demand_id, summary in db.session.execute(stmt):
+        proposed = (summary or {}).get("proposed", 0)
+        if stored.get(demand_id, 0) < proposed and demand_id not in found["demand"]:
+            found["demand"].append(demand_id)
+    return found
+
+
+def repair_proposals() -> dict:
+    """Recompute the proposals ``stale_proposals`` finds (reconcile's last step)."""
+    hold_proposals_lock()
+    stale = stale_proposals()
+    demands, outcomes = sorted(stale["demand"]), stale["outcome"]
+    if len(outcomes) > BATCH_REFRESH:
+        result = refresh_proposals()
+    else:
+        result = refresh_proposals(demands)
+        with batch():
+            for outcome_id in outcomes:
+                propose_for_outcome(outcome_id)
+    return {"demands": result["demands"], "outcomes": len(outcomes)}
+
+
+PROPOSALS_LOCK = 0x53425052  # PostgreSQL advisory lock key of proposal writers ("SBPR")
+_HELD = "proposals_lock"
+
+
+def hold_proposals_lock() -> None:
+    """Until the current transaction ends, be the only transaction writing proposals.
+
+    Two writers of the same ``Match`` rows (two catch-ups, beat's reconcile and a match task)
+    would otherwise both read a row's version and the later one fail with StaleDataError, or
+    both insert the same pair. PostgreSQL: a transaction-level advisory lock; SQLite: a file
+    lock beside the indexes, released when the session's transaction ends."""
+    session = db.session()
+    if session.info.get(_HELD) is not None:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROPOSALS_LOCK})
+        session.info[_HELD] = True
+        return
+    session.connection()  # begin the transaction whose end releases the lock
+    folder = Path(current_app.config["INDEX_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / ".proposals.lock", "w")  # noqa: SIM115 (closed when released)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    session.info[_HELD] = handle
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_proposals_lock(session: Session, transaction) -> None:
+    if transaction.parent is not None:
+        return  # a savepoint: the lock belongs to the outer transaction
+    held = session.info.pop(_HELD, None)
+    if held is not None and held is not True:
+        fcntl.flock(held, fcntl.LOCK_UN)
+        held.close()
+
+
+def _fresh(stmt, column, value):
+    """Rows as committed now, not as an earlier read in this session left them (a concurrent
+    writer may have moved their version on while this one waited for the lock)."""
+    return stmt.where(column == value).execution_options(populate_existing=True)
 
 
 def withdraw(demand: Demand | None = None, outcome: Outcome | None = None) -> int:
     """A side closed: its open proposals are withdrawn (decided ones stay as history)."""
+    hold_proposals_lock()
     stmt = select(Match).where(Match.stage == "proposed")
     if demand is not None:
         stmt = stmt.where(Match.demand_id == demand.id)

@@ -16,7 +16,7 @@ from ..i18n import error_text
 from ..policy import can, require
 from ..services import challenges, codes, demand_access, listings
 from ..services.lint import lint_demand
-from ..tasks import enqueue
+from ..tasks import commit_with
 from . import queries
 from .common import DEMAND_ACTIONS, attach_error, guard, requested_action
 from .forms import CONFIDENTIALITY_HELP, AccessDecisionForm, DecisionForm, DemandForm
@@ -67,6 +67,7 @@ def decide_access(access_id: int):
     if form.validate_on_submit():
         try:
             demand_access.decide(access, current_user, decision, form.note.data or "")
+            name = access.organization.name  # before the commit, for the message after it
             db.session.commit()
         except ValidationError as e:
             db.session.rollback()
@@ -76,7 +77,6 @@ def decide_access(access_id: int):
         forms = {a.id: AccessDecisionForm(prefix=f"a{a.id}", formdata=None) for a in rows}
         forms[access.id] = form
         return render_template("workspace/enterprise/access.html", rows=rows, forms=forms), 422
-    name = access.organization.name
     if decision == "grant":
         flash(_("已授权“%(o)s”查看完整信息。", o=name), "success")
     elif decision == "refuse":
@@ -114,9 +114,9 @@ def close_demand(demand_id: int):
     demand = db.get_or_404(Demand, demand_id)
     require(current_user, "demand.edit", demand)
     listings.set_status(demand, "closed", current_user.id)
-    db.session.commit()
-    enqueue("embed_listing", "demand", demand.id)  # removes it from the search index
-    flash(_("需求“%(t)s”已关闭，不再出现在场景机会清单中。", t=demand.title), "info")
+    title = demand.title  # read before the commit: nothing after it may need the database
+    commit_with(("embed_listing", "demand", demand_id))  # removes it from the search index
+    flash(_("需求“%(t)s”已关闭，不再出现在场景机会清单中。", t=title), "info")
     return redirect(url_for("enterprise.index"))
 
 
@@ -143,13 +143,14 @@ def _save(form: DemandForm, demand: Demand | None):
         demand = _store(demand, data)
         if publish:
             demand.match_summary = None  # its page shows matching in progress until it is done
-        db.session.commit()
+        db.session.flush()
+        demand_id = demand.id
+        commit_with(("embed_listing", "demand", demand_id))
     except ValidationError as e:
         return _failed(form, demand, e)
-    enqueue("embed_listing", "demand", demand.id)
     if publish:
         flash(_("需求已发布，正在为它匹配科技成果。"), "success")
-        return redirect(url_for("parties.demand_proposals", demand_id=demand.id))
+        return redirect(url_for("parties.demand_proposals", demand_id=demand_id))
     flash(_("已保存为草稿"), "success")
     return redirect(url_for("enterprise.index"))
 

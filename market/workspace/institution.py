@@ -34,7 +34,7 @@ from ..i18n import error_text
 from ..policy import can, may_view_demand, require
 from ..queries.listings import Page
 from ..services import bulk_import, challenges, codes, demand_access, listings
-from ..tasks import enqueue
+from ..tasks import commit_with
 from ..urls import page_number
 from . import queries
 from .common import OUTCOME_ACTIONS, attach_error, guard, requested_action
@@ -110,13 +110,14 @@ def add_patent(outcome_id: int):
     if patent_form.validate_on_submit():
         try:
             patent = listings.add_patent(outcome, patent_form.service_data(), current_user.id)
+            number = patent.number  # before the commit, for the message after it
             db.session.commit()
         except ValidationError as e:
             db.session.rollback()
             attach_error(patent_form, e, {"ipc_codes": "ipc"})
         else:
-            flash(_("已添加专利 %(n)s", n=patent.number), "success")
-            return redirect(url_for("institution.edit_outcome", outcome_id=outcome.id) + "#patents")
+            flash(_("已添加专利 %(n)s", n=number), "success")
+            return redirect(url_for("institution.edit_outcome", outcome_id=outcome_id) + "#patents")
     form = OutcomeForm(obj=outcome, formdata=None)
     form.load(outcome)
     return _render_outcome(form, outcome, patent_form=patent_form, status=422)
@@ -127,9 +128,9 @@ def close_outcome(outcome_id: int):
     outcome = db.get_or_404(Outcome, outcome_id)
     require(current_user, "outcome.edit", outcome)
     listings.set_status(outcome, "closed", current_user.id)
-    db.session.commit()
-    enqueue("embed_listing", "outcome", outcome.id)
-    flash(_("成果“%(t)s”已下架", t=outcome.title), "info")
+    title = outcome.title  # read before the commit: nothing after it may need the database
+    commit_with(("embed_listing", "outcome", outcome_id))
+    flash(_("成果“%(t)s”已下架", t=title), "info")
     return redirect(url_for("institution.index"))
 
 
@@ -143,15 +144,16 @@ def _save_outcome(form: OutcomeForm, outcome: Outcome | None):
     try:
         data = {**form.service_data(), "status": "published" if publish else "draft"}
         outcome = _store_outcome(outcome, data, form.ipc_list())
-        db.session.commit()
+        db.session.flush()
+        outcome_id = outcome.id
+        commit_with(("embed_listing", "outcome", outcome_id))
     except ValidationError as e:
         db.session.rollback()
         attach_error(form, e, OUTCOME_ALIASES)
         form.pad_indicators()
         return _render_outcome(form, outcome, status=422)
-    enqueue("embed_listing", "outcome", outcome.id)
     flash(_("成果已发布") if publish else _("已保存为草稿"), "success")
-    return redirect(url_for("institution.edit_outcome", outcome_id=outcome.id))
+    return redirect(url_for("institution.edit_outcome", outcome_id=outcome_id))
 
 
 def _store_outcome(outcome: Outcome | None, data: dict, ipc: list[str]) -> Outcome:
@@ -245,12 +247,8 @@ def confirm(batch_id: int):
     if not form.validate_on_submit():
         return redirect(url_for("institution.batch", batch_id=item.id))
     bulk_import.confirm(item, current_user, publish=form.publish.data)
-    db.session.commit()
-    try:
-        enqueue("import_outcomes", batch_id)
-    except Exception:
-        # Eager mode runs the import here; its failure is already recorded on the job.
-        log.exception("import batch %s failed", batch_id)
+    # Eager mode runs the import here; a failure is recorded on the job, not raised.
+    commit_with(("import_outcomes", batch_id))
     return redirect(url_for("institution.batch", batch_id=batch_id))
 
 

@@ -64,8 +64,7 @@ def fuzz(operation, headers: dict | None = None, ids: dict | None = None) -> int
 @pytest.fixture(autouse=True)
 def _no_indexing(monkeypatch):
     """Indexing has its own tests; here it would only slow every generated write."""
-    for module in ("demands", "outcomes"):
-        monkeypatch.setattr(f"market.api.{module}.enqueue_after_commit", lambda *args: None)
+    monkeypatch.setattr("market.tasks.enqueue", lambda *args: None)
 
 
 @pytest.fixture

@@ -271,8 +271,7 @@ def test_search_falls_back_to_keywords_when_index_empty(
     from market.services import indexing
 
     # The write enqueues indexing; keep the index empty to exercise the fallback.
-    monkeypatch.setattr("market.api.common.enqueue_after_commit", lambda *a: None)
-    monkeypatch.setattr("market.api.demands.enqueue_after_commit", lambda *a: None)
+    monkeypatch.setattr("market.tasks.enqueue", lambda *a: None)
     post_demand(client, buyer, demand_body())
     assert len(indexing.get_index("demand")) == 0
     answer = client.get("/api/v1/search?kind=demand&q=巡检").json

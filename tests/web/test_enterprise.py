@@ -261,3 +261,38 @@ def test_institution_users_cannot_open_enterprise_workspace(client, auth, instit
 def test_workspace_requires_sign_in(client):
     response = client.get("/workspace/enterprise/demands/new")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_a_committed_publish_and_close_redirect_though_the_database_then_goes_away(
+    client, auth, enterprise_user
+):
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    auth.login(enterprise_user.email)
+    gone = {"after": False}
+
+    def on_commit(session) -> None:
+        if any(isinstance(item, Demand) for item in session.identity_map.values()):
+            gone["after"] = True
+
+    def refuse(*_args, **_kwargs) -> None:
+        if gone["after"]:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    event.listen(db.session, "after_commit", on_commit)
+    event.listen(db.engine, "before_cursor_execute", refuse)
+    try:
+        published = client.post(
+            "/workspace/enterprise/demands/new", data={**GOOD, "action": "publish_confirmed"}
+        )
+        gone["after"] = False
+        demand_id = _only_demand().id
+        closed = client.post(f"/workspace/enterprise/demands/{demand_id}/close")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", refuse)
+        event.remove(db.session, "after_commit", on_commit)
+    assert published.status_code == 302
+    assert published.location.endswith(f"/demands/{demand_id}/proposals")
+    assert closed.status_code == 302
+    assert db.session.get(Demand, demand_id).status == "closed"

@@ -55,6 +55,9 @@ def test_two_hundred_listings_indexed_by_a_real_worker(queue_app, worker, instit
 
 
 def test_worker_killed_mid_batch_loses_nothing(queue_app, worker, institution):
+    # Its start-up reconcile runs first (recovery queue): let it finish, or it indexes the whole
+    # batch at once before the kill.
+    wait_for(lambda: "workers.tasks.reconcile[" in worker.log() and " succeeded " in worker.log())
     ids = _post(institution, 300)
     for outcome_id in ids:
         enqueue("embed_listing", "outcome", outcome_id)

@@ -44,6 +44,8 @@ class Worker:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                "--queues",
+                "recovery,celery",  # recovery first, as in docker-compose.yml
             ],
             cwd=ROOT,
             env=self.env,

@@ -439,6 +439,7 @@ def _exercise(app: Flask, plan, run, app_name, base_url, worker, redis, echo) ->
         ),
         "task_delivered_twice": _delivered_twice(plan, run, org_id, echo),
         "two_reconciles_at_once": _two_reconciles(plan, run, org_id, echo),
+        "index_files_damaged": _damaged_files(plan, run, org_id, echo),
     }
     ok = (
         all(c["ok"] for c in checks.values())
@@ -582,6 +583,54 @@ def _two_reconciles(plan: FaultPlan, run: str, org_id: int, echo) -> dict:
     row["expected_proposals"] = proposed
     row["errors"] = errors
     row["ok"] = row["ok"] and not errors and restored >= proposed > 0
+    return row
+
+
+def _damaged_files(plan: FaultPlan, run: str, org_id: int, echo) -> dict:
+    """Index files damaged while serving: the outcome index's FAISS file truncated and the
+    demand index's deleted under the running worker. A process starting now (a web worker
+    restarting) must report semantic search down, not serve an empty index in silence; the
+    worker's reconcile, whose copy in memory is intact, must write the files again; a fresh
+    load then finds every listing."""
+    from market.services import indexing
+    from market.tasks import publish
+    from models import db
+
+    count = max(5, plan.listings // 10)
+    ids = _post_plain(org_id, "damage", run, count)
+    for listing_id in ids:
+        publish("embed_listing", "outcome", listing_id)
+    _converge(plan)
+    folder = Path(current_app.config["INDEX_DIR"])
+    echo(f"  scenario: index files truncated and deleted under the worker ({count} new listings)")
+    started = time.perf_counter()
+    damaged = {}
+    for kind, how in (("outcome", "truncated"), ("demand", "deleted")):
+        manifest = json.loads((folder / kind / "manifest.json").read_text())
+        path = folder / kind / next(n for n in manifest["files"] if n.startswith("index-"))
+        if how == "truncated":
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        else:
+            path.unlink()
+        damaged[kind] = how
+    indexing.forget_indexes()  # this process restarts over the damage
+    reported = {kind: indexing.index_problem(kind) for kind in damaged}
+    publish("reconcile")
+    try:
+        _wait(
+            lambda: all(indexing.verify_files(kind) is None for kind in damaged),
+            plan.timeout or 300,
+            "the worker to rewrite the index files",
+            pause=0.5,
+        )
+        repaired = True
+    except TimeoutError:
+        repaired = False
+    db.session.commit()
+    row = _scenario_row(run, "damage", count, count, started, repaired)
+    row["damaged"] = damaged
+    row["reported_on_restart"] = {kind: bool(problem) for kind, problem in reported.items()}
+    row["ok"] = row["ok"] and repaired and all(row["reported_on_restart"].values())
     return row
 
 
@@ -905,6 +954,11 @@ def fault_table(report: dict) -> str:
         cells = "".join(f"{row[c]!s:>7}" for c in columns)
         mark = "✓" if row["ok"] else "✗"
         lines.append(f"{name:<24}{cells}  {row['seconds_to_recover']:>5} s  {mark}")
+        if "reported_on_restart" in row:
+            lines.append(
+                f"{'':<24}files {row['damaged']}; reported by a restarting process:"
+                f" {row['reported_on_restart']}"
+            )
         if "restored_proposals" in row:
             lines.append(
                 f"{'':<24}a demand's proposals deleted: {row['deleted_proposals']} rows;"

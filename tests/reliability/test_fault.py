@@ -49,7 +49,10 @@ def test_nothing_lost_or_doubled_under_faults(plan):
         "ingest_under_faults",
         "task_delivered_twice",
         "two_reconciles_at_once",
+        "index_files_damaged",
     }
+    damaged = scenarios["index_files_damaged"]
+    assert damaged["reported_on_restart"] == {"outcome": True, "demand": True}
     for name, row in scenarios.items():
         assert row["ok"], (name, row)
         assert row["lost"] == row["duplicated"] == 0

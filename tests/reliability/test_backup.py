@@ -62,7 +62,7 @@ def test_backup_wipe_restore(app, runner, catalogue, tmp_path, fmt):
     assert restored.exit_code == 0, restored.output
     assert backup.row_counts() == counts
     assert _top_hit("第7号成果：一种高精度7型传感装置") == catalogue[6]
-    assert indexing.status()["outcome"] == {"total": 12, "indexed": 12}
+    assert indexing.status()["outcome"] == {"total": 12, "indexed": 12, "problem": None}
 
 
 def test_restore_refuses_a_tampered_backup(app, runner, catalogue, tmp_path):

@@ -464,6 +464,11 @@ class VectorIndex:
 
     def _adopt(self, directory: Path, manifest: dict) -> None:
         flat, hnsw = _read_files(directory, manifest, self)
+        found = int(flat.ntotal) if hnsw is None else len(hnsw.slot_of)
+        if "count" in manifest and found != int(manifest["count"]):
+            raise IndexCorrupt(
+                f"index in {directory} holds {found} vectors, its manifest says {manifest['count']}"
+            )
         with self._lock.write():
             self._flat, self._hnsw = flat, hnsw
             self._generation += 1

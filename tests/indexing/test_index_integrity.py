@@ -120,3 +120,15 @@ def test_a_damaged_keyword_index_is_reported_too(app, indexed):
     indexing.reconcile()
     db.session.commit()
     assert indexing.index_problem("outcome") is None
+
+
+def test_a_manifest_that_disagrees_on_the_count_is_refused(indexed):
+    """Checksums match but the manifest promises more vectors than the file holds (a file
+    from another save): the count is checked too."""
+    manifest_path = indexed / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["count"] += 1
+    manifest_path.write_text(json.dumps(manifest))
+    restart()
+    index = indexing.get_index("outcome")
+    assert len(index) == 0 and "its manifest says" in index.problem

@@ -182,6 +182,13 @@ class Notice(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     objections: Mapped[list[Objection]] = relationship(back_populates="notice")
+    deal: Mapped[Deal | None] = relationship()
+
+    @property
+    def is_demo(self) -> bool:
+        """A notice of a 示例 deal (either listing is demo content) is marked 示例 too."""
+        match = self.deal.match if self.deal is not None else None
+        return bool(match and (match.outcome.is_demo or match.demand.is_demo))
 
 
 class Objection(db.Model):

@@ -251,3 +251,14 @@ def test_cli_seeds_the_stories(runner, app):
     assert added == {"showcase_deals": 1, "showcase_consents": 1, "showcase_challenges": 1}
     again = runner.invoke(args=["seed-showcase", "--no-index"])
     assert set(json.loads(again.stdout.strip().splitlines()[-1])["added"].values()) == {0}
+
+
+def test_the_demo_deals_notice_is_marked_as_demo(client, deal):
+    """The 公示 of a 示例 deal is demo content too: the list and the notice say 示例."""
+    notice = db.session.scalar(select(Notice).where(Notice.deal_id == deal.id))
+    assert notice.is_demo
+    listing = client.get("/notices/").get_data(as_text=True)
+    row = re.search(rf'<tr[^>]*>(?:(?!</tr>).)*?/notices/{notice.id}".*?</tr>', listing, re.S)
+    assert row and "示例" in row.group(0)
+    page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
+    assert re.search(r"<h1[^>]*>.*?示例.*?</h1>", page, re.S)

@@ -128,6 +128,17 @@ def code_list(label: str, limit: int = 20) -> fields.List:
     )
 
 
+class Label(fields.String):
+    """A label whose source text is Chinese (enum and state labels), given in the request's
+    language: ``?lang=en`` answers in English. Stored values and the ``*`` codes beside the
+    labels never change with the language."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from ..i18n import label
+
+        return None if value is None else label(value)
+
+
 class ApiSchema(ma.Schema):
     """Unknown fields are refused, so a typo never silently does nothing."""
 
@@ -173,7 +184,7 @@ class OrganizationOut(ma.Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     kind = fields.String(required=True)
-    kind_label = fields.String()
+    kind_label = Label()
     province = fields.String(allow_none=True)
     city = fields.String(allow_none=True)
     is_sme = fields.Boolean()
@@ -283,7 +294,7 @@ class DemandOut(ma.Schema):
     description = fields.String(required=True)
     field = fields.String(allow_none=True)
     scenario_type = fields.String(required=True)
-    scenario_label = fields.String()
+    scenario_label = Label()
     industry_code = fields.String(allow_none=True)
     indicators = fields.List(fields.Nested(Indicator))
     offered_resources = fields.String(allow_none=True)
@@ -336,12 +347,12 @@ class PatentOut(ma.Schema):
     outcome_id = fields.Integer(allow_none=True)
     title = fields.String(allow_none=True)
     kind = fields.String(required=True)
-    kind_label = fields.String()
+    kind_label = Label()
     applied_on = fields.Date(allow_none=True)
     granted_on = fields.Date(allow_none=True)
     expires_on = fields.Date(allow_none=True)
     legal_status = fields.String(required=True)
-    status_label = fields.String()
+    status_label = Label()
     ipc_codes = fields.List(fields.String())
 
 
@@ -396,7 +407,7 @@ class OutcomeOut(ma.Schema):
     team = fields.String(allow_none=True)
     field = fields.String(allow_none=True)
     maturity = fields.String(allow_none=True)
-    maturity_label = fields.String()
+    maturity_label = Label()
     trl = fields.Integer(allow_none=True)
     indicators = fields.List(fields.Nested(Indicator))
     incumbent_comparison = fields.String(allow_none=True)
@@ -410,7 +421,7 @@ class OutcomeOut(ma.Schema):
     effective_research_type = fields.String(
         allow_none=True, metadata={"description": "研究类型；有专利而未填写的按应用技术（applied）"}
     )
-    research_type_label = fields.String()
+    research_type_label = Label()
     implemented = fields.Boolean()
     province = fields.String(allow_none=True)
     city = fields.String(allow_none=True)
@@ -534,7 +545,7 @@ class MeOut(ma.Schema):
     email = fields.String(required=True)
     name = fields.String(required=True)
     role = fields.String(required=True, validate=validate.OneOf(list(ROLES)))
-    role_label = fields.String()
+    role_label = Label()
     organization = fields.Nested(OrganizationOut, allow_none=True)
     permissions = fields.List(fields.String(), metadata={"description": "可执行的集合级操作"})
     auth = fields.String(
@@ -606,7 +617,7 @@ class MatchOut(ma.Schema):
     rank = fields.Integer(allow_none=True)
     complexity = fields.Float()
     stage = fields.String(required=True)
-    stage_label = fields.String()
+    stage_label = Label()
     rejection_reason = fields.String(allow_none=True)
     comment = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
@@ -669,7 +680,7 @@ class IntroOut(ma.Schema):
         required=True,
         metadata={"description": "；".join(f"{k} {v}" for k, v in INTRO_STATE_CHOICES.items())},
     )
-    state_label = fields.String(required=True)
+    state_label = Label(required=True)
     organization = fields.String(
         allow_none=True, metadata={"description": "请求方机构（脱敏需求对成果方隐去）"}
     )
@@ -778,7 +789,7 @@ class DealOut(ma.Schema):
     id = fields.Integer(required=True)
     match_id = fields.Integer(required=True)
     stage = fields.String(required=True)
-    stage_label = fields.String()
+    stage_label = Label()
     broker_id = fields.Integer(allow_none=True)
     term_sheet_id = fields.Integer(allow_none=True)
     price_fen = fields.Integer(allow_none=True)
@@ -900,7 +911,7 @@ class SubmissionOut(ma.Schema):
     organization = fields.Nested(OrganizationOut, required=True)
     pitch = fields.String(required=True)
     state = fields.String(required=True)
-    state_label = fields.String()
+    state_label = Label()
     decided_at = fields.DateTime(allow_none=True)
     decision_note = fields.String(allow_none=True)
     match_id = fields.Integer(
@@ -947,7 +958,7 @@ class AccessOut(ma.Schema):
     nda_version = fields.String(required=True)
     nda_accepted_at = fields.DateTime(required=True)
     state = fields.String(required=True)
-    state_label = fields.String()
+    state_label = Label()
     decided_at = fields.DateTime(allow_none=True)
     decision_note = fields.String(allow_none=True)
     created_at = fields.DateTime()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from flask import g
 
 from models import Demand, db
 
@@ -355,3 +358,16 @@ def test_outcome_research_type_and_use_right_years(client, seller, outcome_body)
     wrong = client.patch(url, json={"research_type": "theory"}, headers=seller.headers)
     assert wrong.status_code == 422 and "研究类型无效" in wrong.json["errors"]["research_type"][0]
     assert client.get(url).json["use_right_years"] == 10
+
+
+def test_labels_follow_the_requested_language(client, buyer, demand_body):
+    """`?lang=en` gives the *_label fields in English; the codes beside them never change."""
+    created = client.post("/api/v1/demands", json=demand_body(), headers=buyer.headers)
+    demand_id = created.get_json()["id"]
+    chinese = client.get(f"/api/v1/demands/{demand_id}").get_json()
+    g.pop("_flask_babel", None)  # a server picks the locale afresh for every request
+    english = client.get(f"/api/v1/demands/{demand_id}?lang=en").get_json()
+    assert chinese["scenario_type"] == english["scenario_type"]
+    assert chinese["scenario_label"] != english["scenario_label"]
+    assert re.search(r"[\u4e00-\u9fff]", chinese["scenario_label"])
+    assert not re.search(r"[\u4e00-\u9fff]", english["scenario_label"])

@@ -430,6 +430,7 @@ def _exercise(app: Flask, plan, run, app_name, base_url, worker, redis, echo) ->
     if killer is not None:
         killer.join()
         faults.append({"fault": "drop_db", "terminated_sessions": killer.terminated})
+    db.session.remove()  # as a request's teardown does: the next one starts on a live connection
     _ensure_up(worker, redis)
     repair = _repair(plan, worker, echo)
     checks = _check(run, n, writes)
@@ -803,13 +804,16 @@ def _settled() -> bool:
     """Nothing left to index, to relay or to propose."""
     from market.services import matching
     from market.tasks import outbox_size
-
-    if _stale_count() or outbox_size():
-        return False
-    stale = matching.stale_proposals()
     from models import db
 
-    db.session.commit()
+    try:
+        if _stale_count() or outbox_size():
+            return False
+        stale = matching.stale_proposals()
+        db.session.commit()
+    except DBAPIError:  # a connection ended under us: look again on the next poll
+        db.session.rollback()
+        return False
     return not (stale["demand"] or stale["outcome"])
 
 

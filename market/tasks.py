@@ -182,8 +182,9 @@ def relay(limit: int = RELAY_BATCH) -> dict:
     if refused is not None:
         attempts = table.update().where(table.c.id == refused)
         db.session.execute(attempts.values(attempts=table.c.attempts + 1))
+    pending = outbox_size()  # counted before the commit: no transaction is left open after it
     db.session.commit()
-    return {"sent": len(sent), "pending": outbox_size(), "slowest_publish_s": round(slowest, 3)}
+    return {"sent": len(sent), "pending": pending, "slowest_publish_s": round(slowest, 3)}
 
 
 def outbox_size() -> int:

@@ -69,6 +69,15 @@ def register(app: Flask) -> None:
 
             enqueue("reconcile")
 
+    @app.cli.command("catalogue-report")
+    def catalogue_report() -> None:
+        """写出演示目录未收录的论文记录及原因（seed_data/catalogue/REJECTED.md）。"""
+        from .services import catalogue
+        from .services.seed import REJECTED_REPORT, paper_catalogue
+
+        REJECTED_REPORT.write_text(catalogue.report(paper_catalogue()), encoding="utf-8")
+        click.echo(str(REJECTED_REPORT))
+
     @app.cli.command("seed-showcase")
     @click.option("--no-index", is_flag=True, help="只写数据库，不生成向量索引")
     def seed_showcase(no_index: bool) -> None:

@@ -23,6 +23,7 @@ from models.enums import (
 )
 from models.listings import USE_RIGHT_YEARS
 
+from ..formatting import first_sentence
 from ..urls import MAX_ID
 
 MAX_FEN = 10**15  # ¥10 trillion: far above any deal, far below BIGINT
@@ -404,6 +405,10 @@ class OutcomeOut(ma.Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     abstract = fields.String(allow_none=True)
+    summary = fields.Function(
+        lambda o: first_sentence(o.abstract),
+        metadata={"description": "成果简介的第一句（列表中显示的摘要）"},
+    )
     team = fields.String(allow_none=True)
     field = fields.String(allow_none=True)
     maturity = fields.String(allow_none=True)

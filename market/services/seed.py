@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 
 from models import Demand, Industry, IpcCode, Organization, Outcome, Patent, User, db
 
+from . import catalogue
 from .listings import post_demand, wan_to_fen
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,7 @@ PATENT_KIND_BY_SUFFIX = {
 
 def _new_outcome_rows(
     records: Iterable[dict],
-    org: Organization,
+    owner_of: Callable[[dict], Organization],
     known: set[str],
     title_of: Callable[[dict], str],
     abstract_of: Callable[[dict], str | None],
@@ -265,6 +266,7 @@ def _new_outcome_rows(
         key = f"demo-o-{rec['_id']}"
         if key in known:
             continue
+        org = owner_of(rec)
         title, abstract = title_of(rec), abstract_of(rec)
         outcome = Outcome(title=title, abstract=abstract)  # runs the validators
         outcome.refresh_hash()
@@ -292,7 +294,11 @@ def load_patent_outcomes(path: Path, progress: Progress = _noop, limit: int | No
     org = db.session.scalar(select(Organization).where(Organization.key == PATENT_ORG))
     known = _existing(Outcome.key)
     rows = _new_outcome_rows(
-        _jsonl(path, limit), org, known, lambda r: r["title"], lambda r: r.get("text") or None
+        _jsonl(path, limit),
+        lambda _r: org,
+        known,
+        lambda r: r["title"],
+        lambda r: r.get("text") or None,
     )
     added = _bulk_insert(Outcome.__table__, rows, "专利成果", progress)
     _attach_patents(rows)
@@ -327,22 +333,43 @@ def _attach_patents(rows: list[dict]) -> None:
     db.session.execute(insert(Patent.__table__), patents)
 
 
-def paper_title(rec: dict) -> str:
-    """The paper corpus has abstracts only; a title is the abstract's first clause."""
-    if rec.get("title"):
-        return rec["title"]
-    text = rec["text"].strip().strip('"“”')
-    for stop in ("。", ".", "；", ";", "，", ","):
-        head = text.split(stop, 1)[0]
-        if 8 <= len(head) <= 60:
-            return head
-    return text[:40] + ("…" if len(text) > 40 else "")
+PAPERS = SEED_DIR / "catalogue" / "paper_abstracts.jsonl"
+REJECTED_REPORT = SEED_DIR / "catalogue" / "REJECTED.md"
+
+
+def paper_catalogue(path: Path = PAPERS) -> list[dict]:
+    return list(_jsonl(path, None))
+
+
+def paper_records(path: Path, limit: int | None = None) -> Iterator[dict]:
+    """The paper records that are technology outcomes (see ``catalogue.verdict``)."""
+    for rec in _jsonl(path, limit):
+        if catalogue.verdict(rec["text"], rec.get("title") or "").keep:
+            yield rec
 
 
 def load_paper_outcomes(path: Path, progress: Progress = _noop, limit: int | None = None) -> int:
-    org = db.session.scalar(select(Organization).where(Organization.key == PAPER_ORG))
+    """Paper outcomes, each held by the demo organisation of its field, under a real title."""
+    orgs = {
+        org.key: org
+        for org in db.session.scalars(
+            select(Organization).where(
+                Organization.key.in_([PAPER_ORG, *(key for key, _ in catalogue.OWNER_FIELDS)])
+            )
+        )
+    }
+
+    def owner(rec: dict) -> Organization:
+        return orgs.get(catalogue.owner_for(rec["text"], PAPER_ORG)) or orgs[PAPER_ORG]
+
     known = _existing(Outcome.key)
-    rows = _new_outcome_rows(_jsonl(path, limit), org, known, paper_title, lambda r: r["text"])
+    rows = _new_outcome_rows(
+        paper_records(path, limit),
+        owner,
+        known,
+        lambda r: catalogue.title_for(r)[0],
+        lambda r: r["text"],
+    )
     return _bulk_insert(Outcome.__table__, rows, "论文成果", progress)
 
 

@@ -22,7 +22,7 @@ from .schemas import DemandIn, DemandOut, DemandPage, DemandPatch, ListingArgs
 log = logging.getLogger(__name__)
 
 blp = resource_blueprint("demands", "/demands", "场景需求（企业出题）")
-HIDDEN = "场景需求不存在或无权查看"
+HIDDEN = N_("场景需求不存在或无权查看")
 
 
 class Shown:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from models import NotFound, Outcome, User, db
+from models.enums import N_
 
 from ..policy import can, require
 from ..queries import listings as q
@@ -24,7 +25,7 @@ from .schemas import (
 log = logging.getLogger(__name__)
 
 blp = resource_blueprint("outcomes", "/outcomes", "科技成果（高校院所答题）及其专利")
-HIDDEN = "科技成果不存在或无权查看"
+HIDDEN = N_("科技成果不存在或无权查看")
 
 
 def load_visible(outcome_id: int, user: User | None) -> Outcome:

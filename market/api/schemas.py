@@ -673,6 +673,15 @@ class ObjectOut(fields.Dict):
         return super()._serialize(value if value is not None else {}, attr, obj, **kwargs)
 
 
+class ExplanationOut(ObjectOut):
+    """A proposal's explanation with its sentence and labels in the request's language."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from ..i18n import explanation_for_reader
+
+        return super()._serialize(explanation_for_reader(value), attr, obj, **kwargs)
+
+
 class MatchDetailOut(MatchOut):
     components = ObjectOut(
         keys=fields.String(),
@@ -680,8 +689,12 @@ class MatchDetailOut(MatchOut):
         required=True,
         metadata={"description": "各项得分；null 表示该项无从判断（如一方未填预算、无语义命中）"},
     )
-    explanation = ObjectOut(
-        required=True, metadata={"description": "评分构成、约束检查、指标对照与匹配短语"}
+    explanation = ExplanationOut(
+        required=True,
+        metadata={
+            "description": "评分构成、约束检查、指标对照与匹配短语；sentence 与各 label 随请求语言"
+            "（?lang=en 为英文），sentence_clauses 为可翻译的分句（模板与取值）"
+        },
     )
 
 

@@ -144,6 +144,42 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = NOW.date()
 
 
+def _explanation() -> dict:
+    """An explanation as the matcher stores it (Chinese sentence, clauses, labels), over the
+    English listings' own words."""
+    from market.search import features as f
+
+    clauses = [
+        {"template": f.SHARED_PHRASES, "params": {"phrases": ["battery", "thermal runaway"]}},
+        {
+            "template": f.INDICATORS_MET,
+            "params": {"ours": ["Lead time 12 min"], "theirs": ["Warning lead time>=10min"]},
+        },
+        {
+            "template": f.MATURITY_MEETS,
+            "params": {"stage_label": "中试", "required_label": "中试"},
+        },
+        {"template": f.PRICE_ABOVE_BUDGET, "params": {}},
+        {
+            "template": f.CONDITIONS_FAILED,
+            "params": {"conditions_labels": [f.HARD_CONSTRAINTS["patent_in_force"]]},
+        },
+    ]
+    return {
+        "sentence": f.sentence_text(clauses),
+        "sentence_clauses": clauses,
+        "breakdown": [
+            {"feature": k, "label": v, "value": 0.5, "weight": 1.0, "contribution": 0.1}
+            for k, v in f.FEATURE_LABELS.items()
+        ],
+        "constraints": [
+            {"code": k, "label": v, "ok": k != "patent_in_force", "mark": "✓"}
+            for k, v in f.HARD_CONSTRAINTS.items()
+        ],
+        "matched_phrases": ["battery", "thermal runaway"],
+    }
+
+
 def _org(name: str, kind: str, approved: bool = True) -> Organization:
     org = Organization(name=name, kind=kind, province="Guangdong", city="Zhuhai", approved=approved)
     db.session.add(org)
@@ -276,7 +312,7 @@ def seed() -> dict:
         score=0.8,
         complexity=0.2,
         components={"semantic": 0.7},
-        explanation={"sentence": "Both texts mention battery monitoring."},
+        explanation=_explanation(),
     )
     db.session.add(proposal)
     db.session.flush()

@@ -42,13 +42,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from . import bench, cli, errors, formatting, i18n
+    from . import cli, errors, formatting, i18n
 
     errors.register(app)
     formatting.register(app)
     i18n.register(app)
-    cli.register(app)
-    bench.register(app)
+    cli.register(app)  # `flask bench …` comes from benchmarks/, through an entry point
 
     from .tasks import init_celery
 

@@ -78,7 +78,7 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from .auth.sessions import user_for_session
+        from .ui.sessions import user_for_session
 
         return user_for_session(user_id)
 

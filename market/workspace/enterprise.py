@@ -17,8 +17,8 @@ from ..policy import can, require
 from ..services import challenges, codes, demand_access, listings
 from ..services.lint import lint_demand
 from ..tasks import commit_with
+from ..ui.common import DEMAND_ACTIONS, attach_error, guard, requested_action
 from . import queries
-from .common import DEMAND_ACTIONS, attach_error, guard, requested_action
 from .forms import CONFIDENTIALITY_HELP, AccessDecisionForm, DecisionForm, DemandForm
 
 log = logging.getLogger(__name__)

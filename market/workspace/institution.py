@@ -35,18 +35,11 @@ from ..policy import can, may_view_demand, require
 from ..queries.listings import Page
 from ..services import bulk_import, challenges, codes, demand_access, listings
 from ..tasks import commit_with
+from ..ui.common import OUTCOME_ACTIONS, attach_error, guard, requested_action
+from ..ui.forms import AccessRequestForm, SubmissionForm
 from ..urls import page_number
 from . import queries
-from .common import OUTCOME_ACTIONS, attach_error, guard, requested_action
-from .forms import (
-    AccessRequestForm,
-    ConfirmImportForm,
-    OutcomeForm,
-    PatentForm,
-    SubmissionForm,
-    UploadForm,
-    WithdrawForm,
-)
+from .forms import ConfirmImportForm, OutcomeForm, PatentForm, UploadForm, WithdrawForm
 
 log = logging.getLogger(__name__)
 
@@ -355,7 +348,7 @@ def request_access(demand_id: int):
         else:
             flash(_("已提交申请，发布方同意后即可在需求页看到完整信息。"), "success")
             return redirect(url_for("public.demand", demand_id=demand.id))
-    from ..public.routes import render_demand
+    from ..ui.demand_page import render_demand
 
     return render_demand(demand, access_form=form, status=422)
 

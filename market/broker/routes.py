@@ -28,8 +28,8 @@ from models.enums import CONFIDENTIALITY, COOPERATION_MODES, DEAL_STAGES, MATCH_
 from ..i18n import error_text
 from ..services import deals, introductions, notices, terms, use_first
 from ..ui.change_log import summary_rows
+from ..ui.common import attach_error, guard
 from ..ui.highlight import highlight
-from .common import attach_error, guard
 from .forms import (
     AcceptForm,
     DraftTermsForm,

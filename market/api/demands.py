@@ -64,17 +64,7 @@ def load_editable(demand_id: int, user: User) -> Demand:
 def list_demands(args: dict):
     """已发布的场景需求（分页，可按关键词、领域、地区、成熟度、场景类型筛选，或只看揭榜挂帅）。"""
     user = api_user()
-    flt = q.ListingFilter(
-        q=args["q"].strip(),
-        field=args["field"],
-        region=args["region"],
-        maturity=args.get("maturity", ""),
-        scenario_type=args.get("scenario_type", ""),
-        challenge=bool(args.get("challenge")),
-        page=args["page"],
-        per_page=args["per_page"],
-    )
-    page = q.public_demands(flt, user)
+    page = q.public_demands(q.ListingFilter.from_api(args), user)
     items = [present(item, user) for item in page.items]
     return envelope(items, page.total, page.page, page.per_page)
 

@@ -46,15 +46,7 @@ def load_editable(outcome_id: int, user: User) -> Outcome:
 @blp.response(200, OutcomePage)
 def list_outcomes(args: dict):
     """已发布的科技成果（能力清单，分页筛选）。"""
-    flt = q.ListingFilter(
-        q=args["q"].strip(),
-        field=args["field"],
-        region=args["region"],
-        maturity=args.get("maturity", ""),
-        page=args["page"],
-        per_page=args["per_page"],
-    )
-    page = q.public_outcomes(flt)
+    page = q.public_outcomes(q.ListingFilter.from_api(args))
     return envelope(page.items, page.total, page.page, page.per_page)
 
 

@@ -27,8 +27,9 @@ from models.enums import CONFIDENTIALITY, COOPERATION_MODES, DEAL_STAGES, MATCH_
 
 from ..i18n import error_text
 from ..services import deals, introductions, notices, terms, use_first
-from .change_log import summary_rows
-from .common import attach_error, guard
+from ..ui.change_log import summary_rows
+from ..ui.common import attach_error, guard
+from ..ui.highlight import highlight
 from .forms import (
     AcceptForm,
     DraftTermsForm,
@@ -44,7 +45,6 @@ from .forms import (
     options,
     profile_options,
 )
-from .highlight import highlight
 
 log = logging.getLogger(__name__)
 

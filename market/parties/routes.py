@@ -14,12 +14,12 @@ from sqlalchemy import select
 from models import Conflict, Demand, Match, Outcome, ValidationError, db
 from models.enums import CONFIDENTIALITY, COOPERATION_MODES
 
-from ..broker.change_log import summary_rows
-from ..broker.highlight import highlight
 from ..i18n import error_text
 from ..policy import can, require
 from ..services import introductions, matching, notifications, terms
-from ..workspace.forms import IntroRequestForm
+from ..ui.change_log import summary_rows
+from ..ui.forms import IntroRequestForm
+from ..ui.highlight import highlight
 
 log = logging.getLogger(__name__)
 

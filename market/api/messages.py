@@ -1,7 +1,7 @@
 """What the API says when it refuses a request, in the request's language.
 
-Chinese is the source language and the default: without ``?lang=en`` (or an English
-``Accept-Language``) every message is the Chinese text, as before. In English the ``message``
+Chinese is the source language and the default: without ``?lang=en`` (or English chosen in
+the session) every message is the Chinese text, as before. In English the ``message``
 and each ``errors`` entry are translated; the ``code`` and the field names never change.
 
 Field validation messages are built from the templates below (a field's label and limits filled

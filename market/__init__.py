@@ -97,7 +97,14 @@ def _init_extensions(app: Flask) -> None:
     def inject_globals():
         from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale()), "languages": app.config["LANGUAGES"]}
+        locale = str(get_locale())
+        chinese = locale == app.config["BABEL_DEFAULT_LOCALE"]
+        # The colon after a label: full-width in Chinese, ": " in English.
+        return {
+            "current_locale": locale,
+            "languages": app.config["LANGUAGES"],
+            "colon": "：" if chinese else ": ",
+        }
 
 
 def _translate(text: str) -> str:

@@ -35,6 +35,8 @@ from market.services import (
 from models import BenchmarkCase, Demand, Match, Organization, Outcome, Patent, User, db
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# Chinese punctuation the application's own text would bring: full-width colon and semicolon.
+CHINESE_PUNCTUATION = "：；"
 ROLES = ("anonymous", "enterprise", "institution", "broker", "admin")
 
 # Routes that are not HTML pages for people: JSON, files, assets, redirects.
@@ -80,6 +82,10 @@ MARKED_REASONS = {
 }
 # Patterns removed from the visible text before looking for Han characters.
 EXEMPTIONS: list[tuple[str, str]] = [
+    (
+        r"\([；：]\)",
+        "the import instructions quote the file format's separator, the full-width semicolon",
+    ),
     (
         r"\([^()]*[\u4e00-\u9fff][^()]*\)",
         "a translation may quote the Chinese term in brackets as a gloss, e.g. "
@@ -135,7 +141,9 @@ def visible_text(page: str) -> str:
 
 def leftovers(page: str) -> list[str]:
     text = visible_text(page)
-    return sorted({m.group(0) for m in re.finditer(r"\S*" + HAN.pattern + r"+\S*", text)})
+    found = {m.group(0) for m in re.finditer(r"\S*" + HAN.pattern + r"+\S*", text)}
+    found |= {m.group(0) for m in re.finditer(rf"\S*[{CHINESE_PUNCTUATION}]\S*", text)}
+    return sorted(found)
 
 
 # -- the seeded marketplace, user data in English ----------------------------------------------

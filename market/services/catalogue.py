@@ -290,12 +290,29 @@ _RUN_NOISE = re.compile(
 _RUN_LEAD = re.compile(
     r"^(系|研究|探究|测量|观测|采用|利用|试验结果|结果|通过|对|以|分析|研制|制约)+"
 )
-_RUN_END = ("时", "下", "后", "中", "前", "上", "经", "古")
+# A place, a scope or a country is the setting of the work, not its object.
+_RUN_END = (
+    "时",
+    "下",
+    "后",
+    "中",
+    "前",
+    "上",
+    "经",
+    "古",
+    "内",
+    "地区",
+    "区域",
+    "范围",
+    "领域",
+    "方面",
+)
+_RUN_SETTING = re.compile(r"^(整个|世界|美国|日本|欧洲|国外|国内|全国|全球|区|镇|县|市)")
 
 
 def _clean_run(run: str) -> str | None:
     run = _RUN_LEAD.sub("", run)
-    if _RUN_NOISE.search(run) or run.endswith(_RUN_END):
+    if _RUN_NOISE.search(run) or run.endswith(_RUN_END) or _RUN_SETTING.match(run):
         return None
     if len(re.findall(r"[\u4e00-\u9fff]", run)) < 4:
         return None

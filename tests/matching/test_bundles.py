@@ -1,0 +1,236 @@
+"""组合方案: which outcomes of one organisation are proposed together, on the real database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from market.services import bundles
+from market.services.bundles import Candidate, find_bundles
+from market.services.listings import post_demand, post_outcome, set_status
+from models import AuditLog, Conflict, Match, MatchBundle, ValidationError, db
+
+ENDURANCE = {"name": "续航", "op": ">=", "value": 40, "unit": "分钟"}
+ACCURACY = {"name": "识别准确率", "op": ">=", "value": 95, "unit": "%"}
+PAYLOAD = {"name": "载重", "op": ">=", "value": 5, "unit": "kg"}
+
+
+def cand(outcome_id: int, statuses: str, org: int = 1, relevance: float = 0.6) -> Candidate:
+    """statuses spelled one letter per indicator: m(et), n(ot met), u(nknown)."""
+    spelled = {"m": "met", "n": "not_met", "u": "unknown"}
+    return Candidate(
+        match_id=outcome_id,
+        outcome_id=outcome_id,
+        organization_id=org,
+        relevance=relevance,
+        statuses=tuple(spelled[s] for s in statuses),
+    )
+
+
+def keys(plans) -> list[str]:
+    return [p.key for p in plans]
+
+
+def test_a_bundle_must_beat_the_best_single_outcome_strictly():
+    best = cand(9, "mmn", org=2)
+    pair = [cand(1, "mnn"), cand(2, "nmn")]
+    assert find_bundles([best, *pair]) == []  # 2 of 3, as good as the best single: not proposed
+    plans = find_bundles(pair + [cand(3, "nnm")])
+    assert keys(plans)[0] == "1-2-3"
+    assert plans[0].covered == 3 and plans[0].best_single == 1
+    assert plans[0].combined == ("met", "met", "met")
+
+
+def test_no_passengers_every_member_adds_an_indicator():
+    a, b, twin = cand(1, "mnn"), cand(2, "nmn"), cand(3, "mnu")
+    plans = find_bundles([a, b, twin])
+    assert "1-2-3" not in keys(plans)  # the twin adds nothing the others miss
+    assert set(keys(plans)) == {"1-2", "2-3"}
+
+
+def test_at_most_three_members_and_only_one_organisation():
+    four = [cand(i, "".join("m" if j == i else "n" for j in range(4))) for i in range(4)]
+    plans = find_bundles(four, limit=50)
+    assert max(len(p.members) for p in plans) == 3
+    assert all(p.covered == len(p.members) for p in plans)
+    mixed = [cand(1, "mn", org=1), cand(2, "nm", org=2)]
+    assert find_bundles(mixed) == []  # partners across organisations: not (yet) proposed
+
+
+def test_combined_status_reads_met_then_not_met_then_unknown():
+    assert bundles.combined_status(["not_met", "met"]) == "met"
+    assert bundles.combined_status(["not_met", "not_met"]) == "not_met"
+    assert bundles.combined_status(["not_met", "unknown"]) == "unknown"
+
+
+# -- on the database ---------------------------------------------------------------------------
+
+
+def _outcome(org, title: str, rows: list[dict]):
+    return post_outcome(
+        org,
+        {
+            "title": title,
+            "abstract": "面向风电场巡检的无人机技术。",
+            "maturity": "pilot",
+            "trl": 6,
+            "asking_price_fen": 50 * 10**6,
+            "transfer_modes": ["license", "use_first"],
+            "use_first_eligible": True,
+            "indicators": rows,
+        },
+    )
+
+
+def _propose(demand, outcome, relevance: float = 0.6, band: str = "strong") -> Match:
+    match = Match(
+        demand_id=demand.id,
+        outcome_id=outcome.id,
+        score=relevance,
+        components={"relevance": relevance},
+        explanation={"relevance": {"band": band}},
+        stage="proposed",
+    )
+    db.session.add(match)
+    db.session.flush()
+    return match
+
+
+@pytest.fixture
+def drone_market(enterprise, institution, create_org):
+    """A demand with three indicator rows; the university's outcomes each meet one of them, an
+    institute's outcome meets none, and a weak proposal that would meet all three."""
+    institute = create_org("示例西部研究院", "institute", city="成都市")
+    demand = post_demand(
+        enterprise,
+        {
+            "title": "风电场无人机巡检",
+            "scenario_type": "industry",
+            "description": "需要无人机对风电叶片进行自主巡检，并识别叶片缺陷。",
+            "required_maturity": "pilot",
+            "budget_max_fen": 300 * 10**6,
+            "cooperation_modes": ["license", "use_first"],
+            "indicators": [ENDURANCE, ACCURACY, PAYLOAD],
+        },
+    )
+    rows = {
+        "endurance": [{"name": "续航", "op": ">=", "value": 55, "unit": "分钟"}],
+        "accuracy": [{"name": "识别准确率", "op": ">=", "value": 97, "unit": "%"}],
+        "payload": [{"name": "载重", "op": ">=", "value": 8, "unit": "kg"}],
+    }
+    uni = {name: _outcome(institution, f"无人机{name}技术", r) for name, r in rows.items()}
+    other = _outcome(institute, "无人机短航时平台", [{"name": "续航", "value": 20, "unit": "分钟"}])
+    weak = _outcome(institute, "全能无人机", [r[0] for r in rows.values()])
+    matches = {name: _propose(demand, o, 0.7) for name, o in uni.items()}
+    matches["other"] = _propose(demand, other, 0.5)
+    matches["weak"] = _propose(demand, weak, 0.2, band="weak")
+    db.session.commit()
+    return demand, uni, matches
+
+
+def test_stored_bundle_has_coverage_table_and_members(drone_market):
+    demand, uni, matches = drone_market
+    result = bundles.propose_bundles(demand)
+    db.session.commit()
+    stored = bundles.bundles_of(demand)
+    assert result["bundles"] == len(stored) >= 1
+    best = stored[0]
+    assert best.outcome_ids == sorted(o.id for o in uni.values())
+    assert best.organization_id == uni["payload"].organization_id
+    assert (best.covered, best.best_single, best.indicator_count) == (3, 1, 3)
+    assert [row["combined"] for row in best.coverage] == ["met"] * 3
+    assert best.coverage[0]["indicator"].startswith("续航")
+    assert best.coverage[0]["declared"] is True
+    assert sorted(r["members"].count("met") for r in best.coverage) == [1, 1, 1]
+    assert best.score == pytest.approx(0.7)
+    assert set(best.match_ids) == {matches[n].id for n in ("endurance", "accuracy", "payload")}
+    assert all(b.organization_id == best.organization_id for b in stored)  # never the institute
+
+
+def test_recomputing_is_idempotent_and_keeps_decisions(drone_market, create_user):
+    demand, uni, matches = drone_market
+    bundles.propose_bundles(demand)
+    db.session.commit()
+    first = {b.key: b.id for b in bundles.bundles_of(demand)}
+    bundles.propose_bundles(demand)
+    db.session.commit()
+    assert {b.key: b.id for b in bundles.bundles_of(demand)} == first
+
+    broker = create_user("broker@example.cn", "broker")
+    triple = bundles.bundles_of(demand)[0]
+    bundles.reject_bundle(triple, broker, "price_gap", "三项许可总价超出预算")
+    db.session.commit()
+    # The payload outcome's proposal goes away: undecided bundles with it go, the decision stays.
+    matches["payload"].stage = "withdrawn"
+    db.session.commit()
+    bundles.propose_bundles(demand)
+    db.session.commit()
+    left = bundles.bundles_of(demand)
+    assert triple in left and triple.stage == "rejected" and triple.rejection_reason == "price_gap"
+    assert all(uni["payload"].id not in b.outcome_ids for b in left if b.stage == "proposed")
+
+
+def test_closing_the_demand_drops_undecided_bundles(drone_market):
+    from market.services import matching
+
+    demand, *_ = drone_market
+    bundles.propose_bundles(demand)
+    set_status(demand, "closed")
+    db.session.commit()
+    matching.propose_for_demand(demand.id)  # the refresh hook
+    db.session.commit()
+    assert db.session.scalars(select(MatchBundle)).all() == []
+
+
+def test_a_demand_with_one_indicator_gets_no_bundle(enterprise, institution):
+    demand = post_demand(
+        enterprise,
+        {
+            "title": "无人机续航提升",
+            "scenario_type": "industry",
+            "description": "需要提升巡检无人机的续航能力。",
+            "indicators": [ENDURANCE],
+        },
+    )
+    a = _outcome(institution, "无人机电池", [{"name": "续航", "value": 60, "unit": "分钟"}])
+    b = _outcome(institution, "无人机机体", [{"name": "续航", "value": 50, "unit": "分钟"}])
+    _propose(demand, a)
+    _propose(demand, b)
+    assert bundles.propose_bundles(demand)["bundles"] == 0
+
+
+def test_broker_decisions_are_audited_and_guarded(drone_market, create_user, enterprise):
+    demand, *_ = drone_market
+    bundles.propose_bundles(demand)
+    db.session.commit()
+    bundle = bundles.bundles_of(demand)[0]
+    owner = create_user("owner@example.cn", "enterprise", enterprise)
+    with pytest.raises(Exception, match="权限"):
+        bundles.accept_bundle(bundle, owner)
+    broker = create_user("broker@example.cn", "broker")
+    with pytest.raises(ValidationError):
+        bundles.reject_bundle(bundle, broker, "other", "")
+    stale = bundle.version_id
+    bundles.accept_bundle(bundle, broker, stale, "两项专利一并许可")
+    db.session.commit()
+    with pytest.raises(Conflict):
+        bundles.reject_bundle(bundle, broker, "price_gap", "", stale)
+    entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "bundle.accept")).one()
+    assert entry.object_type == "matchbundle" and entry.object_id == bundle.id
+    assert entry.after["outcomes"] == bundle.outcome_ids
+
+
+def test_combined_terms_have_a_row_per_outcome_and_totals(drone_market):
+    demand, uni, _ = drone_market
+    bundles.propose_bundles(demand)
+    db.session.commit()
+    combined = bundles.combined_terms(bundles.bundles_of(demand)[0])
+    assert [r.outcome.id for r in combined.rows] == sorted(o.id for o in uni.values())
+    assert combined.complete, [r.error for r in combined.rows]
+    assert combined.licensors == [uni["payload"].organization.name]
+    totals = combined.totals
+    assert totals["contract_amount"] == sum(r.value("contract_amount") for r in combined.rows)
+    assert totals["entry_fee"] == 0  # 先用后转: 零门槛费 on every row
+    rates = [r.value("royalty_rate") for r in combined.rows]
+    assert sum(totals["royalties"].values()) == sum(rates)
+    assert not any(r.violations for r in combined.rows)

@@ -244,6 +244,11 @@ def _fill(bundle: MatchBundle, plan: Plan, demand_inds: list) -> None:
     bundle.updated_at = utcnow()
 
 
+def containing(match: Match) -> list[MatchBundle]:
+    """The demand's bundles that have ``match``'s outcome as a member."""
+    return [b for b in bundles_of(match.demand) if match.id in (b.match_ids or [])]
+
+
 def members(bundle: MatchBundle) -> list[Outcome]:
     """The member outcomes, in the bundle's order."""
     found = {
@@ -373,6 +378,7 @@ class CombinedTerms:
     rows: list[TermsRow]
     totals: dict[str, Any]
     violations: list[licensing.Violation]
+    warnings: list[licensing.Violation] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -398,7 +404,8 @@ def combined_terms(
     A member whose proposal already has a saved draft under the profile and mode contributes that
     sheet; the others a fresh preview (``terms.preview_for_match``). Every sheet is validated by
     the profile's rules, and so are the stacked royalties: a licensee paying each member's royalty
-    on the same base pays their sum, which must still respect the profile's royalty bounds."""
+    on the same base pays their sum, which must still respect the profile's royalty rules (a
+    practice default's range is only a warning)."""
     profile = terms.get_profile(profile_key)
     today = today or local_today()
     rows = []
@@ -413,12 +420,16 @@ def combined_terms(
         if row.sheet is not None:
             row.violations = licensing.validate(row.sheet, profile, terms.outcome_facts(outcome))
         rows.append(row)
+    stacked = _stacked_royalty_violations(rows, profile)
+    # A practice default (2–5% for one licence) is not a rule: the stack may exceed it, and the
+    # page says so; a profile rule or core check (开放许可 ≤ 20%) refuses it.
     return CombinedTerms(
         profile_key=profile.key,
         mode=mode,
         rows=rows,
         totals=_totals(rows, bundle.demand),
-        violations=_stacked_royalty_violations(rows, profile),
+        violations=[v for v in stacked if not v.source.startswith("default:")],
+        warnings=[v for v in stacked if v.source.startswith("default:")],
     )
 
 

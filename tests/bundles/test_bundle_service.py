@@ -7,12 +7,10 @@ from sqlalchemy import select
 
 from market.services import bundles
 from market.services.bundles import Candidate, find_bundles
-from market.services.listings import post_demand, post_outcome, set_status
-from models import AuditLog, Conflict, Match, MatchBundle, ValidationError, db
+from market.services.listings import post_demand, set_status
+from models import AuditLog, Conflict, MatchBundle, ValidationError, db
 
-ENDURANCE = {"name": "续航", "op": ">=", "value": 40, "unit": "分钟"}
-ACCURACY = {"name": "识别准确率", "op": ">=", "value": 95, "unit": "%"}
-PAYLOAD = {"name": "载重", "op": ">=", "value": 5, "unit": "kg"}
+from .conftest import ENDURANCE, make_outcome, propose
 
 
 def cand(outcome_id: int, statuses: str, org: int = 1, relevance: float = 0.6) -> Candidate:
@@ -64,68 +62,6 @@ def test_combined_status_reads_met_then_not_met_then_unknown():
 
 
 # -- on the database ---------------------------------------------------------------------------
-
-
-def _outcome(org, title: str, rows: list[dict]):
-    return post_outcome(
-        org,
-        {
-            "title": title,
-            "abstract": "面向风电场巡检的无人机技术。",
-            "maturity": "pilot",
-            "trl": 6,
-            "asking_price_fen": 50 * 10**6,
-            "transfer_modes": ["license", "use_first"],
-            "use_first_eligible": True,
-            "indicators": rows,
-        },
-    )
-
-
-def _propose(demand, outcome, relevance: float = 0.6, band: str = "strong") -> Match:
-    match = Match(
-        demand_id=demand.id,
-        outcome_id=outcome.id,
-        score=relevance,
-        components={"relevance": relevance},
-        explanation={"relevance": {"band": band}},
-        stage="proposed",
-    )
-    db.session.add(match)
-    db.session.flush()
-    return match
-
-
-@pytest.fixture
-def drone_market(enterprise, institution, create_org):
-    """A demand with three indicator rows; the university's outcomes each meet one of them, an
-    institute's outcome meets none, and a weak proposal that would meet all three."""
-    institute = create_org("示例西部研究院", "institute", city="成都市")
-    demand = post_demand(
-        enterprise,
-        {
-            "title": "风电场无人机巡检",
-            "scenario_type": "industry",
-            "description": "需要无人机对风电叶片进行自主巡检，并识别叶片缺陷。",
-            "required_maturity": "pilot",
-            "budget_max_fen": 300 * 10**6,
-            "cooperation_modes": ["license", "use_first"],
-            "indicators": [ENDURANCE, ACCURACY, PAYLOAD],
-        },
-    )
-    rows = {
-        "endurance": [{"name": "续航", "op": ">=", "value": 55, "unit": "分钟"}],
-        "accuracy": [{"name": "识别准确率", "op": ">=", "value": 97, "unit": "%"}],
-        "payload": [{"name": "载重", "op": ">=", "value": 8, "unit": "kg"}],
-    }
-    uni = {name: _outcome(institution, f"无人机{name}技术", r) for name, r in rows.items()}
-    other = _outcome(institute, "无人机短航时平台", [{"name": "续航", "value": 20, "unit": "分钟"}])
-    weak = _outcome(institute, "全能无人机", [r[0] for r in rows.values()])
-    matches = {name: _propose(demand, o, 0.7) for name, o in uni.items()}
-    matches["other"] = _propose(demand, other, 0.5)
-    matches["weak"] = _propose(demand, weak, 0.2, band="weak")
-    db.session.commit()
-    return demand, uni, matches
 
 
 def test_stored_bundle_has_coverage_table_and_members(drone_market):
@@ -192,10 +128,10 @@ def test_a_demand_with_one_indicator_gets_no_bundle(enterprise, institution):
             "indicators": [ENDURANCE],
         },
     )
-    a = _outcome(institution, "无人机电池", [{"name": "续航", "value": 60, "unit": "分钟"}])
-    b = _outcome(institution, "无人机机体", [{"name": "续航", "value": 50, "unit": "分钟"}])
-    _propose(demand, a)
-    _propose(demand, b)
+    a = make_outcome(institution, "无人机电池", [{"name": "续航", "value": 60, "unit": "分钟"}])
+    b = make_outcome(institution, "无人机机体", [{"name": "续航", "value": 50, "unit": "分钟"}])
+    propose(demand, a)
+    propose(demand, b)
     assert bundles.propose_bundles(demand)["bundles"] == 0
 
 
@@ -234,3 +170,6 @@ def test_combined_terms_have_a_row_per_outcome_and_totals(drone_market):
     rates = [r.value("royalty_rate") for r in combined.rows]
     assert sum(totals["royalties"].values()) == sum(rates)
     assert not any(r.violations for r in combined.rows)
+    # 3 × 3% on net sales: within the profile's rules, above one licence's practice range
+    assert combined.violations == [] and combined.valid
+    assert [w.field for w in combined.warnings] == ["royalty_rate"]

@@ -21,7 +21,7 @@ import numpy as np
 from flask import Flask, current_app
 from sqlalchemy import insert, select
 
-from . import reliability
+from . import bench_bundles, reliability
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
         """基准测试（结果以 JSON 输出）。"""
 
     reliability.register(bench)
+    bench_bundles.register(bench)
 
     bench_dirs_option = click.option(
         "--bench-dir",

@@ -56,7 +56,7 @@ def test_the_owner_reads_the_bundle_and_its_combined_terms(client, auth, propose
     assert uni["payload"].organization.name in body
     assert 'data-testid="combined-valid"' in body
     english = text(client.get(f"/my/bundles/{best.id}/terms?lang=en"))
-    assert "Combined terms" in english and "Contract amount total" in english
+    assert "Combined terms" in english and "Contract value total" in english
 
 
 def test_a_broker_accepts_or_rejects_a_bundle_with_a_reason(client, auth, proposed):

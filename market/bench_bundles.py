@@ -65,6 +65,7 @@ def measure(store: bool = False) -> dict:
             max(r["best_single"], r["best_bundle"] or 0) for r in rows
         ),
         "demands_with_bundle": len(bundled),
+        "bundled_demand_ids": [r["demand"] for r in bundled],
         "bundled_demands": {
             "mean_covered_best_single": _mean(r["best_single"] for r in bundled),
             "mean_covered_best_bundle": _mean(r["best_bundle"] for r in bundled),

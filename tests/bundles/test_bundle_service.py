@@ -173,3 +173,28 @@ def test_combined_terms_have_a_row_per_outcome_and_totals(drone_market):
     # 3 × 3% on net sales: within the profile's rules, above one licence's practice range
     assert combined.violations == [] and combined.valid
     assert [w.field for w in combined.warnings] == ["royalty_rate"]
+
+
+def test_matching_a_demand_proposes_its_bundles(drone_market):
+    """Through the real matcher (hash test embedder): the demand's refresh stores its bundles,
+    computed from the proposals it just stored, and a second refresh keeps the same rows."""
+    from market.services import indexing, matching
+
+    demand, uni, matches = drone_market
+    # The test embedder has no relevance model (no 不建议 band): the all-round outcome, weak in
+    # the fixture, would be proposed and beat every bundle, so it leaves the catalogue.
+    set_status(matches["weak"].outcome, "closed")
+    for match in matches.values():
+        db.session.delete(match)  # start from what the matcher itself proposes
+    db.session.commit()
+    indexing.reconcile()
+    matching.propose_for_demand(demand.id)
+    db.session.commit()
+    expected = bundles.find_bundles(bundles.candidates(demand))
+    stored = bundles.bundles_of(demand)
+    assert [b.key for b in stored] == [p.key for p in expected]
+    assert stored, "the three complementary outcomes are proposed and bundled"
+    first = [b.id for b in stored]
+    matching.propose_for_demand(demand.id)
+    db.session.commit()
+    assert [b.id for b in bundles.bundles_of(demand)] == first

@@ -60,9 +60,12 @@ bp.before_request(guard("broker.cockpit"))
 def queue():
     flt = deals.QueueFilter.from_args(request.args, current_app.config["PAGE_SIZE"])
     page = deals.review_queue(flt)
+    pending_bundles, bundle_total = bundles.awaiting_review()
     return render_template(
         "broker/queue.html",
         page=page,
+        pending_bundles=pending_bundles,
+        bundle_total=bundle_total,
         intros=introductions.intros_for(page.items),
         flt=flt,
         fields=deals.queue_fields(),

@@ -24,7 +24,7 @@ from datetime import date
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from market import licensing
@@ -192,6 +192,20 @@ def bundles_of(demand: Demand, stages: tuple[str, ...] | None = None) -> list[Ma
     return list(
         db.session.scalars(stmt.order_by(MatchBundle.covered.desc(), MatchBundle.score.desc()))
     )
+
+
+def awaiting_review(limit: int = 10) -> tuple[list[MatchBundle], int]:
+    """Bundles no broker has decided yet (open demands only), best first, and how many there are."""
+    stmt = (
+        select(MatchBundle)
+        .join(Demand, MatchBundle.demand_id == Demand.id)
+        .where(MatchBundle.stage == "proposed", Demand.status == "published")
+    )
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.scalars(
+        stmt.order_by(MatchBundle.covered.desc(), MatchBundle.score.desc()).limit(limit)
+    ).all()
+    return list(rows), total
 
 
 def propose_bundles(demand: Demand) -> dict[str, int]:

@@ -62,6 +62,8 @@ def test_the_owner_reads_the_bundle_and_its_combined_terms(client, auth, propose
 def test_a_broker_accepts_or_rejects_a_bundle_with_a_reason(client, auth, proposed):
     demand, _, matches, best, _ = proposed
     auth.login("broker@test.cn")
+    queue = text(client.get("/broker/"))
+    assert 'data-testid="queue-bundles"' in queue and f"/my/bundles/{best.id}" in queue
     page = text(client.get(f"/my/bundles/{best.id}"))
     assert "接受组合方案" in page and "拒绝组合方案" in page
     proposal = text(client.get(f"/broker/proposals/{matches['payload'].id}"))

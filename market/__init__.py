@@ -42,13 +42,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from . import bench, cli, errors, formatting, i18n
+    from . import cli, errors, formatting, i18n
 
     errors.register(app)
     formatting.register(app)
     i18n.register(app)
-    cli.register(app)
-    bench.register(app)
+    cli.register(app)  # `flask bench …` comes from benchmarks/, through an entry point
 
     from .tasks import init_celery
 
@@ -79,7 +78,7 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from .auth.sessions import user_for_session
+        from .ui.sessions import user_for_session
 
         return user_for_session(user_id)
 
@@ -98,7 +97,14 @@ def _init_extensions(app: Flask) -> None:
     def inject_globals():
         from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale()), "languages": app.config["LANGUAGES"]}
+        locale = str(get_locale())
+        chinese = locale == app.config["BABEL_DEFAULT_LOCALE"]
+        # The colon after a label: full-width in Chinese, ": " in English.
+        return {
+            "current_locale": locale,
+            "languages": app.config["LANGUAGES"],
+            "colon": "：" if chinese else ": ",
+        }
 
 
 def _translate(text: str) -> str:

@@ -231,41 +231,22 @@ def register_matching(app: Flask) -> None:
         db.session.commit()
 
     @matching_group.command("learn")
-    @click.option(
-        "--bench-dir",
-        type=click.Path(exists=True, file_okay=False),
-        multiple=True,
-        help="BEIR dev folder(s) to compare the weights on, before and after",
-    )
+    @click.option("--bench-dir", multiple=True, hidden=True)
     @click.option("--save", is_flag=True, help="把新权重写入 instance/match_weights.json")
     def learn(bench_dir: tuple[str, ...], save: bool) -> None:
-        """用经纪人的接受/拒绝决策拟合评分权重，并在开发集上对比前后效果。"""
-        from pathlib import Path
-
-        from .bench import MODES, run_quality
-        from .services.learning import fit_weights
+        """用经纪人的接受/拒绝决策拟合评分权重（开发集上的前后对比：bench learn）。"""
+        from .services.learning import fit_weights, save_weights
         from .services.matching import weights
 
-        before = weights()
-        report = fit_weights(before)
-        comparison = []
-        for folder in bench_dir:
-            paths = {
-                "corpus": Path(folder) / "corpus.jsonl",
-                "queries": Path(folder) / "queries.dev.jsonl",
-                "qrels": Path(folder) / "qrels.dev.tsv",
-            }
-            key = app.config["EMBEDDING_MODEL"]
-            for label, w in (("before", before), ("after", report["weights"])):
-                app.config["MATCH_WEIGHTS"] = w
-                for row in run_quality(paths, key, [MODES[-1]]):
-                    comparison.append({"weights": label, **row})
-            app.config["MATCH_WEIGHTS"] = before
-        report["comparison"] = comparison
+        if bench_dir:
+            # the dev-set comparison is a benchmark: it lives in the benchmarks package now
+            raise click.UsageError(
+                "开发集对比已移到 `flask --app market bench learn --bench-dir …`"
+            )
+        report = fit_weights(weights())
+        report["comparison"] = []
         if save:
-            target = Path(app.instance_path) / "match_weights.json"
-            target.write_text(json.dumps(report["weights"], indent=1), encoding="utf-8")
-            report["saved_to"] = str(target)
+            report["saved_to"] = str(save_weights(app.instance_path, report["weights"]))
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
 
 

@@ -14,7 +14,8 @@ from .i18n import error_text, label
 
 log = logging.getLogger(__name__)
 
-# JSON answers keep the Chinese text (the API's language); pages show it in the reader's.
+# Chinese msgids; JSON answers and pages both give them in the request's language (Chinese
+# unless the reader chose English), the machine-readable ``code`` never changes.
 MESSAGES = {
     400: N_("请求有误"),
     403: N_("您没有权限进行此操作"),
@@ -41,13 +42,13 @@ def wants_json() -> bool:
 def _respond(
     status: int, code: str, message: str, errors: dict | None = None, shown: str | None = None
 ):
-    """JSON with ``message``, or the error page with ``shown`` (``message`` translated)."""
+    """JSON or the error page, saying ``shown`` (by default ``message`` translated)."""
+    shown = label(message) if shown is None else shown
     if wants_json():
-        body = {"code": code, "message": message}
+        body = {"code": code, "message": shown}
         if errors:
             body["errors"] = errors
         return jsonify(body), status
-    shown = label(message) if shown is None else shown
     return render_template("errors/error.html", status=status, message=shown), status
 
 
@@ -74,8 +75,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(e: DomainError):
         db.session.rollback()
-        errors = {e.field: [e.message]} if e.field else None
-        return _respond(e.status, e.code, e.message, errors, shown=error_text(e))
+        shown = error_text(e)
+        errors = {e.field: [shown]} if e.field else None
+        return _respond(e.status, e.code, e.message, errors, shown=shown)
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):

@@ -107,12 +107,65 @@ def row_error(error: dict[str, Any]) -> Markup:
     return text % quoted if quoted else text
 
 
-def sentence(explanation: dict | None) -> str:
-    """A proposal's one-line explanation; stored with its template where a service wrote one."""
+def _clause_value(name: str, value: Any, mark: bool) -> Any:
+    """A clause's value: ``*_label`` / ``*_labels`` are catalogue msgids, the rest is data
+    (marked translate="no" on a translated page when ``mark``)."""
+    english = bool(chinese_marker())
+    joiner = ", " if english else "、"
+    if name.endswith("_labels"):
+        return joiner.join(label(v) for v in value)
+    if name.endswith("_label"):
+        return label(value)
+    text = joiner.join(str(v) for v in value) if isinstance(value, list | tuple) else value
+    return verbatim(text) if mark and isinstance(text, str) else text
+
+
+def sentence(explanation: dict | None, mark: bool = True) -> str:
+    """A proposal's one-line explanation in the reader's language: from its clauses (the
+    matcher's) or its template (a service's) where stored, else the stored text. ``mark``
+    (pages) marks quoted data translate="no"; plain text for JSON."""
     explanation = explanation or {}
+    clauses = explanation.get("sentence_clauses")
+    if clauses:
+        english = bool(chinese_marker())
+        parts = []
+        for clause in clauses:
+            params = {k: _clause_value(k, v, mark) for k, v in (clause.get("params") or {}).items()}
+            template = Markup.escape(gettext(clause["template"])) if mark else None
+            if mark:
+                parts.append(template % params if params else template)
+            else:
+                parts.append(
+                    gettext(clause["template"], **params) if params else label(clause["template"])
+                )
+        if english and parts and str(parts[0])[:1].islower():
+            first = str(parts[0])
+            parts[0] = (Markup if mark else str)(first[0].upper() + first[1:])
+        glue, end = ("; ", ".") if english else ("；", "。")
+        if mark:
+            return Markup(glue).join(parts) + end
+        return glue.join(parts) + end
     if explanation.get("sentence_template"):
         return message(explanation["sentence_template"], explanation.get("sentence_params"))
     return explanation.get("sentence") or ""
+
+
+def explanation_for_reader(explanation: dict | None) -> dict:
+    """A stored explanation with its sentence and labels in the reader's language (for JSON;
+    pages translate in the template). Codes, numbers and the listings' own words are kept."""
+    shown = dict(explanation or {})
+    if not shown or not chinese_marker():
+        return shown
+    shown["sentence"] = sentence(shown, mark=False)
+    for key in ("breakdown", "constraints"):
+        if isinstance(shown.get(key), list):
+            shown[key] = [
+                {**row, "label": label(row.get("label"))} if isinstance(row, dict) else row
+                for row in shown[key]
+            ]
+    if isinstance(shown.get("relevance"), dict) and shown["relevance"].get("label"):
+        shown["relevance"] = {**shown["relevance"], "label": label(shown["relevance"]["label"])}
+    return shown
 
 
 def register(app: Flask) -> None:

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from models.enums import ORG_KINDS
 
-from ..workspace.forms import options
+from ..ui.forms import options
 
 PASSWORD_RULES = [
     DataRequired(_l("请输入密码")),

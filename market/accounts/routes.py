@@ -10,11 +10,11 @@ from flask_login import current_user, login_required, logout_user
 
 from models import Organization, ValidationError, db
 
-from ..auth.sessions import renew_session
 from ..i18n import error_text
 from ..policy import require
 from ..services import accounts
-from ..workspace.common import attach_error
+from ..ui.common import attach_error
+from ..ui.sessions import renew_session
 from .forms import (
     ChangePasswordForm,
     EndSessionsForm,

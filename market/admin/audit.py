@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from market.broker.change_log import field_label, value_lines
 from market.queries.listings import Page
+from market.ui.change_log import field_label, value_lines
 from market.urls import MAX_ID, page_number
 from models import AuditLog, User, db
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import DemandAccess, NotFound, db
+from models.enums import N_
 
 from ..policy import can
 from ..services import demand_access
@@ -20,7 +21,7 @@ from .demands import load_visible as load_demand
 from .schemas import AccessDecisionIn, AccessList, AccessOut, AccessRequestIn
 
 blp = resource_blueprint("access", "", "分级保密：申请查看脱敏需求的发布单位，发布方授权或拒绝")
-HIDDEN = "申请不存在或无权查看"
+HIDDEN = N_("申请不存在或无权查看")
 
 
 @blp.route("/demands/<int:demand_id>/access-requests")
@@ -31,7 +32,7 @@ def list_requests(demand_id: int):
     """一条需求收到的查看申请（发布方：全部；申请机构：本机构的）。"""
     user = api_user()
     if user is None:
-        raise Unauthorized("请登录或提供 API 令牌后查看申请")
+        raise Unauthorized(N_("请登录或提供 API 令牌后查看申请"))
     demand = load_demand(demand_id, user)
     stmt = select(DemandAccess).where(DemandAccess.demand_id == demand.id)
     if not can(user, "demand.decide_access", demand):

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from models import ApiToken, DomainError, User, db, utcnow
 from models.api import hash_secret
+from models.enums import N_
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def authenticate() -> None:
         return
     token = request_token()
     if token is None:
-        raise Unauthorized("API 令牌无效或已被撤销")
+        raise Unauthorized(N_("API 令牌无效或已被撤销"))
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         token.last_used_at = now
@@ -132,7 +133,7 @@ def _require_write_credentials() -> None:
         _check_csrf()  # a browser write proves it comes from our page, before its body is read
         return
     if access == "session":
-        raise Unauthorized("请先登录或提供 API 令牌")
+        raise Unauthorized(N_("请先登录或提供 API 令牌"))
     raise Unauthorized(MISSING_TOKEN)
 
 
@@ -160,7 +161,7 @@ def session_or_token_user() -> User:
     if token is not None:
         return token.user
     if not current_user.is_authenticated:
-        raise Unauthorized("请先登录或提供 API 令牌")
+        raise Unauthorized(N_("请先登录或提供 API 令牌"))
     _check_csrf()
     return current_user._get_current_object()
 

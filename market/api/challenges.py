@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from models import ChallengeSubmission, Demand, NotFound, Outcome, User, db
+from models.enums import N_
 
 from ..policy import can, require
 from ..services import challenges
@@ -25,7 +26,7 @@ from .schemas import DecisionIn, SubmissionArgs, SubmissionIn, SubmissionOut, Su
 log = logging.getLogger(__name__)
 
 blp = resource_blueprint("challenges", "", "揭榜挂帅：机构揭榜，需求方入围与选定揭榜方")
-HIDDEN = "揭榜记录不存在或无权查看"
+HIDDEN = N_("揭榜记录不存在或无权查看")
 DECISIONS = {
     "shortlist": lambda entry, user, data: challenges.shortlist(
         entry, user, data.get("note") or "", data.get("version")
@@ -40,7 +41,7 @@ DECISIONS = {
 def viewer() -> User:
     user = api_user()
     if user is None:
-        raise Unauthorized("请登录或提供 API 令牌后查看揭榜记录")
+        raise Unauthorized(N_("请登录或提供 API 令牌后查看揭榜记录"))
     return user
 
 

@@ -21,9 +21,11 @@ from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from models import DomainError, IdempotencyKey, NotFound, ValidationError, db, utcnow
+from models.enums import N_
 
 from ..errors import MESSAGES, with_protocol_headers
 from ..urls import MAX_ID
+from . import messages
 from .auth import authenticate
 from .schemas import ErrorOut
 
@@ -79,9 +81,10 @@ def resource_blueprint(name: str, url_prefix: str, description: str) -> flask_sm
 
 
 def error_body(status: int, code: str, message: str, errors: dict | None = None):
-    body: dict[str, Any] = {"code": code, "message": message}
+    """The JSON error answer; ``message`` and ``errors`` (Chinese) in the request's language."""
+    body: dict[str, Any] = {"code": code, "message": messages.text(message)}
     if errors:
-        body["errors"] = errors
+        body["errors"] = messages.errors(errors)
     return jsonify(body), status
 
 
@@ -89,12 +92,14 @@ def http_error(e: HTTPException):
     status = e.code or 500
     data = getattr(e, "data", None) or {}
     errors = flatten(data.get("messages") or data.get("errors") or {})
-    message = MESSAGES.get(status, e.description or "")
-    if errors:
-        first = next(iter(errors.values()))[0]
-        message = f"{MESSAGES[422]}：{first}" if status == 422 else message
+    message = messages.text(MESSAGES.get(status, e.description or ""))
+    if errors and status == 422:
+        message = messages.with_detail(MESSAGES[422], next(iter(errors.values()))[0])
     code = HTTPStatus(status).phrase.lower().replace(" ", "_") if status in _STATUSES else "error"
-    response, status = error_body(status, code, message, errors)
+    body: dict[str, Any] = {"code": code, "message": message}
+    if errors:
+        body["errors"] = messages.errors(errors)
+    response = jsonify(body)
     with_protocol_headers(response, e)
     for key, value in (data.get("headers") or {}).items():
         response.headers[key] = value
@@ -106,19 +111,19 @@ _STATUSES = {s.value for s in HTTPStatus}
 
 def domain_error(e: DomainError):
     db.session.rollback()
-    return jsonify(e.to_dict()), e.status
+    return jsonify(messages.domain_body(e)), e.status
 
 
 def integrity_error(e: IntegrityError):
     db.session.rollback()
     log.warning("integrity error answered as 409: %s", e.orig)
-    return error_body(409, "conflict", "数据与已有记录冲突，请检查后重试")
+    return error_body(409, "conflict", N_("数据与已有记录冲突，请检查后重试"))
 
 
 def data_error(e: DataError):
     db.session.rollback()
     log.warning("data error answered as 422: %s", e.orig)
-    return error_body(422, "validation_error", "提交的数据超出允许范围")
+    return error_body(422, "validation_error", N_("提交的数据超出允许范围"))
 
 
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -144,7 +149,7 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "_schema": [str(messages)]}
 
 
-def get_or_404(model: type, ident: Any, message: str = "记录不存在或已被删除"):
+def get_or_404(model: type, ident: Any, message: str = N_("记录不存在或已被删除")):
     if isinstance(ident, int) and not 0 < ident <= MAX_ID:
         raise NotFound(message)
     if isinstance(ident, str) and ("\x00" in ident or not ident):
@@ -205,8 +210,8 @@ IDEMPOTENCY_PARAMETER = {
     "description": "可选的幂等键（如 UUID）：同一用户用同一个键重发相同请求，返回第一次的结果而不会重复创建；"
     "同一个键配不同的请求体返回 422。键保留 24 小时。",
 }
-KEY_REUSED = "这个 Idempotency-Key 已用于另一个不同的请求；请为新请求换一个键"
-KEY_INVALID = "Idempotency-Key 须为 1–255 个可见 ASCII 字符"
+KEY_REUSED = N_("这个 Idempotency-Key 已用于另一个不同的请求；请为新请求换一个键")
+KEY_INVALID = N_("Idempotency-Key 须为 1–255 个可见 ASCII 字符")
 
 
 def idempotent(view):

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from models import Deal, Demand, Match, NotFound, Notice, Outcome, TermSheet, User, db
+from models.enums import N_
 
 from ..policy import can, require
 from ..services import deals, notices, terms
@@ -43,9 +44,9 @@ from .schemas import (
 log = logging.getLogger(__name__)
 
 blp = resource_blueprint("deals", "", "交易流程：条款书、项目看板、协议定价公示与异议")
-SHEET_HIDDEN = "条款书不存在或无权查看"
-DEAL_HIDDEN = "项目不存在或无权查看"
-NOTICE_HIDDEN = "公示不存在或已撤回"
+SHEET_HIDDEN = N_("条款书不存在或无权查看")
+DEAL_HIDDEN = N_("项目不存在或无权查看")
+NOTICE_HIDDEN = N_("公示不存在或已撤回")
 
 
 @blp.errorhandler(terms.TermsRefused)

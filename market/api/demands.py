@@ -22,7 +22,7 @@ from .schemas import DemandIn, DemandOut, DemandPage, DemandPatch, ListingArgs
 log = logging.getLogger(__name__)
 
 blp = resource_blueprint("demands", "/demands", "场景需求（企业出题）")
-HIDDEN = "场景需求不存在或无权查看"
+HIDDEN = N_("场景需求不存在或无权查看")
 
 
 class Shown:
@@ -64,17 +64,7 @@ def load_editable(demand_id: int, user: User) -> Demand:
 def list_demands(args: dict):
     """已发布的场景需求（分页，可按关键词、领域、地区、成熟度、场景类型筛选，或只看揭榜挂帅）。"""
     user = api_user()
-    flt = q.ListingFilter(
-        q=args["q"].strip(),
-        field=args["field"],
-        region=args["region"],
-        maturity=args.get("maturity", ""),
-        scenario_type=args.get("scenario_type", ""),
-        challenge=bool(args.get("challenge")),
-        page=args["page"],
-        per_page=args["per_page"],
-    )
-    page = q.public_demands(flt, user)
+    page = q.public_demands(q.ListingFilter.from_api(args), user)
     items = [present(item, user) for item in page.items]
     return envelope(items, page.total, page.page, page.per_page)
 

@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from models import Demand, Match, NotFound, Outcome, User, db
+from models.enums import N_
 
 from ..policy import can, require
 from ..services import deals, introductions
@@ -34,13 +35,13 @@ from .schemas import (
 log = logging.getLogger(__name__)
 
 blp = resource_blueprint("matches", "/matches", "匹配推荐（经纪人审核：接受 / 拒绝）")
-HIDDEN = "推荐不存在或无权查看"
+HIDDEN = N_("推荐不存在或无权查看")
 
 
 def viewer() -> User:
     user = api_user()
     if user is None:
-        raise Unauthorized("请登录或提供 API 令牌后查看推荐")
+        raise Unauthorized(N_("请登录或提供 API 令牌后查看推荐"))
     return user
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from models.enums import N_
+
 from ..policy import can
 from .auth import Unauthorized, api_user, request_token
 from .common import resource_blueprint
@@ -18,7 +20,7 @@ def me():
     """当前用户、所属机构与可执行的操作。"""
     user = api_user()
     if user is None:
-        raise Unauthorized("请先登录或提供 API 令牌")
+        raise Unauthorized(N_("请先登录或提供 API 令牌"))
     return {
         "id": user.id,
         "email": user.email,

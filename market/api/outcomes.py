@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from models import NotFound, Outcome, User, db
+from models.enums import N_
 
 from ..policy import can, require
 from ..queries import listings as q
@@ -24,7 +25,7 @@ from .schemas import (
 log = logging.getLogger(__name__)
 
 blp = resource_blueprint("outcomes", "/outcomes", "科技成果（高校院所答题）及其专利")
-HIDDEN = "科技成果不存在或无权查看"
+HIDDEN = N_("科技成果不存在或无权查看")
 
 
 def load_visible(outcome_id: int, user: User | None) -> Outcome:
@@ -45,15 +46,7 @@ def load_editable(outcome_id: int, user: User) -> Outcome:
 @blp.response(200, OutcomePage)
 def list_outcomes(args: dict):
     """已发布的科技成果（能力清单，分页筛选）。"""
-    flt = q.ListingFilter(
-        q=args["q"].strip(),
-        field=args["field"],
-        region=args["region"],
-        maturity=args.get("maturity", ""),
-        page=args["page"],
-        per_page=args["per_page"],
-    )
-    page = q.public_outcomes(flt)
+    page = q.public_outcomes(q.ListingFilter.from_api(args))
     return envelope(page.items, page.total, page.page, page.per_page)
 
 

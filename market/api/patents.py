@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from models import NotFound, Patent
+from models.enums import N_
 
 from . import lookups
 from .common import get_or_404, paginate, resource_blueprint
 from .schemas import PatentArgs, PatentOut, PatentPage
 
 blp = resource_blueprint("patents", "/patents", "专利（按专利号或IPC查询）")
-HIDDEN = "专利不存在或无权查看"
+HIDDEN = N_("专利不存在或无权查看")
 
 
 @blp.route("")

@@ -15,6 +15,7 @@ from models.enums import (
     COOPERATION_MODES,
     INDICATOR_OPS,
     MATURITY,
+    N_,
     PATENT_KINDS,
     PATENT_STATUS,
     RESEARCH_TYPES,
@@ -25,6 +26,29 @@ from models.listings import USE_RIGHT_YEARS
 
 from ..formatting import first_sentence
 from ..urls import MAX_ID
+from .messages import (
+    BAD_CHARS,
+    FEN,
+    INVALID,
+    NOT_BOOL,
+    NOT_CHOICE,
+    NOT_DATE,
+    NOT_INTEGER,
+    NOT_LIST,
+    NOT_NUMBER,
+    NOT_OBJECT,
+    NOT_TEXT,
+    NULL,
+    OUT_OF_RANGE,
+    REQUIRED,
+    TOO_LONG,
+    TOO_MANY_CHANGES,
+    TOO_MANY_CODES,
+    TOO_MANY_ITEMS,
+    TOO_MANY_ROWS,
+    VALUE_OUT_OF_RANGE,
+    field_message,
+)
 
 MAX_FEN = 10**15  # ¥10 trillion: far above any deal, far below BIGINT
 MAX_PAGE = 10_000
@@ -38,30 +62,30 @@ TEXT_PATTERN = r"^[^\x00\ud800-\udfff]*$"
 
 
 def _no_bad_chars(label: str) -> validate.Regexp:
-    return validate.Regexp(TEXT_PATTERN, error=f"{label}包含无效字符")
+    return validate.Regexp(TEXT_PATTERN, error=field_message(BAD_CHARS, label))
 
 
-def _messages(label: str, invalid: str | None = None) -> dict:
+def _messages(label: str, invalid: str = INVALID) -> dict:
     return {
-        "required": f"请填写{label}",
-        "null": f"{label}不能为空",
-        "invalid": invalid or f"{label}格式无效",
+        "required": field_message(REQUIRED, label),
+        "null": field_message(NULL, label),
+        "invalid": field_message(invalid, label),
     }
 
 
 def text(label: str, limit: int, required: bool = False, **kwargs) -> fields.String:
     checks = [
-        validate.Length(max=limit, error=f"{label}不能超过{{max}}个字"),
+        validate.Length(max=limit, error=field_message(TOO_LONG, label, "max")),
         _no_bad_chars(label),
     ]
     if required:
-        checks.insert(0, validate.Length(min=1, error=f"{label}不能为空"))
+        checks.insert(0, validate.Length(min=1, error=field_message(NULL, label)))
     kwargs.setdefault("allow_none", not required)
     kwargs.setdefault("metadata", {"description": label})
     return fields.String(
         required=required,
         validate=checks,
-        error_messages=_messages(label, f"{label}必须是文本"),
+        error_messages=_messages(label, NOT_TEXT),
         **kwargs,
     )
 
@@ -70,7 +94,9 @@ def choice(label: str, options: dict, required: bool = False, **kwargs) -> field
     listed = "、".join(f"{code}（{name}）" for code, name in options.items())
     return fields.String(
         required=required,
-        validate=validate.OneOf(list(options), error=f"{label}无效，可选：{listed}"),
+        validate=validate.OneOf(
+            list(options), error=NOT_CHOICE % {"label": label, "listed": listed}
+        ),
         error_messages=_messages(label),
         metadata={"description": f"{label}：{listed}"},
         **kwargs,
@@ -80,8 +106,10 @@ def choice(label: str, options: dict, required: bool = False, **kwargs) -> field
 def choices(label: str, options: dict, **kwargs) -> fields.List:
     return fields.List(
         choice(label, options),
-        validate=validate.Length(max=len(options), error=f"{label}最多{{max}}项"),
-        error_messages=_messages(label, f"{label}必须是列表"),
+        validate=validate.Length(
+            max=len(options), error=field_message(TOO_MANY_ITEMS, label, "max")
+        ),
+        error_messages=_messages(label, NOT_LIST),
         metadata={"description": label},
         **kwargs,
     )
@@ -91,15 +119,15 @@ def integer(label: str, low: int, high: int, strict: bool = True, **kwargs) -> f
     """Strict in JSON bodies (1.5 and "1" are refused); query strings are text, so not there."""
     return fields.Integer(
         strict=strict,
-        validate=validate.Range(low, high, error=f"{label}须在{{min}}到{{max}}之间"),
-        error_messages=_messages(label, f"{label}必须是整数"),
+        validate=validate.Range(low, high, error=field_message(OUT_OF_RANGE, label, "min", "max")),
+        error_messages=_messages(label, NOT_INTEGER),
         metadata={"description": label},
         **kwargs,
     )
 
 
 def money(label: str, rule: str = "") -> fields.Integer:
-    field = integer(f"{label}（分）", 0, MAX_FEN, allow_none=True)
+    field = integer(f"{label}{FEN}", 0, MAX_FEN, allow_none=True)
     if rule:
         field.metadata["description"] = f"{label}（分）；{rule}"
     return field
@@ -108,14 +136,14 @@ def money(label: str, rule: str = "") -> fields.Integer:
 def day(label: str) -> fields.Date:
     return fields.Date(
         allow_none=True,
-        error_messages=_messages(label, f"{label}须为 YYYY-MM-DD 格式的日期"),
+        error_messages=_messages(label, NOT_DATE),
         metadata={"description": label},
     )
 
 
 def flag(label: str) -> fields.Boolean:
     return fields.Boolean(
-        error_messages=_messages(label, f"{label}须为 true 或 false"),
+        error_messages=_messages(label, NOT_BOOL),
         metadata={"description": label},
     )
 
@@ -123,8 +151,8 @@ def flag(label: str) -> fields.Boolean:
 def code_list(label: str, limit: int = 20) -> fields.List:
     return fields.List(
         text(label, 32, required=True),
-        validate=validate.Length(max=limit, error=f"{label}最多{{max}}个"),
-        error_messages=_messages(label, f"{label}必须是列表"),
+        validate=validate.Length(max=limit, error=field_message(TOO_MANY_CODES, label, "max")),
+        error_messages=_messages(label, NOT_LIST),
         metadata={"description": label},
     )
 
@@ -146,7 +174,7 @@ class ApiSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    error_messages = {"unknown": "不支持的字段", "type": "请求内容必须是 JSON 对象"}
+    error_messages = {"unknown": N_("不支持的字段"), "type": N_("请求内容必须是 JSON 对象")}
 
 
 # ---- shared -----------------------------------------------------------------------------------
@@ -154,7 +182,9 @@ class ApiSchema(ma.Schema):
 
 class ErrorOut(ma.Schema):
     code = fields.String(required=True, metadata={"description": "机器可读的错误代码"})
-    message = fields.String(required=True, metadata={"description": "给用户看的说明（中文）"})
+    message = fields.String(
+        required=True, metadata={"description": "给用户看的说明（默认中文；?lang=en 时为英文）"}
+    )
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),
@@ -163,8 +193,8 @@ class ErrorOut(ma.Schema):
 
 
 class PageArgs(ApiSchema):
-    page = integer("页码", 1, MAX_PAGE, strict=False, load_default=1)
-    per_page = integer("每页条数", 1, MAX_PER_PAGE, strict=False, load_default=20)
+    page = integer(N_("页码"), 1, MAX_PAGE, strict=False, load_default=1)
+    per_page = integer(N_("每页条数"), 1, MAX_PER_PAGE, strict=False, load_default=20)
 
 
 def page_of(item: type[ma.Schema], name: str) -> type[ma.Schema]:
@@ -193,56 +223,58 @@ class OrganizationOut(ma.Schema):
 
 
 class Indicator(ApiSchema):
-    name = text("指标名称", 60, required=True)
-    op = choice("比较符", INDICATOR_OPS, load_default=">=")
+    name = text(N_("指标名称"), 60, required=True)
+    op = choice(N_("比较符"), INDICATOR_OPS, load_default=">=")
     value = fields.Float(
         required=True,
         allow_nan=False,
-        validate=validate.Range(-1e15, 1e15, error="指标数值超出范围"),
-        error_messages=_messages("指标数值", "指标数值必须是数字"),
+        validate=validate.Range(
+            -1e15, 1e15, error=field_message(VALUE_OUT_OF_RANGE, N_("指标数值"))
+        ),
+        error_messages=_messages(N_("指标数值"), NOT_NUMBER),
     )
-    unit = text("单位", 16, load_default="")
+    unit = text(N_("单位"), 16, load_default="")
 
 
 # ---- demands 场景需求 --------------------------------------------------------------------------
 
 
 class ListingArgs(PageArgs):
-    q = text("关键词", 100, load_default="")
-    field = text("领域", 40, load_default="")
-    region = text("地区", 32, load_default="")
-    maturity = choice("成熟度", MATURITY)
-    scenario_type = choice("场景类型", SCENARIO_TYPES)
-    challenge = flag("仅揭榜挂帅")
+    q = text(N_("关键词"), 100, load_default="")
+    field = text(N_("领域"), 40, load_default="")
+    region = text(N_("地区"), 32, load_default="")
+    maturity = choice(N_("成熟度"), MATURITY)
+    scenario_type = choice(N_("场景类型"), SCENARIO_TYPES)
+    challenge = flag(N_("仅揭榜挂帅"))
 
 
 class DemandPatch(ApiSchema):
-    title = text("标题", 200, allow_none=False)
+    title = text(N_("标题"), 200, allow_none=False)
     description = text(
-        "需求描述",
+        N_("需求描述"),
         20_000,
         allow_none=False,
         metadata={"description": "需求描述；发布（status=published）时须为中文，且不止一个词"},
     )
-    field = text("领域", 40)
-    scenario_type = choice("场景类型", SCENARIO_TYPES)
-    industry_code = text("国民经济行业代码", 8)
+    field = text(N_("领域"), 40)
+    scenario_type = choice(N_("场景类型"), SCENARIO_TYPES)
+    industry_code = text(N_("国民经济行业代码"), 8)
     indicators = fields.List(
         fields.Nested(Indicator),
-        validate=validate.Length(max=50, error="量化指标最多{max}条"),
-        error_messages=_messages("量化指标", "量化指标必须是列表"),
+        validate=validate.Length(max=50, error=field_message(TOO_MANY_ROWS, N_("量化指标"), "max")),
+        error_messages=_messages(N_("量化指标"), NOT_LIST),
     )
-    offered_resources = text("可提供的场景资源", 20_000)
-    budget_min_fen = money("预算下限", "不得高于预算上限")
-    budget_max_fen = money("预算上限", "不得低于预算下限")
-    cooperation_modes = choices("合作方式", COOPERATION_MODES)
-    required_maturity = choice("要求的成熟度", MATURITY, allow_none=True)
-    deadline = day("截止日期")
-    confidentiality = choice("保密级别", CONFIDENTIALITY)
-    reward_fen = money("揭榜奖励")
-    challenge_deadline = day("揭榜截止日期")
-    status = choice("状态", PUBLISHABLE)
-    ipc_codes = code_list("IPC分类号")
+    offered_resources = text(N_("可提供的场景资源"), 20_000)
+    budget_min_fen = money(N_("预算下限"), "不得高于预算上限")
+    budget_max_fen = money(N_("预算上限"), "不得低于预算下限")
+    cooperation_modes = choices(N_("合作方式"), COOPERATION_MODES)
+    required_maturity = choice(N_("要求的成熟度"), MATURITY, allow_none=True)
+    deadline = day(N_("截止日期"))
+    confidentiality = choice(N_("保密级别"), CONFIDENTIALITY)
+    reward_fen = money(N_("揭榜奖励"))
+    challenge_deadline = day(N_("揭榜截止日期"))
+    status = choice(N_("状态"), PUBLISHABLE)
+    ipc_codes = code_list(N_("IPC分类号"))
 
     @post_load
     def _blank_code_is_none(self, data: dict, **_kwargs) -> dict:
@@ -255,13 +287,13 @@ class DemandPatch(ApiSchema):
     def _budget_order(self, data: dict, **_kwargs) -> None:
         low, high = data.get("budget_min_fen"), data.get("budget_max_fen")
         if low is not None and high is not None and low > high:
-            raise ma.ValidationError("预算下限不能高于预算上限", "budget_min_fen")
+            raise ma.ValidationError(N_("预算下限不能高于预算上限"), "budget_min_fen")
 
 
 class DemandIn(DemandPatch):
-    title = text("标题", 200, required=True)
+    title = text(N_("标题"), 200, required=True)
     description = text(
-        "需求描述",
+        N_("需求描述"),
         20_000,
         required=True,
         metadata={"description": "需求描述；发布（status=published）时须为中文，且不止一个词"},
@@ -332,14 +364,14 @@ DemandPage = page_of(DemandOut, "DemandPage")
 
 
 class PatentIn(ApiSchema):
-    number = text("专利号", 40, required=True)
-    title = text("专利名称", 200)
-    kind = choice("专利类型", PATENT_KINDS)
-    applied_on = day("申请日")
-    granted_on = day("授权日")
-    expires_on = day("到期日")
-    legal_status = choice("法律状态", PATENT_STATUS)
-    ipc_codes = code_list("IPC分类号")
+    number = text(N_("专利号"), 40, required=True)
+    title = text(N_("专利名称"), 200)
+    kind = choice(N_("专利类型"), PATENT_KINDS)
+    applied_on = day(N_("申请日"))
+    granted_on = day(N_("授权日"))
+    expires_on = day(N_("到期日"))
+    legal_status = choice(N_("法律状态"), PATENT_STATUS)
+    ipc_codes = code_list(N_("IPC分类号"))
 
 
 class PatentOut(ma.Schema):
@@ -358,47 +390,47 @@ class PatentOut(ma.Schema):
 
 
 class PatentArgs(PageArgs):
-    number = text("专利号", 40, load_default="")
-    ipc = text("IPC分类号前缀", 32, load_default="")
+    number = text(N_("专利号"), 40, load_default="")
+    ipc = text(N_("IPC分类号前缀"), 32, load_default="")
 
 
 PatentPage = page_of(PatentOut, "PatentPage")
 
 
 class OutcomeListArgs(PageArgs):
-    q = text("关键词", 100, load_default="")
-    field = text("领域", 40, load_default="")
-    region = text("地区", 32, load_default="")
-    maturity = choice("成熟度", MATURITY)
+    q = text(N_("关键词"), 100, load_default="")
+    field = text(N_("领域"), 40, load_default="")
+    region = text(N_("地区"), 32, load_default="")
+    maturity = choice(N_("成熟度"), MATURITY)
 
 
 class OutcomePatch(ApiSchema):
-    title = text("成果名称", 200, allow_none=False)
-    abstract = text("成果简介", 20_000)
-    team = text("团队", 400)
-    field = text("领域", 40)
-    maturity = choice("成熟度", MATURITY, allow_none=True)
-    trl = integer("技术就绪度（TRL）", 1, 9, allow_none=True)
-    research_type = choice("研究类型", RESEARCH_TYPES, allow_none=True)
+    title = text(N_("成果名称"), 200, allow_none=False)
+    abstract = text(N_("成果简介"), 20_000)
+    team = text(N_("团队"), 400)
+    field = text(N_("领域"), 40)
+    maturity = choice(N_("成熟度"), MATURITY, allow_none=True)
+    trl = integer(N_("技术就绪度（TRL）"), 1, 9, allow_none=True)
+    research_type = choice(N_("研究类型"), RESEARCH_TYPES, allow_none=True)
     indicators = fields.List(
         fields.Nested(Indicator),
-        validate=validate.Length(max=50, error="技术指标最多{max}条"),
-        error_messages=_messages("技术指标", "技术指标必须是列表"),
+        validate=validate.Length(max=50, error=field_message(TOO_MANY_ROWS, N_("技术指标"), "max")),
+        error_messages=_messages(N_("技术指标"), NOT_LIST),
     )
-    incumbent_comparison = text("与现有技术对比", 20_000)
-    fiscal_funded = flag("财政资助")
-    transfer_modes = choices("转化方式", COOPERATION_MODES)
-    asking_price_fen = money("报价")
-    use_first_eligible = flag("可先用后转")
-    team_share_pct = integer("团队赋权比例", 0, 100, allow_none=True)
-    use_right_years = integer("长期使用权年限", *USE_RIGHT_YEARS, allow_none=True)
-    implemented = flag("已实施")
-    status = choice("状态", PUBLISHABLE)
-    ipc_codes = code_list("IPC分类号")
+    incumbent_comparison = text(N_("与现有技术对比"), 20_000)
+    fiscal_funded = flag(N_("财政资助"))
+    transfer_modes = choices(N_("转化方式"), COOPERATION_MODES)
+    asking_price_fen = money(N_("报价"))
+    use_first_eligible = flag(N_("可先用后转"))
+    team_share_pct = integer(N_("团队赋权比例"), 0, 100, allow_none=True)
+    use_right_years = integer(N_("长期使用权年限"), *USE_RIGHT_YEARS, allow_none=True)
+    implemented = flag(N_("已实施"))
+    status = choice(N_("状态"), PUBLISHABLE)
+    ipc_codes = code_list(N_("IPC分类号"))
 
 
 class OutcomeIn(OutcomePatch):
-    title = text("成果名称", 200, required=True)
+    title = text(N_("成果名称"), 200, required=True)
 
 
 class OutcomeOut(ma.Schema):
@@ -448,9 +480,9 @@ OutcomePage = page_of(OutcomeOut, "OutcomePage")
 
 
 class IpcArgs(PageArgs):
-    code = text("IPC分类号", 32, load_default="")
-    prefix = text("IPC分类号前缀", 32, load_default="")
-    q = text("关键词", 100, load_default="")
+    code = text(N_("IPC分类号"), 32, load_default="")
+    prefix = text(N_("IPC分类号前缀"), 32, load_default="")
+    q = text(N_("关键词"), 100, load_default="")
 
 
 class IpcOut(ma.Schema):
@@ -465,10 +497,10 @@ IpcPage = page_of(IpcOut, "IpcPage")
 
 
 class IndustryArgs(PageArgs):
-    code = text("行业代码", 8, load_default="")
-    parent = text("上级行业代码", 8, load_default="")
-    section = text("门类", 1, load_default="")
-    q = text("关键词", 100, load_default="")
+    code = text(N_("行业代码"), 8, load_default="")
+    parent = text(N_("上级行业代码"), 8, load_default="")
+    section = text(N_("门类"), 1, load_default="")
+    q = text(N_("关键词"), 100, load_default="")
 
 
 class IndustryOut(ma.Schema):
@@ -484,8 +516,8 @@ IndustryPage = page_of(IndustryOut, "IndustryPage")
 
 
 class CodeSuggestArgs(ApiSchema):
-    text = text("需求或成果文本", 2000, required=True)
-    k = integer("每类建议的条数", 1, 10, strict=False, load_default=3)
+    text = text(N_("需求或成果文本"), 2000, required=True)
+    k = integer(N_("每类建议的条数"), 1, 10, strict=False, load_default=3)
 
 
 class IpcSuggestionOut(ma.Schema):
@@ -511,9 +543,9 @@ SEARCH_KINDS = {"demand": "场景需求", "outcome": "科技成果"}
 
 
 class SearchArgs(ApiSchema):
-    kind = choice("检索对象", SEARCH_KINDS, required=True)
-    q = text("检索内容", 500, required=True)
-    k = integer("返回条数", 1, 50, strict=False, load_default=10)
+    kind = choice(N_("检索对象"), SEARCH_KINDS, required=True)
+    q = text(N_("检索内容"), 500, required=True)
+    k = integer(N_("返回条数"), 1, 50, strict=False, load_default=10)
 
 
 class SearchHit(ma.Schema):
@@ -559,7 +591,7 @@ class MeOut(ma.Schema):
 
 
 class TokenIn(ApiSchema):
-    name = text("令牌名称", 80, required=True)
+    name = text(N_("令牌名称"), 80, required=True)
 
 
 class TokenOut(ma.Schema):
@@ -597,9 +629,9 @@ REJECTION_CHOICES = {
 
 
 class MatchArgs(PageArgs):
-    demand_id = integer("场景需求编号", 1, MAX_ID, strict=False)
-    outcome_id = integer("科技成果编号", 1, MAX_ID, strict=False)
-    stage = choice("推荐状态", MATCH_STAGE_CHOICES)
+    demand_id = integer(N_("场景需求编号"), 1, MAX_ID, strict=False)
+    outcome_id = integer(N_("科技成果编号"), 1, MAX_ID, strict=False)
+    stage = choice(N_("推荐状态"), MATCH_STAGE_CHOICES)
 
 
 class ListingRef(ma.Schema):
@@ -641,6 +673,15 @@ class ObjectOut(fields.Dict):
         return super()._serialize(value if value is not None else {}, attr, obj, **kwargs)
 
 
+class ExplanationOut(ObjectOut):
+    """A proposal's explanation with its sentence and labels in the request's language."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from ..i18n import explanation_for_reader
+
+        return super()._serialize(explanation_for_reader(value), attr, obj, **kwargs)
+
+
 class MatchDetailOut(MatchOut):
     components = ObjectOut(
         keys=fields.String(),
@@ -648,8 +689,12 @@ class MatchDetailOut(MatchOut):
         required=True,
         metadata={"description": "各项得分；null 表示该项无从判断（如一方未填预算、无语义命中）"},
     )
-    explanation = ObjectOut(
-        required=True, metadata={"description": "评分构成、约束检查、指标对照与匹配短语"}
+    explanation = ExplanationOut(
+        required=True,
+        metadata={
+            "description": "评分构成、约束检查、指标对照与匹配短语；sentence 与各 label 随请求语言"
+            "（?lang=en 为英文），sentence_clauses 为可翻译的分句（模板与取值）"
+        },
     )
 
 
@@ -657,14 +702,14 @@ MatchPage = page_of(MatchOut, "MatchPage")
 
 
 class AcceptIn(ApiSchema):
-    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
-    comment = text("备注", 2000, load_default="")
+    version = integer(N_("版本号"), 1, 2**31 - 1, allow_none=True)
+    comment = text(N_("备注"), 2000, load_default="")
 
 
 class RejectIn(ApiSchema):
-    reason = choice("拒绝原因", REJECTION_CHOICES, required=True)
-    comment = text("说明", 2000, load_default="")
-    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
+    reason = choice(N_("拒绝原因"), REJECTION_CHOICES, required=True)
+    comment = text(N_("说明"), 2000, load_default="")
+    version = integer(N_("版本号"), 1, 2**31 - 1, allow_none=True)
 
 
 INTRO_STATE_CHOICES = {
@@ -676,7 +721,7 @@ INTRO_STATE_CHOICES = {
 
 
 class IntroIn(ApiSchema):
-    message = text("给经纪人的留言", 1000, load_default="")
+    message = text(N_("给经纪人的留言"), 1000, load_default="")
 
 
 class IntroOut(ma.Schema):
@@ -722,22 +767,22 @@ DEAL_STAGE_CHOICES = {
 
 
 class TermSheetArgs(PageArgs):
-    match_id = integer("推荐编号", 1, MAX_ID, strict=False)
+    match_id = integer(N_("推荐编号"), 1, MAX_ID, strict=False)
 
 
 class TermSheetIn(ApiSchema):
-    match_id = integer("推荐编号", 1, MAX_ID, required=True)
-    profile_key = text("政策档案", 40, load_default=None)
-    mode = text("交易方式", 16, load_default="use_first", allow_none=False)
+    match_id = integer(N_("推荐编号"), 1, MAX_ID, required=True)
+    profile_key = text(N_("政策档案"), 40, load_default=None)
+    mode = text(N_("交易方式"), 16, load_default="use_first", allow_none=False)
 
 
 class TermSheetPatch(ApiSchema):
-    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
+    version = integer(N_("版本号"), 1, 2**31 - 1, allow_none=True)
     changes = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=40)),
         required=True,
-        validate=validate.Length(min=1, max=40, error="一次最多修改{max}项条款"),
-        error_messages=_messages("修改内容", "修改内容必须是 {{条款: 新值}} 对象"),
+        validate=validate.Length(min=1, max=40, error=field_message(TOO_MANY_CHANGES, "", "max")),
+        error_messages=_messages(N_("修改内容"), NOT_OBJECT),
         metadata={"description": '{条款名: 新值}，如 {"royalty_rate": 300}（基点）'},
     )
 
@@ -779,7 +824,7 @@ TermSheetPage = page_of(TermSheetOut, "TermSheetPage")
 
 
 class DealArgs(PageArgs):
-    stage = choice("项目阶段", DEAL_STAGE_CHOICES)
+    stage = choice(N_("项目阶段"), DEAL_STAGE_CHOICES)
 
 
 class DealEventOut(ma.Schema):
@@ -815,10 +860,10 @@ DealPage = page_of(DealOut, "DealPage")
 
 
 class MoveIn(ApiSchema):
-    to_stage = choice("目标阶段", DEAL_STAGE_CHOICES, required=True)
-    note = text("说明", 2000, load_default="")
-    registration_no = text("技术合同登记号", 64, load_default="")
-    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
+    to_stage = choice(N_("目标阶段"), DEAL_STAGE_CHOICES, required=True)
+    note = text(N_("说明"), 2000, load_default="")
+    registration_no = text(N_("技术合同登记号"), 64, load_default="")
+    version = integer(N_("版本号"), 1, 2**31 - 1, allow_none=True)
 
 
 class NoticeOut(ma.Schema):
@@ -853,9 +898,9 @@ NoticePage = page_of(NoticeOut, "NoticePage")
 
 
 class ObjectionIn(ApiSchema):
-    name = text("姓名或单位", 80, required=True)
-    contact = text("联系方式", 120, required=True)
-    text = text("异议内容", 2000, required=True)
+    name = text(N_("姓名或单位"), 80, required=True)
+    contact = text(N_("联系方式"), 120, required=True)
+    text = text(N_("异议内容"), 2000, required=True)
 
 
 # ---- 标杆案例 ------------------------------------------------------------------------------------
@@ -895,18 +940,18 @@ DECISION_CHOICES = {
 
 
 class SubmissionArgs(PageArgs):
-    state = choice("揭榜状态", SUBMISSION_STATE_CHOICES)
+    state = choice(N_("揭榜状态"), SUBMISSION_STATE_CHOICES)
 
 
 class SubmissionIn(ApiSchema):
-    outcome_id = integer("科技成果编号", 1, MAX_ID, required=True)
-    pitch = text("揭榜说明", 2000, required=True)
+    outcome_id = integer(N_("科技成果编号"), 1, MAX_ID, required=True)
+    pitch = text(N_("揭榜说明"), 2000, required=True)
 
 
 class DecisionIn(ApiSchema):
-    decision = choice("决定", DECISION_CHOICES, required=True)
-    note = text("决定说明", 2000, load_default="")
-    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
+    decision = choice(N_("决定"), DECISION_CHOICES, required=True)
+    note = text(N_("决定说明"), 2000, load_default="")
+    version = integer(N_("版本号"), 1, 2**31 - 1, allow_none=True)
 
 
 class SubmissionOut(ma.Schema):
@@ -939,20 +984,20 @@ ACCESS_DECISION_CHOICES = {"grant": "同意", "refuse": "拒绝", "revoke": "撤
 
 
 class AccessRequestIn(ApiSchema):
-    purpose = text("申请理由", 500, required=True)
+    purpose = text(N_("申请理由"), 500, required=True)
     nda_accepted = fields.Boolean(
         required=True,
         metadata={"description": "是否代表本单位同意保密承诺（见 nda_text）；须为 true"},
         error_messages={
-            "required": "请阅读并同意保密承诺（nda_accepted: true）",
-            "invalid": "保密承诺须为布尔值",
+            "required": N_("请阅读并同意保密承诺（nda_accepted: true）"),
+            "invalid": N_("保密承诺须为布尔值"),
         },
     )
 
 
 class AccessDecisionIn(ApiSchema):
-    decision = choice("决定", ACCESS_DECISION_CHOICES, required=True)
-    note = text("说明", 500, load_default="")
+    decision = choice(N_("决定"), ACCESS_DECISION_CHOICES, required=True)
+    note = text(N_("说明"), 500, load_default="")
 
 
 class AccessOut(ma.Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import ApiToken, NotFound, db
+from models.enums import N_
 
 from ..policy import can
 from .auth import issue_token, revoke_token, session_or_token_user, session_write
@@ -12,7 +13,7 @@ from .common import get_or_404, resource_blueprint
 from .schemas import TokenCreatedOut, TokenIn, TokenOut
 
 blp = resource_blueprint("tokens", "/tokens", "API 令牌")
-HIDDEN = "令牌不存在"
+HIDDEN = N_("令牌不存在")
 
 
 @blp.route("")

@@ -10,7 +10,7 @@ from models import UseFirstReview, ValidationError, db
 
 from ..services import use_first
 from ..tasks import commit_with
-from .common import attach_error, guard
+from ..ui.common import attach_error, guard
 from .forms import ConsentForm, DeclineForm
 
 bp = Blueprint("use_first", __name__, url_prefix="/use-first")

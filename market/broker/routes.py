@@ -28,8 +28,11 @@ from models.enums import CONFIDENTIALITY, COOPERATION_MODES, DEAL_STAGES, MATCH_
 
 from ..i18n import error_text
 from ..services import bundles, deals, introductions, notices, terms, use_first
-from .change_log import summary_rows
-from .common import attach_error, guard
+from ..ui.bundle_page import render_bundle
+from ..ui.change_log import summary_rows
+from ..ui.common import attach_error, guard
+from ..ui.forms import BundleAcceptForm, BundleRejectForm
+from ..ui.highlight import highlight
 from .forms import (
     AcceptForm,
     DraftTermsForm,
@@ -45,7 +48,6 @@ from .forms import (
     options,
     profile_options,
 )
-from .highlight import highlight
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +198,8 @@ def _conflict(match_id: int, error: Conflict):
 
 @bp.route("/bundles/<int:bundle_id>/accept", methods=["POST"])
 def accept_bundle(bundle_id: int):
-    from ..parties.routes import render_bundle
-
     item = db.get_or_404(MatchBundle, bundle_id)
-    form = AcceptForm()
+    form = BundleAcceptForm()
     if form.validate():
         try:
             bundles.accept_bundle(item, current_user, form.expected_version(), form.comment.data)
@@ -217,10 +217,8 @@ def accept_bundle(bundle_id: int):
 
 @bp.route("/bundles/<int:bundle_id>/reject", methods=["POST"])
 def reject_bundle(bundle_id: int):
-    from ..parties.routes import render_bundle
-
     item = db.get_or_404(MatchBundle, bundle_id)
-    form = RejectForm()
+    form = BundleRejectForm()
     if form.validate():
         try:
             bundles.reject_bundle(

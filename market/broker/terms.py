@@ -17,7 +17,7 @@ from models import Conflict, TermSheet, ValidationError, db
 from ..i18n import error_text
 from ..policy import can, require
 from ..services import terms
-from .change_log import (
+from ..ui.change_log import (
     change_rows,
     field_label,
     payment_text,

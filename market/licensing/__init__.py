@@ -13,6 +13,7 @@ from market.licensing.errors import (
     SimulationError,
     TermsViolation,
     UnsupportedMode,
+    Violation,
     WindowError,
 )
 from market.licensing.facts import (
@@ -26,7 +27,7 @@ from market.licensing.labels import ENUM_LABELS, FIELD_LABELS, UNIT_LABELS
 from market.licensing.profiles import Citation, Profile, Rule, load_profile, load_profiles
 from market.licensing.sheet import Change, Instalment, Milestone, Term, TermSheet
 from market.licensing.simulator import SimulationResult, simulate
-from market.licensing.validation import Violation, validate
+from market.licensing.validation import validate
 from market.licensing.windows import (
     Decision,
     NoticeFacts,

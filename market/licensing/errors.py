@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-if TYPE_CHECKING:
-    from market.licensing.validation import Violation
+
+@dataclass(frozen=True)
+class Violation:
+    """One rule a sheet breaks: which rule, where it comes from, and the field it concerns."""
+
+    rule_id: str
+    source: str
+    citation: str
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "rule_id": self.rule_id,
+            "source": self.source,
+            "citation": self.citation,
+            "field": self.field,
+            "message": self.message,
+        }
 
 
 class LicensingError(Exception):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from market.licensing.dates import add_months, whole_months_between
+from market.licensing.errors import Violation
 from market.licensing.facts import OutcomeFacts
 from market.licensing.formatting import format_bounds, format_value
 from market.licensing.labels import FIELD_LABELS
@@ -48,24 +48,6 @@ MONEY_FIELDS = (
     "risk_coverage",
     "equity_value",
 )
-
-
-@dataclass(frozen=True)
-class Violation:
-    rule_id: str
-    source: str
-    citation: str
-    field: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "rule_id": self.rule_id,
-            "source": self.source,
-            "citation": self.citation,
-            "field": self.field,
-            "message": self.message,
-        }
 
 
 def validate(sheet: TermSheet, profile: Profile, outcome: OutcomeFacts) -> list[Violation]:

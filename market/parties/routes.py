@@ -14,13 +14,14 @@ from sqlalchemy import select
 from models import Conflict, Demand, Match, MatchBundle, Outcome, ValidationError, db
 from models.enums import CONFIDENTIALITY, COOPERATION_MODES, COVERAGE_STATUSES
 
-from ..broker import change_log
-from ..broker.change_log import summary_rows
-from ..broker.highlight import highlight
 from ..i18n import error_text
 from ..policy import can, require
 from ..services import bundles, introductions, matching, notifications, terms
-from ..workspace.forms import IntroRequestForm
+from ..ui import change_log
+from ..ui.bundle_page import render_bundle
+from ..ui.change_log import summary_rows
+from ..ui.forms import IntroRequestForm
+from ..ui.highlight import highlight
 
 log = logging.getLogger(__name__)
 
@@ -138,28 +139,6 @@ def bundle(bundle_id: int):
     item = db.get_or_404(MatchBundle, bundle_id)
     require(current_user, "bundle.view", item)
     return render_bundle(item)
-
-
-def render_bundle(item: MatchBundle, accept_form=None, reject_form=None, status: int = 200):
-    """The bundle page; brokers get the accept / reject forms (market.broker.routes posts)."""
-    from ..broker.forms import AcceptForm, RejectForm
-
-    review = can(current_user, "bundle.review", item)
-    versions = {"version": item.version_id}
-    page = render_template(
-        "parties/bundle.html",
-        bundle=item,
-        outcomes={o.id: o for o in bundles.members(item)},
-        matches=bundles.member_matches(item),
-        statuses=COVERAGE_STATUSES,
-        review=review,
-        see_proposals=can(current_user, "demand.see_proposals", item.demand),
-        accept_form=accept_form or (AcceptForm(formdata=None, **versions) if review else None),
-        reject_form=reject_form or (RejectForm(formdata=None, **versions) if review else None),
-        hide_demand_identity=item.demand.confidentiality != "public"
-        and not can(current_user, "demand.view_confidential", item.demand),
-    )
-    return page, status
 
 
 @bp.route("/bundles/<int:bundle_id>/terms")

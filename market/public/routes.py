@@ -24,10 +24,11 @@ from models import Demand, Outcome, db
 from models.enums import COOPERATION_MODES, MATURITY, SCENARIO_TYPES
 
 from ..i18n import label
-from ..policy import can, may_see_demand_organization, may_view_demand
+from ..policy import can, may_view_demand
 from ..queries import listings as q
 from ..redirects import same_origin_referrer
 from ..services import cases
+from ..ui.demand_page import render_demand
 from ..urls import page_number
 
 bp = Blueprint("public", __name__)
@@ -72,44 +73,6 @@ def demand(demand_id: int):
     if not may_view_demand(current_user, item):
         abort(404)
     return render_demand(item)
-
-
-def render_demand(item: Demand, access_form=None, status: int = 200):
-    """The demand page; ``access_form`` is a failed 分级保密 request shown again with its
-    errors (market.workspace.institution.request_access)."""
-    show_identity = may_see_demand_organization(current_user, item)
-    page = render_template(
-        "public/demand.html",
-        item=item,
-        codes=q.demand_classification(item),
-        modes=COOPERATION_MODES,
-        maturity=MATURITY,
-        show_identity=show_identity,
-        **_challenge(item),
-        **_access(item, show_identity, access_form),
-    )
-    return page, status
-
-
-def _access(item: Demand, show_identity: bool, form) -> dict:
-    """分级保密 on a 脱敏 demand: the institution's request and its state, the form to ask, and
-    an audited look when the identity is shown through a grant."""
-    from ..services import demand_access
-    from ..workspace.forms import AccessRequestForm
-
-    if item.confidentiality != "desensitized" or not can(
-        current_user, "demand.request_access", item
-    ):
-        return {}
-    access = demand_access.request_for(item, current_user.organization_id)
-    if show_identity:
-        demand_access.record_view(item, current_user)
-        db.session.commit()
-    may_ask = access is None or access.state in ("refused", "revoked")
-    return {
-        "access": access,
-        "access_form": (form or AccessRequestForm(formdata=None)) if may_ask else None,
-    }
 
 
 @bp.route("/outcomes")
@@ -220,29 +183,3 @@ def bootstrap_asset(filename: str):
 
     root = Path(bootstrap_wrapper.get_bootstrap_dir())
     return send_from_directory(root, filename, max_age=86400)
-
-
-def _challenge(item: Demand) -> dict:
-    """揭榜挂帅: status and entry count for everyone; the 揭榜 form for institutions."""
-    from ..services import challenges
-    from ..workspace.forms import SubmissionForm
-
-    if not item.is_challenge:
-        return {}
-    info = {"challenge": challenges.status(item), "entry_form": None, "my_entries": []}
-    if can(current_user, "challenge.submit"):
-        org_id = current_user.organization_id
-        info["my_entries"] = challenges.for_organization(org_id, item.id)
-        if info["challenge"].is_open and item.confidentiality != "broker_only":
-            form = SubmissionForm(formdata=None)
-            picker = challenges.eligible_outcomes(org_id, item)
-            form.set_outcomes(picker.items)
-            info["entry_form"] = form
-            info["entry_choices"] = picker
-    info["entries_url"] = (
-        url_for("enterprise.challenge", demand_id=item.id)
-        if can(current_user, "workspace.enterprise")
-        and can(current_user, "challenge.view_submissions", item)
-        else None
-    )
-    return info

@@ -57,6 +57,20 @@ class ListingFilter:
             per_page=per_page,
         )
 
+    @classmethod
+    def from_api(cls, args: dict) -> ListingFilter:
+        """From an API list's validated arguments (a kind without a filter keeps its default)."""
+        return cls(
+            q=args["q"].strip(),
+            field=args["field"],
+            region=args["region"],
+            maturity=args.get("maturity", ""),
+            scenario_type=args.get("scenario_type", ""),
+            challenge=bool(args.get("challenge")),
+            page=args["page"],
+            per_page=args["per_page"],
+        )
+
 
 def _paginate(stmt: Select, flt: ListingFilter) -> Page:
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

@@ -479,9 +479,8 @@ def adapt_encoder(
     model key while the old vectors keep serving (see README, "Adapting the encoder").
     """
     from market.search import offline_e5
-    from market.search.embedders import OFFLINE_E5_DIRNAME
 
-    base_dir = offline_e5.build_offline_model(Path(model_dir) / OFFLINE_E5_DIRNAME)
+    base_dir = offline_e5.build_offline_model(Path(model_dir) / offline_e5.OFFLINE_E5_DIRNAME)
     recipe = Recipe(base_checksum=offline_e5.read_checksum(base_dir) or "", **recipe_overrides)
     started = time.perf_counter()
     pairs = collect_pairs(bench_dirs, taxonomy, recipe, with_decisions=with_decisions)

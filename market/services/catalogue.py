@@ -37,9 +37,10 @@ class Rule:
 
 
 def _rule(name: str, why: str, words: str, overruled: bool) -> Rule:
-    return Rule(name, why, re.compile(words), overruled)
+    return Rule(name, why, re.compile(words, re.S | re.M), overruled)
 
 
+# In order: a record is left out under the first rule that fires (the catch-all comes last).
 REJECT_RULES = (
     _rule(
         "期刊消息与致辞",
@@ -99,6 +100,16 @@ REJECT_RULES = (
         r"住房价格|社会主义市场经济|党中央",
         overruled=True,
     ),
+    _rule(
+        "无研究或技术内容",
+        "the abstract states no research work, method, result or product: overviews, popular "
+        "articles, monthly climate bulletins, definitions",
+        r"\A(?!.*(研究|试验|实验|测定|测试|测量|分析|提出|设计|研制|制备|合成|建立|模型|方法|表明|"
+        r"发现|采用|利用|通过|检测|监测|优化|计算|模拟|仿真|开发|构建|探讨|评价|调查|制得|反应|"
+        r"得到|选育|育成|审定|培育|处理|防治|诊断|治疗|技术|工艺|系统|装置|观察|考察|证明|给出|"
+        r"应用|品种|杂种|新种|变种|精炼|电解|固色|报道|总结))",
+        overruled=False,
+    ),
 )
 
 # Work that makes a record a technology outcome even when a humanities or economics word appears.
@@ -116,12 +127,14 @@ class Verdict:
 
 
 def verdict(text: str, title: str = "") -> Verdict:
-    """Whether a paper abstract is a technology outcome; a dropped one names its rule."""
-    technology = TECHNOLOGY_WORK.search(text)
+    """Whether a paper record (its abstract and any title) is a technology outcome; a dropped
+    one names its rule. The rules read the title and the abstract as two lines."""
+    record = f"{title}\n{text}" if title else text
+    technology = TECHNOLOGY_WORK.search(record)
     for rule in REJECT_RULES:
-        found = rule.pattern.search(text) or (title and rule.pattern.search(title))
+        found = rule.pattern.search(record)
         if found and not (rule.overruled_by_technology and technology):
-            return Verdict(False, rule.name, found.group(0))
+            return Verdict(False, rule.name, found.group(0) or "—")
     return Verdict(True)
 
 
@@ -251,24 +264,35 @@ def _tagger():
     return jieba.posseg.POSTokenizer(jieba.Tokenizer())
 
 
-_NOUNISH = ("n", "nz", "vn", "nt", "nw", "ns", "eng", "b", "l", "j")
+_NOUNISH = ("n", "nz", "vn", "nt", "nw", "ns", "eng", "b", "j")
+_ACTION = re.compile(r"本文|文章|研究|分析|提出|探讨|介绍|阐述|采用|利用|通过|对|试验|测定")
+_BACKGROUND = re.compile(r"^(随着|近年来|目前|当前|众所周知|自古以来)")
 
 
-def _from_noun_run(text: str) -> str | None:
-    """The longest run of nouns in the abstract's first sentence, as its subject."""
-    first = _FULL_STOP.sub("。", text).split("。", 1)[0]
+def _noun_runs(sentence: str) -> list[str]:
     runs, current = [], []
-    for word, flag in _tagger().cut(first[:120]):
+    for word, flag in _tagger().cut(sentence[:120]):
         if flag.startswith(_NOUNISH):
             current.append(word)
         else:
             runs.append("".join(current))
             current = []
     runs.append("".join(current))
-    for run in sorted((r for r in runs if 5 <= len(r) <= TITLE_MAX - 2), key=len, reverse=True):
-        candidate = _tidy(run) + "研究"
-        if reads_as_title(candidate):
-            return candidate
+    return sorted((r for r in runs if 5 <= len(r) <= TITLE_MAX - 2), key=len, reverse=True)
+
+
+def _from_noun_run(text: str) -> str | None:
+    """The longest run of nouns in the sentence that states the work (or, failing one, the
+    first sentence that is not background), as the work's subject."""
+    sentences = [s for s in _FULL_STOP.sub("。", text).split("。") if s.strip()][:4]
+    working = [s for s in sentences if _ACTION.search(s) and not _BACKGROUND.match(s)]
+    rest = [s for s in sentences if not _BACKGROUND.match(s) and s not in working]
+    for sentence in working + rest[:1]:
+        for run in _noun_runs(sentence):
+            subject = _tidy(run)
+            candidate = subject if subject.endswith(_RESEARCH_WORDS) else subject + "研究"
+            if reads_as_title(candidate):
+                return candidate
     return None
 
 

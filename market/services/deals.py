@@ -37,6 +37,7 @@ from models.enums import COOPERATION_MODES, DEAL_STAGES, N_, REJECTION_REASONS
 
 from ..urls import page_number
 from . import audit, notices, terms
+from .deal_state import current_sheet, deal_profile_key, record_move
 
 log = logging.getLogger(__name__)
 
@@ -238,16 +239,6 @@ def allowed_moves(deal: Deal) -> list[str]:
     return [s for s in TRANSITIONS[deal.stage] if s != "notice"]
 
 
-def record_move(deal: Deal, to_stage: str, user: User, note: str | None, now: datetime) -> None:
-    """Change the stage and log who moved it, when and why (shared with the notice service)."""
-    deal.events.append(
-        DealEvent(from_stage=deal.stage, to_stage=to_stage, user_id=user.id, note=note, at=now)
-    )
-    before = deal.stage
-    deal.stage, deal.stage_changed_at = to_stage, now
-    audit.record(user.id, "deal.move", deal, before={"stage": before}, after={"stage": to_stage})
-
-
 def move_deal(
     deal: Deal,
     to_stage: str,
@@ -348,19 +339,6 @@ def deal_board(now: datetime | None = None, lost_limit: int = 20) -> dict[str, l
 
 
 # -- rewards (广东 意见 28) -----------------------------------------------------------------------
-
-
-def deal_profile_key(deal: Deal) -> str:
-    sheet = current_sheet(deal)
-    return sheet.profile_key if sheet else terms.get_profile().key
-
-
-def current_sheet(deal: Deal):
-    from models import TermSheet
-
-    if deal.term_sheet_id:
-        return db.session.get(TermSheet, deal.term_sheet_id)
-    return None
 
 
 def reward_rule(deal: Deal):

@@ -8,7 +8,9 @@ choices do not reward gets weight 0 rather than a negative pull).
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
@@ -67,3 +69,10 @@ def fit_weights(current: dict[str, float] | None = None) -> dict:
         "accepted": int(y.sum()),
         "train_accuracy": round(accuracy, 4),
     }
+
+
+def save_weights(instance_path: str, weights: dict[str, float]) -> Path:
+    """Write learned weights where ``create_app`` picks them up (instance/match_weights.json)."""
+    target = Path(instance_path) / "match_weights.json"
+    target.write_text(json.dumps(weights, indent=1), encoding="utf-8")
+    return target

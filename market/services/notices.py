@@ -17,6 +17,7 @@ from models import Conflict, Deal, Notice, Objection, User, ValidationError, db,
 from models.enums import COOPERATION_MODES, N_
 
 from . import audit, terms
+from .deal_state import current_sheet, deal_profile_key, record_move
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,6 @@ def open_notice(
 ) -> Notice:
     """Publish the agreed price; the deal moves to stage "notice" for the window the term sheet
     (else the profile) sets, counted per 民法典 第二百零一、二百零三条."""
-    from .deals import current_sheet, deal_profile_key, record_move
-
     require(user, "notice.open", deal)
     now = now or utcnow()
     if deal.stage != "negotiating":
@@ -240,8 +239,6 @@ def resolve_objection(objection: Objection, decision: str, note: str, user: User
 
 
 def _reopen_negotiation(notice: Notice, user: User) -> None:
-    from .deals import record_move
-
     deal = db.session.get(Deal, notice.deal_id) if notice.deal_id else None
     notice.status = "withdrawn"
     if deal is not None and deal.stage == "notice":

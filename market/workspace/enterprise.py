@@ -14,11 +14,17 @@ from models.enums import CONFIDENTIALITY, INDICATOR_OPS
 
 from ..i18n import error_text
 from ..policy import can, require
-from ..services import challenges, codes, demand_access, listings
+from ..services import challenges, demand_access, listings
 from ..services.lint import lint_demand
 from ..tasks import commit_with
+from ..ui.common import (
+    DEMAND_ACTIONS,
+    attach_error,
+    code_suggestions,
+    guard,
+    requested_action,
+)
 from . import queries
-from .common import DEMAND_ACTIONS, attach_error, guard, requested_action
 from .forms import CONFIDENTIALITY_HELP, AccessDecisionForm, DecisionForm, DemandForm
 
 log = logging.getLogger(__name__)
@@ -174,7 +180,7 @@ def _render(form: DemandForm, demand: Demand | None, warnings=None, status: int 
         render_template(
             "workspace/enterprise/demand_form.html",
             form=form,
-            suggestions=_suggestions(form.title.data, form.description.data),
+            suggestions=code_suggestions(form.title.data, form.description.data),
             demand=demand,
             warnings=warnings or [],
             confidentiality_help=CONFIDENTIALITY_HELP,
@@ -252,11 +258,3 @@ def _render_challenge(demand: Demand, failed_id: int | None = None, failed=None,
         ),
         status,
     )
-
-
-def _suggestions(title: str | None, text: str | None) -> dict | None:
-    """Codes for the text just submitted, shown with the form again (the no-script fallback of
-    static/js/code_suggest.js); a plain GET has nothing to classify yet."""
-    if request.method != "POST":
-        return None
-    return codes.suggest_codes(f"{title or ''}。{text or ''}")

@@ -33,20 +33,19 @@ from models.enums import INDICATOR_OPS
 from ..i18n import error_text
 from ..policy import can, may_view_demand, require
 from ..queries.listings import Page
-from ..services import bulk_import, challenges, codes, demand_access, listings
+from ..services import bulk_import, challenges, demand_access, listings
 from ..tasks import commit_with
+from ..ui.common import (
+    OUTCOME_ACTIONS,
+    attach_error,
+    code_suggestions,
+    guard,
+    requested_action,
+)
+from ..ui.forms import AccessRequestForm, SubmissionForm
 from ..urls import page_number
 from . import queries
-from .common import OUTCOME_ACTIONS, attach_error, guard, requested_action
-from .forms import (
-    AccessRequestForm,
-    ConfirmImportForm,
-    OutcomeForm,
-    PatentForm,
-    SubmissionForm,
-    UploadForm,
-    WithdrawForm,
-)
+from .forms import ConfirmImportForm, OutcomeForm, PatentForm, UploadForm, WithdrawForm
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +167,7 @@ def _render_outcome(form, outcome, patent_form=None, status: int = 200):
         render_template(
             "workspace/institution/outcome_form.html",
             form=form,
-            suggestions=_suggestions(form.title.data, form.abstract.data),
+            suggestions=code_suggestions(form.title.data, form.abstract.data),
             outcome=outcome,
             patent_form=patent_form or PatentForm(prefix="patent", formdata=None),
             ops=INDICATOR_OPS,
@@ -355,7 +354,7 @@ def request_access(demand_id: int):
         else:
             flash(_("已提交申请，发布方同意后即可在需求页看到完整信息。"), "success")
             return redirect(url_for("public.demand", demand_id=demand.id))
-    from ..public.routes import render_demand
+    from ..ui.demand_page import render_demand
 
     return render_demand(demand, access_form=form, status=422)
 
@@ -390,11 +389,3 @@ def _render_entry(demand: Demand, form: SubmissionForm, picker, status: int):
         ),
         status,
     )
-
-
-def _suggestions(title: str | None, text: str | None) -> dict | None:
-    """Codes for the text just submitted, shown with the form again (the no-script fallback of
-    static/js/code_suggest.js); a plain GET has nothing to classify yet."""
-    if request.method != "POST":
-        return None
-    return codes.suggest_codes(f"{title or ''}。{text or ''}")

@@ -6,11 +6,12 @@ import json
 
 from sqlalchemy import select
 
+from benchmarks.bench import bench
 from models import MatchBundle, db
 
 
 def test_bench_reports_bundle_coverage_against_the_best_single(runner, drone_market):
-    result = runner.invoke(args=["bench", "bundles"])
+    result = runner.invoke(bench, ["bundles"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["demands_with_2plus_indicators"] == 1
@@ -23,7 +24,7 @@ def test_bench_reports_bundle_coverage_against_the_best_single(runner, drone_mar
 
 
 def test_bench_store_writes_the_bundles(runner, drone_market):
-    result = runner.invoke(args=["bench", "bundles", "--store"])
+    result = runner.invoke(bench, ["bundles", "--store"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["stored"] is True
     db.session.expire_all()

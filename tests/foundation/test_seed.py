@@ -44,5 +44,6 @@ def test_seed_cli_prints_totals(runner):
     result = runner.invoke(args=["seed", "--limit", "5", "--no-index"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["totals"]["outcomes"] == 10 + 7  # seven outcomes in the 示例 stories
+    papers = len(list(paper_records(PAPERS, 5)))  # of the first five: those that are technology
+    assert report["totals"]["outcomes"] == 5 + papers + 7  # seven outcomes in the 示例 stories
     assert report["added"]["industries"] == 0  # loaded by the session fixture already

@@ -36,6 +36,8 @@ from market.services import (
 from models import BenchmarkCase, Demand, Match, Organization, Outcome, Patent, User, db
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# Chinese punctuation the application's own text would bring: full-width colon and semicolon.
+CHINESE_PUNCTUATION = "：；"
 ROLES = ("anonymous", "enterprise", "institution", "broker", "admin")
 
 # Routes that are not HTML pages for people: JSON, files, assets, redirects.
@@ -81,6 +83,10 @@ MARKED_REASONS = {
 }
 # Patterns removed from the visible text before looking for Han characters.
 EXEMPTIONS: list[tuple[str, str]] = [
+    (
+        r"\([；：]\)",
+        "the import instructions quote the file format's separator, the full-width semicolon",
+    ),
     (
         r"\([^()]*[\u4e00-\u9fff][^()]*\)",
         "a translation may quote the Chinese term in brackets as a gloss, e.g. "
@@ -136,13 +142,51 @@ def visible_text(page: str) -> str:
 
 def leftovers(page: str) -> list[str]:
     text = visible_text(page)
-    return sorted({m.group(0) for m in re.finditer(r"\S*" + HAN.pattern + r"+\S*", text)})
+    found = {m.group(0) for m in re.finditer(r"\S*" + HAN.pattern + r"+\S*", text)}
+    found |= {m.group(0) for m in re.finditer(rf"\S*[{CHINESE_PUNCTUATION}]\S*", text)}
+    return sorted(found)
 
 
 # -- the seeded marketplace, user data in English ----------------------------------------------
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = NOW.date()
+
+
+def _explanation() -> dict:
+    """An explanation as the matcher stores it (Chinese sentence, clauses, labels), over the
+    English listings' own words."""
+    from market.search import features as f
+
+    clauses = [
+        {"template": f.SHARED_PHRASES, "params": {"phrases": ["battery", "thermal runaway"]}},
+        {
+            "template": f.INDICATORS_MET,
+            "params": {"ours": ["Lead time 12 min"], "theirs": ["Warning lead time>=10min"]},
+        },
+        {
+            "template": f.MATURITY_MEETS,
+            "params": {"stage_label": "中试", "required_label": "中试"},
+        },
+        {"template": f.PRICE_ABOVE_BUDGET, "params": {}},
+        {
+            "template": f.CONDITIONS_FAILED,
+            "params": {"conditions_labels": [f.HARD_CONSTRAINTS["patent_in_force"]]},
+        },
+    ]
+    return {
+        "sentence": f.sentence_text(clauses),
+        "sentence_clauses": clauses,
+        "breakdown": [
+            {"feature": k, "label": v, "value": 0.5, "weight": 1.0, "contribution": 0.1}
+            for k, v in f.FEATURE_LABELS.items()
+        ],
+        "constraints": [
+            {"code": k, "label": v, "ok": k != "patent_in_force", "mark": "✓"}
+            for k, v in f.HARD_CONSTRAINTS.items()
+        ],
+        "matched_phrases": ["battery", "thermal runaway"],
+    }
 
 
 def _org(name: str, kind: str, approved: bool = True) -> Organization:
@@ -277,7 +321,7 @@ def seed() -> dict:
         score=0.8,
         complexity=0.2,
         components={"semantic": 0.7},
-        explanation={"sentence": "Both texts mention battery monitoring."},
+        explanation=_explanation(),
     )
     db.session.add(proposal)
     db.session.flush()

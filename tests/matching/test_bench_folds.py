@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from market.bench import run_quality
-from market.search import relevance_fit
+from benchmarks import relevance_fit
+from benchmarks.bench import run_quality
 from market.search.adapt import fold_of
 
 TOPICS = ["锂电池热失控预警", "风电叶片无人机巡检", "中药材提取浓缩", "污水生物脱氮处理"]

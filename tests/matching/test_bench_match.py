@@ -1,6 +1,6 @@
 """``bench match`` end to end on a small synthetic catalogue: every row it reports is filled."""
 
-from market.bench import bench_match
+from benchmarks.bench import bench_match
 
 
 def test_bench_match_reports_first_and_second_pass_and_the_batch(app):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from market.bench import tune_weights
+from benchmarks.bench import tune_weights
 
 
 def _collected(name: str, queries: int = 6) -> dict:

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from market.reliability import FaultPlan, fault_table, run_fault
+from benchmarks.reliability import FaultPlan, fault_table, run_fault
 
 pytestmark = pytest.mark.worker
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from market.reliability import run_pages, served_copy
+from benchmarks.reliability import run_pages, served_copy
 
 pytestmark = pytest.mark.worker
 

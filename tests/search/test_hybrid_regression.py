@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.bench import run_quality
 from market import create_app
-from market.bench import run_quality
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "beir_sample"
 PATHS = {
@@ -60,7 +60,7 @@ def test_hybrid_beats_bm25_on_the_fixed_sample(rows):
 
 @pytest.mark.model
 def test_retrieval_grid_reports_each_setting(offline_model_dir, tmp_path_factory):
-    from market.bench import run_retrieval_grid
+    from benchmarks.bench import run_retrieval_grid
 
     with _bench_host(offline_model_dir, tmp_path_factory).app_context():
         grid = [

@@ -12,6 +12,7 @@ from models import ValidationError
 
 from ..extensions import login_manager
 from ..policy import require
+from ..services import codes
 
 
 def attach_error(form: FlaskForm, error: ValidationError, aliases: dict | None = None) -> None:
@@ -49,3 +50,11 @@ def guard(action: str):
         return None
 
     return check
+
+
+def code_suggestions(title: str | None, text: str | None) -> dict | None:
+    """Codes for the text just submitted, shown with the form again (the no-script fallback of
+    static/js/code_suggest.js); a plain GET has nothing to classify yet."""
+    if request.method != "POST":
+        return None
+    return codes.suggest_codes(f"{title or ''}。{text or ''}")

@@ -1,40 +1,41 @@
 """``flask --app market bench …``: quality and speed measured through the product's own code.
 
-Every command prints JSON. Quality runs load a BEIR folder into a throwaway database and index
-(never the app's own), post each query as a demand, and rank outcomes with the matching service.
+The ``bench`` group reaches Flask's CLI through the ``flask.commands`` entry point in
+pyproject.toml, so the app never imports this package. Every command prints JSON. Quality runs
+load a BEIR folder into a throwaway database and index (never the app's own; ``harness``), post
+each query as a demand, and rank outcomes with the matching service.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import tempfile
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
-from flask import Flask, current_app
+from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import insert, select
 
-from . import bench_bundles, reliability
+from . import bundles, reliability
+from .harness import BenchRun, beir_paths, bench_app, demand_for, dispose, matching_settings
 
 log = logging.getLogger(__name__)
 
 MODES = ("bm25", "dense", "hybrid", "hybrid+features")
 
 
-def register(app: Flask) -> None:
-    @app.cli.group("bench")
-    def bench() -> None:
-        """基准测试（结果以 JSON 输出）。"""
+@click.group("bench", cls=AppGroup)
+def bench() -> None:
+    """基准测试（结果以 JSON 输出）。"""
 
-    reliability.register(bench)
-    bench_bundles.register(bench)
+
+def register(bench: click.Group) -> None:
+    """Add the quality and speed commands to the ``bench`` group."""
 
     bench_dirs_option = click.option(
         "--bench-dir",
@@ -72,7 +73,7 @@ def register(app: Flask) -> None:
         """检索质量：BM25 / 稠密 / 混合 / 混合+特征，nDCG@10、Recall、MRR。"""
         from market.search.adapt import parse_fold
 
-        paths = _beir_paths(bench_dir, corpus, queries, qrels)
+        paths = beir_paths(bench_dir, corpus, queries, qrels)
         keys = list(embedders) or [current_app.config["EMBEDDING_MODEL"]]
         rows = []
         for key in keys:
@@ -86,7 +87,7 @@ def register(app: Flask) -> None:
     @click.option("--dim", type=int, default=384, show_default=True)
     def index(sizes, dim) -> None:
         """FAISS 索引：构建时间、内存、单次查询 p50/p95、相对精确检索的 recall@10。"""
-        from market.search.bench_embed_index import bench_index
+        from .embed_index import bench_index
 
         click.echo(json.dumps([bench_index(n, dim) for n in sizes], indent=1))
 
@@ -149,9 +150,7 @@ def register(app: Flask) -> None:
         ]
         rows = []
         for d in bench_dirs:
-            rows.extend(
-                run_retrieval_grid(_beir_paths(d, None, None, None), key, grid, max_queries)
-            )
+            rows.extend(run_retrieval_grid(beir_paths(d, None, None, None), key, grid, max_queries))
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
 
     @bench.command("adapt-cv")
@@ -182,14 +181,15 @@ def register(app: Flask) -> None:
     @click.option("--name", default=None, help="save under this embedder name")
     def relevance(bench_dirs, embedder, fold_embedders, folds, write, name) -> None:
         """相关性模型：在开发集上交叉验证（按查询分折）、校准、无匹配判断；--write 保存模型。"""
-        from market.search import relevance_fit
         from market.search.embedders import get_embedder
         from market.search.relevance import model_path, save_model
+
+        from . import relevance_fit
 
         key = embedder or current_app.config["EMBEDDING_MODEL"]
         pools = []
         for d in bench_dirs:
-            paths = _beir_paths(d, None, None, None)
+            paths = beir_paths(d, None, None, None)
             if fold_embedders:
                 folds = len(fold_embedders)
                 for i, fold_key in enumerate(fold_embedders):
@@ -222,76 +222,38 @@ def register(app: Flask) -> None:
         """在开发集上调整评分权重（坐标上升，只用 dev 划分）。"""
         key = embedder or current_app.config["EMBEDDING_MODEL"]
         collected = [
-            collect_features(_beir_paths(d, None, None, None), key, max_queries) for d in bench_dirs
+            collect_features(beir_paths(d, None, None, None), key, max_queries) for d in bench_dirs
         ]
         click.echo(json.dumps(tune_weights(collected), ensure_ascii=False, indent=1))
 
-
-def _beir_paths(bench_dir, corpus, queries, qrels) -> dict[str, Path]:
-    if bench_dir:
-        root = Path(bench_dir)
-        corpus = corpus or root / "corpus.jsonl"
-        queries = queries or root / "queries.dev.jsonl"
-        qrels = qrels or root / "qrels.dev.tsv"
-    if not (corpus and queries and qrels):
-        raise click.UsageError("give --bench-dir or all of --corpus/--queries/--qrels")
-    return {"corpus": Path(corpus), "queries": Path(queries), "qrels": Path(qrels)}
-
-
-def matching_settings(config) -> dict[str, Any]:
-    """The host app's matching settings (``MATCH_*``: weights, neighbour and IPC settings, as
-    set in its config or by ``MARKET_MATCH_…`` variables), which a throwaway bench app keeps."""
-    return {key: value for key, value in config.items() if key.startswith("MATCH_")}
-
-
-@contextmanager
-def bench_app(
-    paths: dict[str, Path],
-    embedder_key: str,
-    max_queries: int | None = None,
-    fold: tuple[int, int] | None = None,
-    all_queries: bool = False,
-):
-    """A throwaway app holding one BEIR corpus as outcome listings, indexed like the product.
-
-    With ``fold`` only that fold's queries are ranked (cross-validation of adapted models);
-    with ``all_queries`` the unjudged ones too (demands with no answer in the catalogue)."""
-    from market import create_app
-    from market.search.adapt import in_fold
-    from market.search.evaluation import load_beir_files
-
-    data = load_beir_files(paths["corpus"], paths["queries"], paths["qrels"])
-    name = paths["corpus"].parent.name
-    qids = sorted(
-        q for q in data.queries if (all_queries or q in data.qrels) and in_fold(name, q, fold)
+    @bench.command("learn")
+    @click.option(
+        "--bench-dir",
+        type=click.Path(exists=True, file_okay=False),
+        multiple=True,
+        help="BEIR dev folder(s) to compare the weights on, before and after",
     )
-    qids = qids[:max_queries]
-    source = current_app
-    with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
-        app = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "bench",
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.db'}",
-                "INDEX_DIR": str(Path(tmp) / "index"),
-                "MODEL_DIR": source.config["MODEL_DIR"],
-                "EMBEDDING_MODEL": embedder_key,
-                **matching_settings(source.config),
-            }
-        )
-        with app.app_context():
-            outcome_of, timings = _load_catalogue(app, data, paths["corpus"])
-            yield BenchRun(data, qids, outcome_of, {v: k for k, v in outcome_of.items()}, timings)
-            _dispose(app)
+    @click.option("--save", is_flag=True, help="把新权重写入 instance/match_weights.json")
+    def learn(bench_dir: tuple[str, ...], save: bool) -> None:
+        """用经纪人的接受/拒绝决策拟合评分权重，并在开发集上对比前后效果。"""
+        from market.services.learning import fit_weights, save_weights
+        from market.services.matching import weights
 
-
-@dataclass
-class BenchRun:
-    data: Any
-    qids: list[str]
-    outcome_of: dict[str, int]
-    doc_of: dict[int, str]
-    timings: dict
+        config = current_app.config
+        before = weights()
+        report = fit_weights(before)
+        comparison = []
+        for folder in bench_dir:
+            paths = beir_paths(folder, None, None, None)
+            for label, w in (("before", before), ("after", report["weights"])):
+                config["MATCH_WEIGHTS"] = w
+                for row in run_quality(paths, config["EMBEDDING_MODEL"], [MODES[-1]]):
+                    comparison.append({"weights": label, **row})
+            config["MATCH_WEIGHTS"] = before
+        report["comparison"] = comparison
+        if save:
+            report["saved_to"] = str(save_weights(current_app.instance_path, report["weights"]))
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
 
 
 def run_quality(
@@ -376,7 +338,7 @@ def run_adapt_cv(
         )
         log.info("fold %s trained: %s", holdout, report)
         for d in bench_dirs:
-            paths = _beir_paths(d, None, None, None)
+            paths = beir_paths(d, None, None, None)
             for key, label in ((base, base), (str(out), "offline-e5-tt")):
                 for row in run_quality(paths, key, modes, fold=(i, folds)):
                     row = {**row, "embedder": label, "trained_on": report["data"]}
@@ -454,10 +416,11 @@ def sample_texts(count: int) -> list[str]:
 def bench_ingest(embedder_key: str, count: int) -> dict:
     """texts/s of raw ``encode`` vs the whole ingest path, same texts, same process."""
     from market import create_app
-    from market.search.bench_embed_index import bench_raw_encode
     from market.services import indexing
     from market.services.listings import post_outcome
     from models import Organization, db
+
+    from .embed_index import bench_raw_encode
 
     texts = sample_texts(count)
     source = current_app
@@ -488,7 +451,7 @@ def bench_ingest(embedder_key: str, count: int) -> dict:
             db.session.commit()
             seconds = time.perf_counter() - started
             pipeline = len(texts) / seconds
-            _dispose(app)
+            dispose(app)
     return {
         "embedder": embedder_key,
         "texts": len(texts),
@@ -509,12 +472,13 @@ def _percentiles(samples: list[float]) -> dict:
 
 def _synthetic_catalogue(n_outcomes: int, dim: int) -> dict[str, Any]:
     """n outcome rows with real titles (cycled), synthetic vectors, real BM25 and IPC indexes."""
-    from market.search.bench_embed_index import clustered_vectors
     from market.search.ipc_index import IpcIndex
     from market.search.lexical import LexicalIndex
     from market.services import indexing
     from market.services.seed import _demo_attributes
     from models import Organization, Outcome, content_hash, db
+
+    from .embed_index import clustered_vectors
 
     org = Organization(
         name="基准测试机构", kind="university", approved=True, city="深圳市", province="广东省"
@@ -736,7 +700,7 @@ def bench_match(n_outcomes: int, n_demands: int, n_queries: int) -> dict:
                     },
                 }
             )
-            _dispose(app)
+            dispose(app)
     return report
 
 
@@ -748,7 +712,7 @@ def collect_features(paths, embedder_key: str, max_queries: int | None = None) -
     with bench_app(paths, embedder_key, max_queries) as run_:
         per_query = {}
         for qid in run_.qids:
-            demand = _demand_for(run_.data, qid)
+            demand = demand_for(run_.data, qid)
             exclude = {
                 run_.outcome_of[d] for d in run_.data.excludes.get(qid, ()) if d in run_.outcome_of
             }
@@ -817,131 +781,6 @@ def tune_weights(collected: list[dict], rounds: int = 2) -> dict:
     }
 
 
-def _load_catalogue(app, data, corpus_path: Path) -> tuple[dict[str, int], dict]:
-    """Corpus documents become outcome listings; vectors come from a cache when possible."""
-    from market.services import indexing
-    from models import Organization, Outcome, content_hash, db
-
-    db.create_all()
-    org = Organization(name="基准测试机构", kind="university", approved=True)
-    db.session.add(org)
-    db.session.flush()
-    rows = []
-    for doc_id, doc in data.corpus.items():
-        title = (doc.get("title") or doc.get("text") or "")[:200] or doc_id
-        abstract = doc.get("text") if doc.get("title") else None
-        rows.append(
-            {
-                "key": doc_id,
-                "organization_id": org.id,
-                "title": title,
-                "abstract": abstract,
-                "status": "published",
-                "is_demo": False,
-                "content_hash": content_hash(title, abstract),
-                "indicators": [],
-                "transfer_modes": [],
-                "suggested_ipc": [],
-                "fiscal_funded": False,
-                "use_first_eligible": False,
-                "implemented": False,
-            }
-        )
-    db.session.execute(insert(Outcome.__table__), rows)
-    db.session.commit()
-    outcome_of = dict(db.session.execute(select(Outcome.key, Outcome.id)).all())
-    started = time.perf_counter()
-    cached = _restore_vectors(corpus_path, outcome_of)
-    indexing.reconcile()
-    db.session.commit()
-    _save_vectors(corpus_path, outcome_of)
-    return outcome_of, {
-        "index_seconds": round(time.perf_counter() - started, 1),
-        "vectors_from_cache": cached,
-    }
-
-
-def _cache_file() -> Path:
-    """One vector cache per model build, keyed by listing content hash: the benchmarks that
-    share documents (tt-demand's corpus is tt-ipc's and tt-csl's) embed each text once."""
-    from market.services import indexing
-
-    model = indexing.model_key(indexing.embedder())
-    digest = hashlib.sha256(model.encode()).hexdigest()[:16]
-    folder = Path(current_app.config["MODEL_DIR"]).parent / "bench-cache"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"vectors-{digest}.npz"
-
-
-def _cached_vectors() -> dict[str, np.ndarray]:
-    path = _cache_file()
-    if not path.exists():
-        return {}
-    stored = np.load(path)
-    return dict(zip(stored["hashes"].tolist(), stored["vectors"], strict=True))
-
-
-def _restore_vectors(corpus_path: Path, outcome_of: dict[str, int]) -> int:
-    from market.services import indexing
-    from models import ListingVector, Outcome, db
-
-    cached = _cached_vectors()
-    if not cached:
-        return 0
-    model = indexing.model_key(indexing.embedder())
-    rows = [
-        {
-            "kind": "outcome",
-            "listing_id": listing_id,
-            "model": model,
-            "content_hash": digest,
-            "vector": cached[digest].astype(np.float32).tobytes(),
-        }
-        for listing_id, digest in db.session.execute(select(Outcome.id, Outcome.content_hash))
-        if digest in cached
-    ]
-    if rows:
-        db.session.execute(insert(ListingVector.__table__), rows)
-        db.session.commit()
-    return len(rows)
-
-
-def _save_vectors(corpus_path: Path, outcome_of: dict[str, int]) -> None:
-    from models import ListingVector, db
-
-    cached = _cached_vectors()
-    rows = db.session.execute(
-        select(ListingVector.content_hash, ListingVector.vector).where(
-            ListingVector.kind == "outcome"
-        )
-    ).all()
-    fresh = {h: np.frombuffer(v, dtype=np.float32) for h, v in rows if h not in cached}
-    if not fresh:
-        return
-    cached.update(fresh)
-    hashes = np.array(list(cached))
-    vectors = np.vstack(list(cached.values())).astype(np.float32)
-    tmp = _cache_file().with_suffix(".tmp.npz")
-    np.savez(tmp, hashes=hashes, vectors=vectors)
-    tmp.replace(_cache_file())
-
-
-def _demand_for(data, qid: str):
-    from market.services.listings import post_demand
-    from models import Demand, Organization, db
-
-    demand = db.session.scalar(select(Demand).where(Demand.key == qid))
-    if demand is None:
-        text = data.queries[qid]
-        org = db.session.scalar(select(Organization))
-        demand = post_demand(
-            org, {"title": text[:200], "description": text, "scenario_type": "industry"}
-        )
-        demand.key = qid
-        db.session.flush()
-    return demand
-
-
 def _rank_all(data, qids, mode, outcome_of, doc_of) -> tuple[dict[str, list[str]], float]:
     from market.services import matching
     from models import db
@@ -949,7 +788,7 @@ def _rank_all(data, qids, mode, outcome_of, doc_of) -> tuple[dict[str, list[str]
     run = {}
     started = time.perf_counter()
     for qid in qids:
-        demand = _demand_for(data, qid)
+        demand = demand_for(data, qid)
         exclude = {outcome_of[d] for d in data.excludes.get(qid, ()) if d in outcome_of}
         ranked = matching.outcomes_for_demand(
             demand, k=100, mode=mode, explain=False, exclude=exclude
@@ -959,8 +798,6 @@ def _rank_all(data, qids, mode, outcome_of, doc_of) -> tuple[dict[str, list[str]
     return run, time.perf_counter() - started
 
 
-def _dispose(app) -> None:
-    from models import db
-
-    db.session.remove()
-    db.engine.dispose()
+register(bench)
+reliability.register(bench)
+bundles.register(bench)

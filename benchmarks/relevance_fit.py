@@ -45,8 +45,9 @@ class Pool:
 
 def collect(paths: dict[str, Path], embedder_key: str, fold=None) -> list[Pool]:
     """Every dev query's hybrid pool (top 100) with signals and judged grades."""
-    from market.bench import _demand_for, bench_app
     from market.services import matching
+
+    from .harness import bench_app, demand_for
 
     name = paths["corpus"].parent.name
     expect_none = {}
@@ -58,7 +59,7 @@ def collect(paths: dict[str, Path], embedder_key: str, fold=None) -> list[Pool]:
     pools = []
     with bench_app(paths, embedder_key, fold=fold, all_queries=True) as run_:
         for qid in run_.qids:
-            demand = _demand_for(run_.data, qid)
+            demand = demand_for(run_.data, qid)
             exclude = {run_.outcome_of[d] for d in run_.data.excludes.get(qid, ())}
             vector = matching.query_vector("demand", demand)
             profile = matching.query_profile(None, None, demand.embedding_text())

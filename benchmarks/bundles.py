@@ -5,7 +5,7 @@ indicators met by the best single proposed outcome, by the best bundle (a bundle
 only when it beats the best single outcome, so elsewhere the best single counts), how many
 demands get a bundle, and the time taken. Read-only unless ``--store``, which recomputes and
 stores every demand's bundles as a proposals refresh would. Self-contained: registered on the
-``bench`` group by one line, so it moves with the bench package unchanged.
+``bench`` group by one line at the end of benchmarks/bench.py.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from statistics import mean
 import click
 from sqlalchemy import func, select
 
+from market.services import bundles
 from models import Demand, MatchBundle, db
-
-from .services import bundles
 
 log = logging.getLogger(__name__)
 

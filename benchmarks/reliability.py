@@ -59,7 +59,7 @@ PDF_TARGET_MS = 1500.0  # a term sheet's PDF (issue 19)
 
 
 def register(bench: click.Group) -> None:
-    """Add fault / load / pages to the ``bench`` group of ``market.bench``."""
+    """Add fault / load / pages to the ``bench`` group of ``benchmarks.bench``."""
 
     @bench.command("fault")
     @click.option("--listings", type=click.IntRange(10, 1_000_000), default=1000, show_default=True)

@@ -1,4 +1,4 @@
-"""Benchmarks for embedders and the vector index (wired to ``flask --app market bench embed|index``).
+"""Benchmarks for embedders and the vector index (``flask --app market bench embed|index``).
 
 Every function returns a JSON-serialisable dict; timing lives here, never in tests.
 """
@@ -133,7 +133,7 @@ def bench_embedders(embedders: list[Embedder], texts: list[str]) -> dict:
     return {e.name: bench_raw_encode(e, texts) for e in embedders}
 
 
-if __name__ == "__main__":  # python -m market.search.bench_embed_index 100000
+if __name__ == "__main__":  # python -m benchmarks.embed_index 100000
     import json
     import sys
 

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from market.licensing import ENUM_LABELS, FIELD_LABELS
 from models import Conflict, TermSheet, ValidationError, db
@@ -25,6 +26,7 @@ from ..ui.change_log import (
     source_text,
     term_text,
     unit_text,
+    violation_text,
 )
 from .common import signed_in
 from .forms import (
@@ -148,20 +150,22 @@ def _filled_form(row: TermSheet):
 
 def _attach_violations(form, violations) -> None:
     for v in violations:
-        message = f"{v.message}（依据：{v.citation}；规则 {v.rule_id}）"
+        message = violation_text(v)  # in the reader's language, the policy quoted as written
         if v.field in LIST_FIELDS:
-            _attach_to_rows(form, v.field, message)
+            _attach_to_rows(form, v.field, message, v.message)
         elif v.field in form and v.field not in ("csrf_token", "version"):
             form[v.field].errors = [*form[v.field].errors, message]
         else:
-            label = FIELD_LABELS.get(v.field, v.field)
-            form.form_errors.append(f"{label}：{message}")
+            label = _(FIELD_LABELS.get(v.field, v.field))
+            shown = _("%(what)s：%(message)s", what=Markup.escape(label), message=message)
+            form.form_errors.append(Markup(shown))
 
 
-def _attach_to_rows(form, name: str, message: str) -> None:
-    """Put a rule broken by one row next to that row; a rule about the whole table above it."""
+def _attach_to_rows(form, name: str, message: str, chinese: str) -> None:
+    """Put a rule broken by one row next to that row (found in the engine's Chinese text); a
+    rule about the whole table above it."""
     entries = [e for e in form[name] if not e.form.is_blank()]
-    found = ROW_NUMBER.search(message)
+    found = ROW_NUMBER.search(chinese)
     if found and 0 < int(found.group(1)) <= len(entries):
         offending = [entries[int(found.group(1)) - 1]]
     elif name == "deferred_schedule":

@@ -13,7 +13,13 @@ class Violation:
     source: str
     citation: str
     field: str
-    message: str
+    message: str  # Chinese, as the engine writes it
+    # The same message as a catalogue template and its values, for pages in other languages
+    # (``market.ui.change_log.violation_text``); None where only the Chinese text exists.
+    # Values: ``field`` a term name; ``*_value`` {"value", "unit", "enum"}; ``rule`` a profile
+    # rule's name (quoted, Chinese); ``bounds`` {"low", "high", "unit"}; ``n`` a number.
+    template: str | None = None
+    params: dict | None = None
 
     def to_dict(self) -> dict[str, str]:
         return {

@@ -11,7 +11,7 @@ from market.licensing.dates import add_months, whole_months_between
 from market.licensing.errors import Violation
 from market.licensing.facts import OutcomeFacts
 from market.licensing.formatting import format_bounds, format_value
-from market.licensing.labels import FIELD_LABELS
+from market.licensing.labels import FIELD_LABELS, N_
 from market.licensing.profiles import Profile, Rule
 from market.licensing.sheet import (
     DERIVED_UNITS,
@@ -26,7 +26,9 @@ from market.licensing.sheet import (
 logger = logging.getLogger(__name__)
 
 PATENT_LIFE_CITATION = "《中华人民共和国专利法》第四十二条"
-CORE_CITATION = "平台校验（合同要素完整性）"
+CORE_CITATION = N_(
+    "平台校验（合同要素完整性）"
+)  # the platform's own check, not a policy: translated
 CONSIDERATION_CITATION = (
     "平台规则：技术许可、转让须有对价（支付方式依《中华人民共和国民法典》第八百四十六条约定）"
 )
@@ -95,8 +97,29 @@ def applies(rule: Rule, sheet: TermSheet, outcome: OutcomeFacts) -> bool:
     return all(_CONDITIONS[name](sheet, outcome) for name in rule.when)
 
 
-def rule_violation(rule: Rule, field: str, message: str) -> Violation:
-    return Violation(rule.id, rule.source, str(rule.citation), field, message)
+def rule_violation(
+    rule: Rule, field: str, message: str, template: str | None = None, params: dict | None = None
+) -> Violation:
+    return Violation(
+        rule.id, rule.source, str(rule.citation), field, message, template, params or None
+    )
+
+
+# Messages as catalogue templates (see Violation.template), in the words of the Chinese text.
+OUT_OF_BOUNDS = N_("%(field)s为%(actual_value)s，不符合“%(rule)s”（%(bounds)s）")
+OUT_OF_PRICE_BOUNDS = N_("%(field)s为%(actual_value)s，不符合“%(rule)s”（基准价格的%(bounds)s）")
+NOT_ALLOWED = N_("%(field)s为“%(actual_value)s”，“%(rule)s”只允许：%(allowed_values)s")
+MUST_EQUAL = N_("%(field)s须为%(expected_value)s（%(rule)s）")
+MISSING_TERM = N_("缺少条款“%(field)s”")
+INVALID_TERM = N_("“%(field)s”取值无效")
+NEGATIVE = N_("%(field)s不能为负")
+NOT_A_RATE = N_("%(field)s须在0%%至100%%之间")
+
+
+def _value(value: Any, unit: str, enum: str | None = None) -> dict[str, Any]:
+    """A value as a template parameter: what it is and in which unit (dates as ISO text)."""
+    shown = value.isoformat() if isinstance(value, date) else value
+    return {"value": shown, "unit": unit, "enum": enum}
 
 
 def _label(field: str) -> str:
@@ -117,7 +140,18 @@ def _check_bounds(rule: Rule, sheet: TermSheet) -> Violation | None:
         f"{_label(rule.field)}为{format_value(actual, unit)}，"
         f"不符合“{rule.label}”（{format_bounds(low, high, unit)}）"
     )
-    return rule_violation(rule, rule.field, message)
+    return rule_violation(
+        rule,
+        rule.field,
+        message,
+        OUT_OF_BOUNDS,
+        {
+            "field": rule.field,
+            "actual_value": _value(actual, unit, rule.field),
+            "rule": rule.label,
+            "bounds": {"low": low, "high": high, "unit": unit},
+        },
+    )
 
 
 def _check_bounds_of_price(rule: Rule, sheet: TermSheet) -> Violation | None:
@@ -133,7 +167,18 @@ def _check_bounds_of_price(rule: Rule, sheet: TermSheet) -> Violation | None:
         f"{_label(rule.field)}为{format_value(actual, 'fen')}，"
         f"不符合“{rule.label}”（基准价格的{span}）"
     )
-    return rule_violation(rule, rule.field, message)
+    return rule_violation(
+        rule,
+        rule.field,
+        message,
+        OUT_OF_PRICE_BOUNDS,
+        {
+            "field": rule.field,
+            "actual_value": _value(actual, "fen"),
+            "rule": rule.label,
+            "bounds": {"low": low, "high": high, "unit": "bps"},
+        },
+    )
 
 
 def _check_one_of(rule: Rule, sheet: TermSheet) -> Violation | None:
@@ -142,7 +187,18 @@ def _check_one_of(rule: Rule, sheet: TermSheet) -> Violation | None:
         return None
     allowed = "、".join(format_value(v, "enum", rule.field) for v in rule.value)
     message = f"{_label(rule.field)}为“{format_value(actual, 'enum', rule.field)}”，“{rule.label}”只允许：{allowed}"
-    return rule_violation(rule, rule.field, message)
+    return rule_violation(
+        rule,
+        rule.field,
+        message,
+        NOT_ALLOWED,
+        {
+            "field": rule.field,
+            "actual_value": _value(actual, "enum", rule.field),
+            "rule": rule.label,
+            "allowed_values": [_value(v, "enum", rule.field) for v in rule.value],
+        },
+    )
 
 
 def _check_equals(rule: Rule, sheet: TermSheet) -> Violation | None:
@@ -153,7 +209,17 @@ def _check_equals(rule: Rule, sheet: TermSheet) -> Violation | None:
     message = (
         f"{_label(rule.field)}须为{format_value(rule.value, unit, rule.field)}（{rule.label}）"
     )
-    return rule_violation(rule, rule.field, message)
+    return rule_violation(
+        rule,
+        rule.field,
+        message,
+        MUST_EQUAL,
+        {
+            "field": rule.field,
+            "expected_value": _value(rule.value, unit, rule.field),
+            "rule": rule.label,
+        },
+    )
 
 
 def _within(value: int, low: int | None, high: int | None) -> bool:
@@ -197,8 +263,17 @@ _CORE_DEFERS = frozenset({"core/use_first_entry_fee"})
 # --- core checks: structure and law that hold under every profile -------------------------
 
 
-def _core(rule_id: str, field: str, message: str, citation: str = CORE_CITATION) -> Violation:
-    return Violation(f"core/{rule_id}", f"core:{rule_id}", citation, field, message)
+def _core(
+    rule_id: str,
+    field: str,
+    message: str,
+    citation: str = CORE_CITATION,
+    template: str | None = None,
+    params: dict | None = None,
+) -> Violation:
+    return Violation(
+        f"core/{rule_id}", f"core:{rule_id}", citation, field, message, template, params or None
+    )
 
 
 def _shape_violations(sheet: TermSheet) -> list[Violation]:
@@ -206,9 +281,25 @@ def _shape_violations(sheet: TermSheet) -> list[Violation]:
     for name, unit in FIELD_UNITS.items():
         term = sheet.terms.get(name)
         if term is None:
-            found.append(_core("field_types", name, f"缺少条款“{_label(name)}”"))
+            found.append(
+                _core(
+                    "field_types",
+                    name,
+                    f"缺少条款“{_label(name)}”",
+                    template=MISSING_TERM,
+                    params={"field": name},
+                )
+            )
         elif not _type_ok(term.value, unit, name):
-            found.append(_core("field_types", name, f"“{_label(name)}”取值 {term.value!r} 无效"))
+            found.append(
+                _core(
+                    "field_types",
+                    name,
+                    f"“{_label(name)}”取值 {term.value!r} 无效",
+                    template=INVALID_TERM,
+                    params={"field": name},
+                )
+            )
     found.extend(_list_shape_violations(sheet))
     return found
 
@@ -328,15 +419,28 @@ def _dates(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
     return found
 
 
+def _negative(name: str) -> Violation:
+    message = f"{_label(name)}不能为负"
+    return _core("non_negative", name, message, template=NEGATIVE, params={"field": name})
+
+
 def _amounts(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
     found = []
     for name in MONEY_FIELDS:
         value = sheet.value(name)
         if value is not None and value < 0:
-            found.append(_core("non_negative", name, f"{_label(name)}不能为负"))
+            found.append(_negative(name))
     for name in ("royalty_rate", "team_income_share", "broker_reward_share", "equity_share_bps"):
         if sheet.value(name) is not None and not 0 <= sheet.value(name) <= 10000:
-            found.append(_core("rate_range", name, f"{_label(name)}须在0%至100%之间"))
+            found.append(
+                _core(
+                    "rate_range",
+                    name,
+                    f"{_label(name)}须在0%至100%之间",
+                    template=NOT_A_RATE,
+                    params={"field": name},
+                )
+            )
     for name in (
         "free_window_months",
         "free_window_max_months",
@@ -345,7 +449,7 @@ def _amounts(sheet: TermSheet, outcome: OutcomeFacts) -> list[Violation]:
         "notice_days",
     ):
         if sheet.value(name) < 0:
-            found.append(_core("non_negative", name, f"{_label(name)}不能为负"))
+            found.append(_negative(name))
     if any(
         m.amount.value < 0 or (m.threshold and m.threshold.value <= 0) for m in sheet.milestones
     ):

@@ -160,6 +160,7 @@ def bundle_terms(bundle_id: int):
         field_label=change_log.field_label,
         value_text=change_log.value_text,
         money=change_log.money,
+        violation_text=change_log.violation_text,
     )
 
 

@@ -281,6 +281,27 @@ def _noun_runs(sentence: str) -> list[str]:
     return sorted((r for r in runs if 5 <= len(r) <= TITLE_MAX - 2), key=len, reverse=True)
 
 
+# A noun run names the work's object only if it holds enough Chinese to say what it is, and no
+# word of a finding, a verb of the study or a reference to the authors slipped into it.
+_RUN_NOISE = re.compile(
+    r"表明|证明|显示|发现|蕴含|入院|收治|家乡|我院|我国|我们|本文|情况|明显|提高|降低|公司|医院|大学|"
+    r"研究所|组织|报告|患者|养殖户|实际|结果|.研究.|.分析."
+)
+_RUN_LEAD = re.compile(
+    r"^(系|研究|探究|测量|观测|采用|利用|试验结果|结果|通过|对|以|分析|研制|制约)+"
+)
+_RUN_END = ("时", "下", "后", "中", "前", "上", "经", "古")
+
+
+def _clean_run(run: str) -> str | None:
+    run = _RUN_LEAD.sub("", run)
+    if _RUN_NOISE.search(run) or run.endswith(_RUN_END):
+        return None
+    if len(re.findall(r"[\u4e00-\u9fff]", run)) < 4:
+        return None
+    return run
+
+
 def _from_noun_run(text: str) -> str | None:
     """The longest run of nouns in the sentence that states the work (or, failing one, the
     first sentence that is not background), as the work's subject."""
@@ -289,7 +310,10 @@ def _from_noun_run(text: str) -> str | None:
     rest = [s for s in sentences if not _BACKGROUND.match(s) and s not in working]
     for sentence in working + rest[:1]:
         for run in _noun_runs(sentence):
-            subject = _tidy(run)
+            cleaned = _clean_run(run)
+            if cleaned is None:
+                continue
+            subject = _tidy(cleaned)
             candidate = subject if subject.endswith(_RESEARCH_WORDS) else subject + "研究"
             if reads_as_title(candidate):
                 return candidate

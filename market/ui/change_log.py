@@ -216,3 +216,80 @@ def summary_rows(sheet: TermSheet) -> list[tuple[str, str, Markup]]:
         for n in SUMMARY_FIELDS
         if n in sheet.terms
     ]
+
+
+# -- what a broken rule says -------------------------------------------------------------------
+
+
+def violation_text(violation, mark: bool = True) -> str:
+    """A rule a term sheet breaks, in the reader's language, with its basis: the engine's
+    template filled with labels and values shown as the sheet shows them. A profile rule's name
+    and the citation are the policy profile's own Chinese, quoted (marked lang="zh-CN" when
+    ``mark``); a message the engine wrote without a template is quoted the same way."""
+    quote = zh if mark else str
+    if violation.template:
+        params = {
+            name: _param(name, value, quote) for name, value in (violation.params or {}).items()
+        }
+        if mark:  # every value escaped before it meets the (trusted) template
+            params = {k: Markup.escape(v) if isinstance(v, str) else v for k, v in params.items()}
+        said = _(violation.template, **params)
+    else:
+        said = quote(violation.message)
+    basis = _(
+        "（依据：%(citation)s；规则 %(rule)s）",
+        citation=quote(violation.citation),
+        rule=violation.rule_id,
+    )
+    return Markup(said) + Markup(basis) if mark else f"{said}{basis}"
+
+
+def _param(name: str, value: Any, quote) -> Any:
+    if name == "field":
+        return field_label(value)
+    if name == "rule":
+        return quote(value)
+    if name == "bounds":
+        return _bounds(value)
+    if name.endswith("_values"):
+        return _(", ").join(_unit_value(v) for v in value)
+    if name.endswith("_value"):
+        return _unit_value(value)
+    return value
+
+
+def _unit_value(item: dict[str, Any]) -> str:
+    value, unit, enum = item.get("value"), item.get("unit"), item.get("enum")
+    if value is None:
+        return _("无")
+    if unit == "enum":
+        label = ENUM_LABELS.get(enum or "", {}).get(value)
+        return _(label) if label else str(value)
+    if unit in ("bps", "bps_of_price"):
+        return percent(value)
+    if unit in FIELD_UNITS.values() or unit in ("years", "count"):
+        probe = {"fen": "base_price", "months": "free_window_months", "days": "cure_days"}
+        if unit in probe:
+            return value_text(probe[unit], value)
+        if unit == "years":
+            return _("%(n)s年", n=value)
+        if unit == "count":
+            return _("%(n)s期", n=value)
+        if unit == "bool":
+            return _("是") if value else _("否")
+        if unit == "date":
+            return day(value)
+    return str(value)
+
+
+def _bounds(bounds: dict[str, Any]) -> str:
+    unit = bounds.get("unit")
+    low, high = bounds.get("low"), bounds.get("high")
+    shown = {k: _unit_value({"value": v, "unit": unit}) for k, v in (("low", low), ("high", high))}
+    if low is not None and high is not None:
+        if low == high:
+            return _("须为%(value)s", value=shown["low"])
+        return _("%(low)s至%(high)s", **shown)
+    if low is not None:
+        return _("不低于%(low)s", low=shown["low"])
+    return _("不高于%(high)s", high=shown["high"])

@@ -55,8 +55,10 @@ def test_the_owner_reads_the_bundle_and_its_combined_terms(client, auth, propose
     assert body.count("<tr data-outcome=") == 3
     assert uni["payload"].organization.name in body
     assert 'data-testid="combined-valid"' in body
+    assert 'data-testid="combined-warnings"' in body and "提成比例为9%" in body
     english = text(client.get(f"/my/bundles/{best.id}/terms?lang=en"))
     assert "Combined terms" in english and "Contract value total" in english
+    assert "9%" in english and "提成比例为" not in english  # the stacked-royalty warning
 
 
 def test_a_broker_accepts_or_rejects_a_bundle_with_a_reason(client, auth, proposed):

@@ -4,7 +4,9 @@ comes back as a notification; an institution asks to see who posted a 脱敏 dem
 grants it; an admin runs the 到期即转 sweep from the UI and sees the run.
 
 The rows each flow starts from are created through the services (as the marketplace would
-have them); every step the people take is a click or a keystroke in the page.
+have them); every step the people take is a click or a keystroke in the page. The demands made
+here are newer than the seeded ones, so this module runs after test_marketplace.py (whose home
+page check expects the seeded demands among the latest).
 """
 
 from __future__ import annotations
@@ -228,3 +230,65 @@ def test_an_admin_runs_the_use_first_sweep_and_sees_the_run(
     expect(first).to_contain_text("示例运营管理员")  # who ran it (the admin's own name)
     fits(admin)
     shot(admin, f"use-first-sweep-{lang}")
+
+
+def drafted_sheet(live_server, tag: str) -> int:
+    """A proposal accepted by the broker with 先用后转 terms drafted, through the services."""
+    from market.services import deals, terms
+    from models import Match, User, db
+
+    match_id, _title = fresh_proposal(live_server, tag)
+    with live_server.ctx():
+        broker = db.session.query(User).filter_by(email=BROKER_EMAIL).one()
+        match = db.session.get(Match, match_id)
+        deals.accept_match(match, broker)
+        row = terms.draft_for_match(match, None, "use_first", broker)
+        db.session.commit()
+        return row.id
+
+
+def test_a_broker_edits_terms_in_english_on_a_phone(new_page, shot, live_server):
+    """Every invalid term named at once, nothing saved; a valid edit logged with the sheet's
+    own English label; the revenue simulation runs. At 390 px, in English."""
+    sheet_id = drafted_sheet(live_server, "terms-en")
+    broker = new_page()
+    prepare(broker, "en", PHONE)
+    login_en(broker, BROKER_EMAIL)
+    broker.goto(path(live_server, "terms.view", sheet_id=sheet_id))
+    fits(broker)
+
+    edit = broker.locator("form[method=post]").filter(has=broker.locator("input[name=territory]"))
+    edit.locator("input[name=free_window_months]").fill("-5")
+    edit.locator("input[name=termination_notice_days]").fill("-1")
+    edit.locator("button[type=submit]").click()
+    summary = broker.locator("[data-error-summary]")
+    expect(summary).to_be_visible()
+    assert summary.locator("li").count() >= 2, summary.inner_text()
+    # Only the policy profile's own words (rule names, citations) stay Chinese, marked as such.
+    own_words = summary.evaluate(
+        """box => { const copy = box.cloneNode(true);
+                    copy.querySelectorAll('[lang^=zh]').forEach(e => e.remove());
+                    return copy.textContent; }"""
+    )
+    assert not re.search(r"[\u4e00-\u9fff]", own_words), own_words
+    expect(summary).to_contain_text("Free-use period cannot be negative")
+    expect(broker.locator("section[aria-labelledby=hist-h]")).to_contain_text("no changes yet")
+    fits(broker)
+    shot(broker, "terms-errors-en-phone")
+
+    broker.goto(path(live_server, "terms.view", sheet_id=sheet_id))
+    edit = broker.locator("form[method=post]").filter(has=broker.locator("input[name=territory]"))
+    edit.locator("input[name=territory]").fill("Guangdong Province")
+    edit.locator("button[type=submit]").click()
+    history = broker.locator("table.sb-history")
+    expect(history.locator("tbody tr").first).to_contain_text("Licensed territory")
+    expect(history.locator("[data-change=new]").first).to_contain_text("Guangdong Province")
+    fits(broker)
+
+    simulate = broker.locator("form[method=get]").filter(has=broker.locator("input[name=base]"))
+    for name, wan in (("low", "100"), ("base", "500"), ("high", "2000")):
+        simulate.locator(f"input[name={name}]").fill(wan)
+    simulate.locator("button[type=submit]").click()
+    expect(broker.locator("table.sb-years").first).to_be_visible()
+    fits(broker)
+    shot(broker, "terms-simulated-en-phone")

@@ -136,7 +136,7 @@ def test_termsheet_patch_with_a_bad_body_says_what_is_wrong(client, with_tokens)
     headers = {"Authorization": f"Bearer {with_tokens.tokens['broker']}"}
     response = client.patch("/api/v1/termsheets/1", json={"changes": "x"}, headers=headers)
     assert response.status_code == 422
-    assert "{条款: 新值}" in response.json["errors"]["changes"][0]
+    assert "条款名: 新值" in response.json["errors"]["changes"][0]  # what an object of changes is
 
 
 def test_api_error_messages_are_valid_format_templates():

@@ -4,9 +4,9 @@ with the coverage table and the combined terms; a broker finds it in the queue a
 with a reason.
 
 The demand and the outcomes are made through the services and matched by the real matcher, as
-the marketplace would have them; every step the people take is a click in the page. This module
-runs after test_marketplace.py (whose home page check expects the seeded demands among the
-latest).
+the marketplace would have them; every step the people take is a click in the page. The module
+is named to run after test_marketplace.py, whose home page check expects the seeded demands
+among the latest.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import insert, select
 
-from . import reliability
+from . import bundles, reliability
 from .harness import BenchRun, beir_paths, bench_app, demand_for, dispose, matching_settings
 
 log = logging.getLogger(__name__)
@@ -800,3 +800,4 @@ def _rank_all(data, qids, mode, outcome_of, doc_of) -> tuple[dict[str, list[str]
 
 register(bench)
 reliability.register(bench)
+bundles.register(bench)

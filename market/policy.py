@@ -61,6 +61,15 @@ def _sees_proposal(user, match) -> bool:
     return not hidden and user.organization_id == match.outcome.organization_id
 
 
+def _sees_bundle(user, bundle) -> bool:
+    """Like a proposal: the demand's owner, and the outcomes' organisation unless the demand is
+    仅经纪人可见 and no broker has accepted the bundle."""
+    if user.organization_id == bundle.demand.organization_id:
+        return True
+    hidden = bundle.demand.confidentiality == "broker_only" and bundle.stage != "accepted"
+    return not hidden and user.organization_id == bundle.organization_id
+
+
 def _party_to_deal(user, deal) -> bool:
     return _party_to_match(user, deal.match)
 
@@ -103,6 +112,8 @@ RULES: dict[str, Rule] = {
     "match.view": _any(staff, _sees_proposal),
     "match.request_intro": _sees_proposal,
     "match.answer_intro": staff,
+    "bundle.view": _any(staff, _sees_bundle),
+    "bundle.review": staff,
     "termsheet.create": staff,
     "termsheet.edit": _any(staff, _party_to_sheet),
     "termsheet.view": _any(staff, _party_to_sheet),

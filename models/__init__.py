@@ -4,7 +4,7 @@ from .accounts import LoginThrottle, Organization, User
 from .api import ApiToken
 from .base import Base, UTCDateTime, content_hash, db, local_today, utcnow
 from .challenges import ChallengeSubmission
-from .deals import Deal, DealEvent, Match, Notice, Objection, RewardShare, TermSheet
+from .deals import Deal, DealEvent, Match, MatchBundle, Notice, Objection, RewardShare, TermSheet
 from .errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from .handoffs import IntroRequest, Notification
 from .imports import ImportBatch, OrganizationReview
@@ -36,6 +36,7 @@ __all__ = [
     "ListingVector",
     "LoginThrottle",
     "Match",
+    "MatchBundle",
     "NotFound",
     "Notification",
     "Notice",

@@ -17,8 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .accounts import Organization
 from .base import UTCDateTime, db, utcnow
-from .enums import DEAL_STAGES, MATCH_STAGES, REJECTION_REASONS
+from .enums import BUNDLE_STAGES, DEAL_STAGES, MATCH_STAGES, REJECTION_REASONS
 from .listings import Demand, Outcome
 
 
@@ -78,6 +79,57 @@ class Match(db.Model):
     @property
     def rejection_label(self) -> str | None:
         return REJECTION_REASONS.get(self.rejection_reason or "")
+
+
+class MatchBundle(db.Model):
+    """组合方案: two or three outcomes of one organisation proposed together for one demand,
+    because together they meet more of its indicators than any single proposed outcome.
+
+    ``key`` is the members' outcome ids in order ("12-40"), so a refresh finds the same bundle
+    again; ``coverage`` holds the per-indicator table (one status per member and the union)."""
+
+    __tablename__ = "match_bundle"
+    __table_args__ = (
+        UniqueConstraint("demand_id", "key", name="uq_match_bundle_members"),
+        CheckConstraint(_in("stage", BUNDLE_STAGES), name="stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    key: Mapped[str] = mapped_column(String(80))
+    outcome_ids: Mapped[list] = mapped_column(JSON, default=list)
+    match_ids: Mapped[list] = mapped_column(JSON, default=list)
+    coverage: Mapped[list] = mapped_column(JSON, default=list)
+    indicator_count: Mapped[int] = mapped_column(Integer)
+    covered: Mapped[int] = mapped_column(Integer)
+    best_single: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float, index=True)
+    stage: Mapped[str] = mapped_column(String(16), default="proposed", index=True)
+    broker_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    rejection_reason: Mapped[str | None] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version_id: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    demand: Mapped[Demand] = relationship()
+    organization: Mapped[Organization] = relationship()
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    @property
+    def stage_label(self) -> str:
+        return BUNDLE_STAGES[self.stage]
+
+    @property
+    def rejection_label(self) -> str | None:
+        return REJECTION_REASONS.get(self.rejection_reason or "")
+
+    @property
+    def size(self) -> int:
+        return len(self.outcome_ids or [])
 
 
 class TermSheet(db.Model):

@@ -94,6 +94,20 @@ MATCH_STAGES = {
     "withdrawn": N_("已撤回"),
 }
 
+# 组合方案: 2–3 outcomes of one organisation proposed together for one demand.
+BUNDLE_STAGES = {
+    "proposed": N_("系统推荐"),
+    "accepted": N_("经纪人已接受"),
+    "rejected": N_("经纪人已拒绝"),
+}
+
+# Per indicator of a demand: does an outcome (or a bundle) meet its target?
+COVERAGE_STATUSES = {
+    "met": N_("满足"),
+    "not_met": N_("不满足"),
+    "unknown": N_("未知"),
+}
+
 REJECTION_REASONS = {
     "unclear_benefit": N_("效益不明确"),
     "too_early": N_("技术尚不成熟"),

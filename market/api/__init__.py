@@ -12,6 +12,7 @@ from flask import Flask
 
 from . import (
     access,
+    bundles,
     cases,
     challenges,
     deals,
@@ -41,6 +42,7 @@ RESOURCES = (
     cases,
     challenges,
     access,
+    bundles,
 )
 DESCRIPTION = (
     "场景桥 SceneBridge 开放接口。读取公开数据无需鉴权；写操作需在请求头携带 "

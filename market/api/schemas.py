@@ -1017,3 +1017,106 @@ class AccessOut(ma.Schema):
 class AccessList(ma.Schema):
     nda_text = fields.String(required=True, metadata={"description": "申请时须同意的保密承诺"})
     items = fields.List(fields.Nested(AccessOut), required=True)
+
+
+# ---- 组合方案 (bundles) ------------------------------------------------------------------------
+
+BUNDLE_DECISION_CHOICES = {"accepted": "接受", "rejected": "拒绝"}
+COVERAGE_DESCRIPTION = "met 满足 / not_met 不满足 / unknown 未知"
+
+
+class BundleMemberOut(ma.Schema):
+    outcome = fields.Nested(ListingRef, required=True)
+    match_id = fields.Integer(required=True, metadata={"description": "该成果的单项推荐编号"})
+
+
+class CoverageRowOut(ma.Schema):
+    indicator = fields.String(required=True, metadata={"description": "需求指标（含目标值）"})
+    declared = fields.Boolean(metadata={"description": "发布需求时在指标表中填写"})
+    members = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": f"按成员顺序，各成员是否满足：{COVERAGE_DESCRIPTION}"},
+    )
+    claims = fields.List(
+        fields.String(allow_none=True), metadata={"description": "各成员与之对照的成果指标"}
+    )
+    combined = fields.String(
+        required=True, metadata={"description": f"组合：{COVERAGE_DESCRIPTION}"}
+    )
+
+
+class BundleOut(ma.Schema):
+    id = fields.Integer(required=True)
+    demand = fields.Nested(ListingRef, required=True)
+    organization = fields.Nested(OrganizationOut, required=True)
+    members = fields.List(fields.Nested(BundleMemberOut), required=True)
+    indicator_count = fields.Integer(required=True, metadata={"description": "需求的指标数"})
+    covered = fields.Integer(required=True, metadata={"description": "组合满足的指标数"})
+    best_single = fields.Integer(
+        required=True, metadata={"description": "单项推荐成果中最多满足的指标数"}
+    )
+    score = fields.Float(required=True, metadata={"description": "各成员推荐相关概率的平均值"})
+    coverage = fields.List(fields.Nested(CoverageRowOut), required=True)
+    stage = fields.String(required=True)
+    stage_label = Label()
+    rejection_reason = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    version = fields.Integer(
+        required=True,
+        attribute="version_id",
+        metadata={"description": "乐观锁版本号：接受/拒绝时回传，以免覆盖他人的处理"},
+    )
+    created_at = fields.DateTime()
+
+
+class BundleTermsRowOut(ma.Schema):
+    outcome = fields.Nested(ListingRef, required=True)
+    licensor = fields.String(required=True)
+    stored = fields.Boolean(metadata={"description": "取自已保存的条款书（否则为预览）"})
+    error = fields.String(metadata={"description": "无法生成条款时的原因"})
+    violations = fields.List(fields.Nested(ViolationOut))
+    sheet = fields.Dict(allow_none=True, metadata={"description": "该成果的条款书（金额单位为分）"})
+
+
+class BundleTermsOut(ma.Schema):
+    profile_key = fields.String(required=True)
+    mode = fields.String(required=True)
+    licensors = fields.List(fields.String(), required=True)
+    rows = fields.List(fields.Nested(BundleTermsRowOut), required=True)
+    totals = ObjectOut(
+        required=True,
+        metadata={
+            "description": "合计（分）：入门费、里程碑、延期支付、固定费用、合同成交额、后转价格；"
+            "royalties 为各提成基数下叠加的提成比例（基点）；免费使用期最短/最长；公示"
+        },
+    )
+    violations = fields.List(
+        fields.Nested(ViolationOut), metadata={"description": "叠加提成违反的档案规则"}
+    )
+    warnings = fields.List(
+        fields.Nested(ViolationOut), metadata={"description": "叠加提成超出单项许可的实践默认区间"}
+    )
+    valid = fields.Boolean(required=True)
+
+
+class BundleDetailOut(BundleOut):
+    terms = fields.Nested(BundleTermsOut, required=True)
+
+
+BundlePage = page_of(BundleOut, "BundlePage")
+
+
+class BundleTermsArgs(ApiSchema):
+    profile = text("政策档案", 40)
+    mode = choice(
+        "交易方式", {m: COOPERATION_MODES[m] for m in ("use_first", "license", "transfer")}
+    )
+
+
+class BundleDecisionIn(ApiSchema):
+    decision = choice("决定", BUNDLE_DECISION_CHOICES, required=True)
+    reason = choice("拒绝原因", REJECTION_CHOICES)
+    comment = text("说明", 2000, load_default="")
+    version = integer("版本号", 1, 2**31 - 1, allow_none=True)

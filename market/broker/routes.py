@@ -15,6 +15,7 @@ from models import (
     Deal,
     DealSubsidy,
     Match,
+    MatchBundle,
     Objection,
     TermSheet,
     UseFirstReview,
@@ -26,9 +27,11 @@ from models import (
 from models.enums import CONFIDENTIALITY, COOPERATION_MODES, DEAL_STAGES, MATCH_STAGES
 
 from ..i18n import error_text
-from ..services import deals, introductions, notices, terms, use_first
+from ..services import bundles, deals, introductions, notices, terms, use_first
+from ..ui.bundle_page import render_bundle
 from ..ui.change_log import summary_rows
 from ..ui.common import attach_error, guard
+from ..ui.forms import BundleAcceptForm, BundleRejectForm
 from ..ui.highlight import highlight
 from .forms import (
     AcceptForm,
@@ -59,9 +62,12 @@ bp.before_request(guard("broker.cockpit"))
 def queue():
     flt = deals.QueueFilter.from_args(request.args, current_app.config["PAGE_SIZE"])
     page = deals.review_queue(flt)
+    pending_bundles, bundle_total = bundles.awaiting_review()
     return render_template(
         "broker/queue.html",
         page=page,
+        pending_bundles=pending_bundles,
+        bundle_total=bundle_total,
         intros=introductions.intros_for(page.items),
         flt=flt,
         fields=deals.queue_fields(),
@@ -99,6 +105,7 @@ def _render_proposal(match: Match, accept_form, reject_form, status: int = 200, 
             reject_form=reject_form,
             intro=introductions.intro_of(match),
             intro_form=intro_form or IntroAnswerForm(formdata=None),
+            in_bundles=bundles.containing(match),
             stages=MATCH_STAGES,
             confidentiality=CONFIDENTIALITY,
             modes=COOPERATION_MODES,
@@ -184,6 +191,52 @@ def _conflict(match_id: int, error: Conflict):
     return _render_proposal(
         match, accept_form, RejectForm(formdata=None, version=match.version_id), 409
     )
+
+
+# -- 组合方案 decisions (the page itself is parties.bundle, shared with the parties) ------------
+
+
+@bp.route("/bundles/<int:bundle_id>/accept", methods=["POST"])
+def accept_bundle(bundle_id: int):
+    item = db.get_or_404(MatchBundle, bundle_id)
+    form = BundleAcceptForm()
+    if form.validate():
+        try:
+            bundles.accept_bundle(item, current_user, form.expected_version(), form.comment.data)
+            db.session.commit()
+            flash(_("已接受该组合方案"), "success")
+            return redirect(url_for("parties.bundle", bundle_id=bundle_id))
+        except Conflict as e:
+            db.session.rollback()
+            form.form_errors.append(error_text(e))
+            return render_bundle(
+                db.get_or_404(MatchBundle, bundle_id), accept_form=form, status=409
+            )
+    return render_bundle(item, accept_form=form, status=422)
+
+
+@bp.route("/bundles/<int:bundle_id>/reject", methods=["POST"])
+def reject_bundle(bundle_id: int):
+    item = db.get_or_404(MatchBundle, bundle_id)
+    form = BundleRejectForm()
+    if form.validate():
+        try:
+            bundles.reject_bundle(
+                item, current_user, form.reason.data, form.comment.data, form.expected_version()
+            )
+            db.session.commit()
+            flash(_("已拒绝该组合方案，原因已记录"), "success")
+            return redirect(url_for("parties.bundle", bundle_id=bundle_id))
+        except Conflict as e:
+            db.session.rollback()
+            form.form_errors.append(error_text(e))
+            return render_bundle(
+                db.get_or_404(MatchBundle, bundle_id), reject_form=form, status=409
+            )
+        except ValidationError as e:
+            db.session.rollback()
+            attach_error(form, e)
+    return render_bundle(db.get_or_404(MatchBundle, bundle_id), reject_form=form, status=422)
 
 
 # -- deal board and deal page ------------------------------------------------------------------

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from models import Conflict, Demand, Match, Outcome, ValidationError, db
-from models.enums import CONFIDENTIALITY, COOPERATION_MODES
+from models import Conflict, Demand, Match, MatchBundle, Outcome, ValidationError, db
+from models.enums import CONFIDENTIALITY, COOPERATION_MODES, COVERAGE_STATUSES
 
 from ..i18n import error_text
 from ..policy import can, require
-from ..services import introductions, matching, notifications, terms
+from ..services import bundles, introductions, matching, notifications, terms
+from ..ui import change_log
+from ..ui.bundle_page import render_bundle
 from ..ui.change_log import summary_rows
 from ..ui.forms import IntroRequestForm
 from ..ui.highlight import highlight
@@ -49,7 +51,15 @@ def demand_proposals(demand_id: int):
         summary=summary,
         closest=closest,
         intros=introductions.intros_for(matches),
+        bundles=bundles.bundles_of(demand, VISIBLE_STAGES),
+        bundle_outcomes=_bundle_outcomes(demand),
+        statuses=COVERAGE_STATUSES,
     )
+
+
+def _bundle_outcomes(demand: Demand) -> dict[int, Outcome]:
+    ids = {i for b in bundles.bundles_of(demand) for i in b.outcome_ids}
+    return {o.id: o for o in db.session.scalars(select(Outcome).where(Outcome.id.in_(ids)))}
 
 
 @bp.route("/outcomes/<int:outcome_id>/demands")
@@ -119,6 +129,42 @@ def request_introduction(match_id: int):
         return _render_proposal(db.get_or_404(Match, match_id), form, 409)
     flash(_("已请技术经纪人为双方牵线，经纪人会在工作台看到您的请求。"), "success")
     return redirect(url_for("parties.proposal", match_id=match.id))
+
+
+# -- 组合方案: a bundle of one organisation's outcomes and its combined terms ---------------------
+
+
+@bp.route("/bundles/<int:bundle_id>")
+def bundle(bundle_id: int):
+    item = db.get_or_404(MatchBundle, bundle_id)
+    require(current_user, "bundle.view", item)
+    return render_bundle(item)
+
+
+@bp.route("/bundles/<int:bundle_id>/terms")
+def bundle_terms(bundle_id: int):
+    """组合条款: one combined term sheet drafted from the members' per-outcome drafts."""
+    item = db.get_or_404(MatchBundle, bundle_id)
+    require(current_user, "bundle.view", item)
+    profiles = dict(terms.profile_choices())
+    profile_key = request.args.get("profile") if request.args.get("profile") in profiles else None
+    mode = request.args.get("mode") if request.args.get("mode") in BUNDLE_MODES else "use_first"
+    combined = bundles.combined_terms(item, profile_key, mode)
+    return render_template(
+        "parties/bundle_terms.html",
+        bundle=item,
+        combined=combined,
+        profiles=profiles,
+        modes={m: COOPERATION_MODES[m] for m in BUNDLE_MODES},
+        totals=combined.totals,
+        field_label=change_log.field_label,
+        value_text=change_log.value_text,
+        money=change_log.money,
+        violation_text=change_log.violation_text,
+    )
+
+
+BUNDLE_MODES = ("use_first", "license", "transfer")
 
 
 # -- notifications (every signed-in user; each workspace links here) -----------------------------

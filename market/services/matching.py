@@ -734,7 +734,9 @@ def propose_for_demand(demand_id: int, k: int = PROPOSALS) -> dict:
     if demand is None:
         return {"demand": demand_id, "proposed": 0, "withdrawn": 0}
     if demand.status != "published":
-        return {"demand": demand_id, "proposed": 0, "withdrawn": withdraw(demand=demand)}
+        withdrawn = withdraw(demand=demand)
+        _propose_bundles(demand)  # a closed demand keeps only its decided bundles
+        return {"demand": demand_id, "proposed": 0, "withdrawn": withdrawn}
     ranked = outcomes_for_demand(demand, k=k)
     summary = match_summary(demand, ranked)
     ranked = [c for c in ranked if c.band != "weak"]
@@ -758,7 +760,15 @@ def propose_for_demand(demand_id: int, k: int = PROPOSALS) -> dict:
             withdrawn += 1
     demand.proposed_at = utcnow()
     db.session.flush()
+    _propose_bundles(demand)
     return {"demand": demand_id, "proposed": len(ranked), "withdrawn": withdrawn}
+
+
+def _propose_bundles(demand: Demand) -> None:
+    """组合方案 follow the demand's proposals (services/bundles.py imports this module)."""
+    from . import bundles
+
+    bundles.propose_bundles(demand)
 
 
 def match_summary(demand: Demand, ranked: list[Candidate]) -> dict:

@@ -1,5 +1,6 @@
 """示例 stories for the demo: a signed 先用后转 deal whose 标杆案例 is published, a 到期即转 consent
-waiting for the demo TTO, and an open 揭榜挂帅 challenge with entries.
+waiting for the demo TTO, an open 揭榜挂帅 challenge with entries, and a demand that two of the
+demo university's outcomes answer together (组合方案) where neither does alone.
 
 Every step goes through the product's own services, acting at dates before the seed day, so the
 rules (challenge deadline, 公示 window, patent age under the owner's profile) are checked as they
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 DEAL_KEY = "demo-showcase-deal"
 CONSENT_KEY = "demo-showcase-use-first"
 CHALLENGE_KEY = "demo-showcase-challenge"
+BUNDLE_KEY = "demo-showcase-bundle"
 DEAL_PROFILE = "zhuhai-2025"  # the licensee is in 珠海; 先用后转 is 珠海 措施7
 WAN = 1_000_000  # fen in 1万元
 
@@ -66,12 +68,16 @@ def seed_showcase(today: date | None = None) -> dict[str, int]:
     people = cast()
     if people is None:
         log.warning("showcase skipped: the demo accounts are missing (run the seed first)")
-        return {"showcase_deals": 0, "showcase_consents": 0, "showcase_challenges": 0}
+        return dict.fromkeys(STORIES, 0)
     return {
         "showcase_deals": signed_deal_story(people, today),
         "showcase_consents": use_first_story(people, today),
         "showcase_challenges": open_challenge_story(people, today),
+        "showcase_bundles": bundle_story(people, today),
     }
+
+
+STORIES = ("showcase_deals", "showcase_consents", "showcase_challenges", "showcase_bundles")
 
 
 def _exists(model, key: str) -> bool:
@@ -333,5 +339,92 @@ CHALLENGE_ENTRIES = (
         ),
         "模组可直接挂载在现有巡检无人机上，与识别算法团队合作可快速集成。",
         3,
+    ),
+)
+
+
+# -- 4. a demand two outcomes of one university answer together (组合方案) ---------------------------
+
+
+def bundle_story(people: Cast, today: date) -> int:
+    """The enterprise needs a drone that flies long in strong wind *and* finds blade defects on
+    board; the demo university's drone lab has the platform and its vision lab the recognition
+    method, each patented. Only listings are made here: whether the matcher proposes both, and
+    so the bundle, is decided when the demand is matched (``matching.propose_for_demand``)."""
+    if _exists(Demand, BUNDLE_KEY):
+        return 0
+    _demand(people.enterprise, BUNDLE_KEY, _bundle_demand(today))
+    for number, (data, patent) in enumerate(BUNDLE_OUTCOMES, start=1):
+        outcome = _outcome(people.tto, f"{BUNDLE_KEY}-{number}", data)
+        _patent(outcome, people.tto, patent, add_years(today, -3), add_years(today, -1))
+    return 1
+
+
+def _bundle_demand(today: date) -> dict:
+    return {
+        "title": "海上风电叶片无人机长航时巡检与机载缺陷识别",
+        "description": (
+            "公司负责珠海海上风电场的叶片巡检。现有多旋翼无人机续航短、海风稍大就无法起飞，"
+            "拍回的照片靠人工回看，叶片前缘腐蚀和裂纹漏检较多，运维船只能反复出海。希望引入"
+            "既能在大风中长时间飞行、又能在机上自动识别叶片缺陷的无人机巡检技术。"
+        ),
+        "field": "低空经济",
+        "scenario_type": "infrastructure",
+        "indicators": [
+            {"name": "续航时间", "op": ">=", "value": 45, "unit": "分钟"},
+            {"name": "最大抗风风速", "op": ">=", "value": 15, "unit": "m/s"},
+            {"name": "叶片缺陷识别准确率", "op": ">=", "value": 92, "unit": "%"},
+        ],
+        "offered_resources": "提供海上风电场巡检航线、升压站起降平台和历史巡检图像",
+        "budget_min_fen": 100 * WAN,
+        "budget_max_fen": 300 * WAN,
+        "cooperation_modes": ["license", "use_first"],
+        "required_maturity": "pilot",
+        "deadline": today + timedelta(days=150),
+        "confidentiality": "public",
+    }
+
+
+BUNDLE_OUTCOMES = (
+    (
+        {
+            "title": "长航时抗风型多旋翼巡检无人机平台",
+            "abstract": (
+                "采用氢燃料电池与锂电池混合动力和抗风姿态控制的六旋翼巡检无人机平台，"
+                "满载续航70分钟，可在15米每秒阵风中稳定悬停拍摄，已在海上风电场完成中试。"
+            ),
+            "team": "示例大学无人系统课题组",
+            "field": "低空经济",
+            "maturity": "pilot",
+            "trl": 6,
+            "research_type": "applied",
+            "indicators": [
+                {"name": "续航时间", "op": ">=", "value": 70, "unit": "分钟"},
+                {"name": "最大抗风风速", "op": ">=", "value": 15, "unit": "m/s"},
+            ],
+            "transfer_modes": ["license", "use_first"],
+            "asking_price_fen": 90 * WAN,
+            "use_first_eligible": True,
+        },
+        "DEMO-ZL2023-0003",
+    ),
+    (
+        {
+            "title": "风电叶片缺陷机载实时识别方法",
+            "abstract": (
+                "面向无人机巡检的风电叶片缺陷识别方法，在机载计算单元上实时识别前缘腐蚀、裂纹和"
+                "雷击损伤，在海上风电场实拍叶片图像上识别准确率95.2%。"
+            ),
+            "team": "示例大学视觉感知课题组",
+            "field": "低空经济",
+            "maturity": "pilot",
+            "trl": 5,
+            "research_type": "applied",
+            "indicators": [{"name": "叶片缺陷识别准确率", "op": ">=", "value": 95.2, "unit": "%"}],
+            "transfer_modes": ["license", "use_first"],
+            "asking_price_fen": 60 * WAN,
+            "use_first_eligible": True,
+        },
+        "DEMO-ZL2023-0004",
     ),
 )

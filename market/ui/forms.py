@@ -1,15 +1,17 @@
-"""Forms that pages of several blueprints show: choice lists, and the requests an institution
-or enterprise sends from a public page (揭榜, 分级保密 access, 请经纪人牵线)."""
+"""Forms that pages of several blueprints show: choice lists, the requests an institution or
+enterprise sends from a public page (揭榜, 分级保密 access, 请经纪人牵线), and a broker's decision
+on a 组合方案 (its page is shared with the parties)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from models.challenges import PITCH_LIMIT
+from models.enums import REJECTION_REASONS
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -82,3 +84,28 @@ class IntroRequestForm(FlaskForm):
         _l("给经纪人的留言（可选）"),
         validators=[Optional(), Length(max=1000, message=_l("不能超过1000个字"))],
     )
+
+
+class BundleDecisionForm(FlaskForm):
+    """The bundle's version the broker saw, so two brokers never both decide it."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class BundleAcceptForm(BundleDecisionForm):
+    comment = TextAreaField(_l("备注（可选）"), validators=[Optional(), Length(max=2000)])
+
+
+class BundleRejectForm(BundleDecisionForm):
+    reason = SelectField(
+        _l("拒绝原因"),
+        choices=options([("", _l("请选择")), *REJECTION_REASONS.items()]),
+        validators=[DataRequired(message=_l("请选择拒绝原因"))],
+    )
+    comment = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])

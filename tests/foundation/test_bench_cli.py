@@ -15,6 +15,7 @@ from flask.cli import FlaskGroup
 ROOT = Path(__file__).resolve().parents[2]
 SUBCOMMANDS = {
     "adapt-cv",
+    "bundles",
     "embed",
     "fault",
     "index",

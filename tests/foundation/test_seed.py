@@ -16,7 +16,7 @@ def test_seed_is_idempotent(app):
     assert first["demands"] >= 60
     kept = len(list(paper_records(PAPERS, 40)))  # of the first 40: those that are technology
     assert first["patent_outcomes"] == 40 and first["paper_outcomes"] == kept > 30
-    assert totals["patents"] == 40 + 2  # the 示例 stories' deal and 到期即转 outcomes
+    assert totals["patents"] == 40 + 4  # the 示例 stories' deal, 到期即转 and 组合方案 outcomes
     assert first["showcase_deals"] == first["showcase_consents"] == 1
 
 
@@ -45,5 +45,5 @@ def test_seed_cli_prints_totals(runner):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])
     papers = len(list(paper_records(PAPERS, 5)))  # of the first five: those that are technology
-    assert report["totals"]["outcomes"] == 5 + papers + 5  # five outcomes in the 示例 stories
+    assert report["totals"]["outcomes"] == 5 + papers + 7  # seven outcomes in the 示例 stories
     assert report["added"]["industries"] == 0  # loaded by the session fixture already

@@ -81,7 +81,7 @@ def login(client, email: str) -> None:
 
 
 def test_each_story_is_added_once(stories):
-    assert stories == {"showcase_deals": 1, "showcase_consents": 1, "showcase_challenges": 1}
+    assert stories == dict.fromkeys(showcase.STORIES, 1)
     before = row_counts()
     assert showcase.seed_showcase() == dict.fromkeys(stories, 0)
     db.session.commit()
@@ -229,7 +229,11 @@ def test_every_step_went_through_the_services(stories):
         for step in (("outcome.post", user), ("challenge.submit", user))
     ]
     challenge_story.append(("challenge.shortlist", enterprise))
-    assert log == deal_story + consent_story + challenge_story
+    bundle_story = [("demand.post", enterprise)] + [
+        ("outcome.post", tto),
+        ("patent.add", tto),
+    ] * len(showcase.BUNDLE_OUTCOMES)
+    assert log == deal_story + consent_story + challenge_story + bundle_story
 
 
 def test_sweep_found_the_story_outcome_under_its_owner_profile(stories):
@@ -248,7 +252,7 @@ def test_cli_seeds_the_stories(runner, app):
     result = runner.invoke(args=["seed-showcase", "--no-index"])
     assert result.exit_code == 0, result.output
     added = json.loads(result.stdout.strip().splitlines()[-1])["added"]
-    assert added == {"showcase_deals": 1, "showcase_consents": 1, "showcase_challenges": 1}
+    assert added == dict.fromkeys(showcase.STORIES, 1)
     again = runner.invoke(args=["seed-showcase", "--no-index"])
     assert set(json.loads(again.stdout.strip().splitlines()[-1])["added"].values()) == {0}
 
@@ -262,3 +266,29 @@ def test_the_demo_deals_notice_is_marked_as_demo(client, deal):
     assert row and "示例" in row.group(0)
     page = client.get(f"/notices/{notice.id}").get_data(as_text=True)
     assert re.search(r"<h1[^>]*>.*?示例.*?</h1>", page, re.S)
+
+
+def test_the_bundle_story_needs_both_outcomes(stories):
+    """Once both outcomes are proposed for the demand (as the matcher does when the demo is
+    indexed), neither meets all three indicators and together they do: one 组合方案."""
+    from market.services import bundles
+
+    demand = by_key(Demand, showcase.BUNDLE_KEY)
+    members = [by_key(Outcome, f"{showcase.BUNDLE_KEY}-{n}") for n in (1, 2)]
+    assert demand.is_demo and all(o.is_demo for o in members)
+    assert len({o.organization_id for o in members}) == 1
+    for outcome in members:
+        db.session.add(
+            Match(
+                demand_id=demand.id,
+                outcome_id=outcome.id,
+                score=0.6,
+                components={"relevance": 0.6},
+                explanation={"relevance": {"band": "strong"}},
+            )
+        )
+    db.session.flush()
+    bundles.propose_bundles(demand)
+    (bundle,) = bundles.bundles_of(demand)
+    assert (bundle.covered, bundle.best_single, bundle.indicator_count) == (3, 2, 3)
+    assert bundles.combined_terms(bundle).complete

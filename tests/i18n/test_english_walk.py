@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 
 from market.services import (
     bulk_import,
+    bundles,
     cases,
     challenges,
     deals,
@@ -325,6 +326,35 @@ def seed() -> dict:
     db.session.add(proposal)
     db.session.flush()
 
+    # A 组合方案: two of the university's outcomes each meet one of a demand's two indicators.
+    package = _demand(
+        acme,
+        "Drone inspection package",
+        indicators=[
+            {"name": "Warning lead time", "op": ">=", "value": 10, "unit": "min"},
+            {"name": "Payload", "op": ">=", "value": 5, "unit": "kg"},
+        ],
+    )
+    frame = _outcome(
+        river,
+        "Heavy-lift drone frame",
+        TODAY - timedelta(days=500),
+        indicators=[{"name": "Payload", "op": ">=", "value": 8, "unit": "kg"}],
+    )
+    for member in (outcome, frame):
+        db.session.add(
+            Match(
+                demand_id=package.id,
+                outcome_id=member.id,
+                score=0.7,
+                components={"relevance": 0.7},
+                explanation={"relevance": {"band": "strong"}},
+            )
+        )
+    db.session.flush()
+    bundles.propose_bundles(package)
+    bundle = bundles.bundles_of(package)[0]
+
     # A 脱敏 demand another organisation asked to see.
     hidden = _demand(acme, "Confidential sensor demand", confidentiality="desensitized")
     demand_access.ask(hidden, tto, "We have a matching sensor.", nda_accepted=True)
@@ -347,6 +377,7 @@ def seed() -> dict:
             "notice_id": notice.id,
             "case_id": case.id,
             "batch_id": batch.id,
+            "bundle_id": bundle.id,
         },
         "proposal_id": proposal.id,
     }

@@ -17,6 +17,7 @@ from models import (
     Demand,
     ImportBatch,
     Match,
+    MatchBundle,
     Organization,
     Outcome,
     Patent,
@@ -115,6 +116,27 @@ class World:
             complexity=0.2,
             stage=stage,
             explanation={"sentence": "双方文本均涉及“裂纹智能检测”。"},
+        )
+        db.session.add(item)
+        db.session.flush()
+        return item
+
+    def bundle(self, demand_org, outcome_org, stage="proposed", demand=None) -> MatchBundle:
+        """A 组合方案 of two of ``outcome_org``'s outcomes for ``demand_org``'s demand."""
+        first = self.match(demand_org, outcome_org, demand=demand)
+        second = self.match(demand_org, outcome_org, demand=first.demand)
+        item = MatchBundle(
+            demand_id=first.demand_id,
+            organization_id=outcome_org.id,
+            key=f"{first.outcome_id}-{second.outcome_id}",
+            outcome_ids=[first.outcome_id, second.outcome_id],
+            match_ids=[first.id, second.id],
+            coverage=[],
+            indicator_count=2,
+            covered=2,
+            best_single=1,
+            score=0.8,
+            stage=stage,
         )
         db.session.add(item)
         db.session.flush()

@@ -48,6 +48,8 @@ RESOURCE = {
     "match.view": "match",
     "match.request_intro": "match",
     "match.answer_intro": "match",
+    "bundle.view": "bundle",
+    "bundle.review": "bundle",
     "termsheet.create": "match",
     "termsheet.edit": "sheet",
     "termsheet.view": "sheet",
@@ -102,6 +104,9 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "match.view": STAFF | OWNERS,
     "match.request_intro": OWNERS,
     "match.answer_intro": STAFF,
+    # 组合方案: like a proposal — brokers decide, the demand's and the outcomes' organisations see
+    "bundle.view": STAFF | OWNERS,
+    "bundle.review": STAFF,
     "termsheet.create": STAFF,
     "termsheet.edit": STAFF | OWNERS,
     "termsheet.view": STAFF | OWNERS,
@@ -146,6 +151,8 @@ def build(world: World, kind: str | None, role: str, scope: str):
         return {"demand": world.demand, "outcome": world.outcome, "batch": world.batch}[kind](org)
     if kind == "submission":
         return world.submission(*world.party_orgs(role, scope))
+    if kind == "bundle":
+        return world.bundle(*world.party_orgs(role, scope))
     match = world.match(*world.party_orgs(role, scope))
     if kind == "match":
         return match
@@ -201,6 +208,14 @@ def test_outcome_side_sees_a_broker_only_proposal_only_once_accepted(world, stag
     owner.organization = world.orgs["enterprise_b"]
     db.session.flush()
     assert can(owner, "match.view", match) and can(world.users["broker"], "match.view", match)
+
+
+@pytest.mark.parametrize("stage", ["proposed", "rejected", "accepted"])
+def test_outcome_side_sees_a_broker_only_bundle_only_once_accepted(world, stage):
+    hidden = world.demand(world.orgs["enterprise_b"], "broker_only")
+    bundle = world.bundle(None, world.orgs["university_a"], stage=stage, demand=hidden)
+    assert can(world.users["institution"], "bundle.view", bundle) is (stage == "accepted")
+    assert can(world.users["broker"], "bundle.view", bundle)
 
 
 # ==== HTTP level ==============================================================================

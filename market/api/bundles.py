@@ -80,6 +80,9 @@ def present(bundle: MatchBundle) -> dict:
             for o, m in zip(bundle.outcome_ids, bundle.match_ids, strict=True)
             if o in outcomes
         ],
+        "deal_ids": [d.id for d in bundles.member_deals(bundle)]
+        if bundle.stage == "accepted"
+        else [],
     }
 
 

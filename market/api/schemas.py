@@ -1068,6 +1068,10 @@ class BundleOut(ma.Schema):
         attribute="version_id",
         metadata={"description": "乐观锁版本号：接受/拒绝时回传，以免覆盖他人的处理"},
     )
+    deal_ids = fields.List(
+        fields.Integer(),
+        metadata={"description": "接受后为每项成员成果建立的项目编号（按成员顺序；未接受时为空）"},
+    )
     created_at = fields.DateTime()
 
 
@@ -1109,14 +1113,14 @@ BundlePage = page_of(BundleOut, "BundlePage")
 
 
 class BundleTermsArgs(ApiSchema):
-    profile = text("政策档案", 40)
+    profile = text(N_("政策档案"), 40)
     mode = choice(
-        "交易方式", {m: COOPERATION_MODES[m] for m in ("use_first", "license", "transfer")}
+        N_("交易方式"), {m: COOPERATION_MODES[m] for m in ("use_first", "license", "transfer")}
     )
 
 
 class BundleDecisionIn(ApiSchema):
-    decision = choice("决定", BUNDLE_DECISION_CHOICES, required=True)
-    reason = choice("拒绝原因", REJECTION_CHOICES)
-    comment = text("说明", 2000, load_default="")
-    version = integer("版本号", 1, 2**31 - 1, allow_none=True)
+    decision = choice(N_("决定"), BUNDLE_DECISION_CHOICES, required=True)
+    reason = choice(N_("拒绝原因"), REJECTION_CHOICES)
+    comment = text(N_("说明"), 2000, load_default="")
+    version = integer(N_("版本号"), 1, 2**31 - 1, allow_none=True)

@@ -204,7 +204,7 @@ def accept_bundle(bundle_id: int):
         try:
             bundles.accept_bundle(item, current_user, form.expected_version(), form.comment.data)
             db.session.commit()
-            flash(_("已接受该组合方案"), "success")
+            flash(_("已接受该组合方案，并为每项成果建立了项目"), "success")
             return redirect(url_for("parties.bundle", bundle_id=bundle_id))
         except Conflict as e:
             db.session.rollback()

@@ -33,6 +33,7 @@ from market.licensing.sheet import DERIVED_UNITS
 from market.search.indicators import listing_indicators, match_indicators
 from models import (
     Conflict,
+    Deal,
     Demand,
     Match,
     MatchBundle,
@@ -48,7 +49,7 @@ from models.enums import N_, REJECTION_REASONS
 from models.listings import outcome_text
 
 from ..policy import require
-from . import audit, terms
+from . import audit, deals, terms
 
 log = logging.getLogger(__name__)
 
@@ -296,23 +297,50 @@ def _flush_decision() -> None:
         raise Conflict(TAKEN, stage=N_("刚刚被处理")) from e
 
 
+MEMBER_DECIDED = N_("组合中的“%(title)s”的推荐状态为“%(stage)s”，不能整体接受；请先查看该推荐")
+
+
 def accept_bundle(
     bundle: MatchBundle, user: User, expected_version: int | None = None, comment: str = ""
 ) -> MatchBundle:
-    """A broker takes the bundle on: it stays as proposed to the parties, marked accepted."""
+    """A broker takes the bundle on and carries it as one project per licensed outcome: each
+    member proposal still open is accepted (a Deal each, as a single proposal would be); a
+    member already accepted keeps its project. A member rejected or withdrawn meanwhile stops
+    the whole acceptance, before anything changes."""
     _claim(bundle, user, expected_version)
+    matches = member_matches(bundle)
+    for match in matches:
+        if match.stage not in ("proposed", "accepted"):
+            raise Conflict(MEMBER_DECIDED, title=match.outcome.title, stage=match.stage_label)
     bundle.stage, bundle.broker_id = "accepted", user.id
     bundle.comment = (comment or "").strip()[:2000] or None
     bundle.decided_at = utcnow()
     _flush_decision()
+    note = f"组合方案 #{bundle.id}" + (f"：{bundle.comment}" if bundle.comment else "")
+    opened = []
+    for match in matches:
+        if match.stage == "proposed":
+            opened.append(deals.accept_match(match, user, comment=note).id)
     audit.record(
         user.id,
         "bundle.accept",
         bundle,
         before={"stage": "proposed"},
-        after={"stage": "accepted", "outcomes": bundle.outcome_ids, "comment": bundle.comment},
+        after={
+            "stage": "accepted",
+            "outcomes": bundle.outcome_ids,
+            "comment": bundle.comment,
+            "deals_opened": opened,
+        },
     )
     return bundle
+
+
+def member_deals(bundle: MatchBundle) -> list[Deal]:
+    """The projects carrying an accepted bundle, one per licensed outcome, in member order."""
+    ids = [m.id for m in member_matches(bundle)]
+    found = {d.match_id: d for d in db.session.scalars(select(Deal).where(Deal.match_id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 def reject_bundle(

@@ -28,6 +28,7 @@ def render_bundle(item: MatchBundle, accept_form=None, reject_form=None, status:
         matches=bundles.member_matches(item),
         statuses=COVERAGE_STATUSES,
         review=review,
+        deals=bundles.member_deals(item) if review and item.stage == "accepted" else [],
         see_proposals=can(current_user, "demand.see_proposals", item.demand),
         accept_form=accept_form,
         reject_form=reject_form,

@@ -87,6 +87,7 @@ def test_only_brokers_decide_with_a_reason_and_the_version(client, drone_market,
         headers=tokens["broker"],
     )
     assert done.status_code == 200 and done.get_json()["stage"] == "accepted"
+    assert len(done.get_json()["deal_ids"]) == len(bundle.match_ids)  # a project per outcome
     late = client.post(
         url,
         json={"decision": "rejected", "reason": "price_gap", "version": bundle.version_id},

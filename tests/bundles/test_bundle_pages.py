@@ -101,3 +101,12 @@ def test_who_may_see_a_bundle(client, auth, proposed):
     auth.logout()
     auth.login("tto@test.cn")  # a 仅经纪人可见 demand reaches the outcome side only once accepted
     assert client.get(f"/my/bundles/{best.id}").status_code == 403
+
+
+def test_an_accepted_bundle_lists_its_projects_for_the_broker(client, auth, proposed):
+    _demand, _, _matches, best, _ = proposed
+    auth.login("broker@test.cn")
+    done = client.post(f"/broker/bundles/{best.id}/accept", data={"version": best.version_id})
+    assert done.status_code == 302
+    page = text(client.get(f"/my/bundles/{best.id}"))
+    assert 'data-testid="bundle-deals"' in page and page.count("/broker/deals/") >= 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from market.services import bundles
 from market.services.bundles import Candidate, find_bundles
@@ -198,3 +198,52 @@ def test_matching_a_demand_proposes_its_bundles(drone_market):
     matching.propose_for_demand(demand.id)
     db.session.commit()
     assert [b.id for b in bundles.bundles_of(demand)] == first
+
+
+def test_accepting_a_bundle_opens_a_project_per_outcome_once(drone_market, create_user):
+    """The broker carries an accepted bundle as one Deal per licensed outcome; a member already
+    accepted keeps its own project, and accepting never opens a second one for it."""
+    from market.services import deals
+    from models import Deal, Match
+
+    demand, _uni, _matches = drone_market
+    bundles.propose_bundles(demand)
+    db.session.commit()
+    bundle = bundles.bundles_of(demand)[0]
+    broker = create_user("broker@example.cn", "broker")
+    first, *rest = bundles.member_matches(bundle)
+    earlier = deals.accept_match(first, broker, comment="先单独接受")
+    db.session.commit()
+
+    bundles.accept_bundle(bundle, broker, comment="组合许可")
+    db.session.commit()
+    opened = bundles.member_deals(bundle)
+    assert [d.match_id for d in opened] == bundle.match_ids
+    assert opened[0].id == earlier.id  # kept, not doubled
+    assert all(db.session.get(Match, i).stage == "accepted" for i in bundle.match_ids)
+    assert all(d.stage == "reviewed" for d in opened)
+    assert db.session.scalar(select(func.count()).select_from(Deal)) == len(bundle.match_ids)
+    assert f"组合方案 #{bundle.id}" in (rest[0].comment or "")
+    entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "bundle.accept")).one()
+    assert entry.after["deals_opened"] == [d.id for d in opened[1:]]
+
+
+def test_a_member_rejected_meanwhile_stops_the_acceptance_before_anything_changes(
+    drone_market, create_user
+):
+    from market.services import deals
+    from models import Deal
+
+    demand, _uni, _matches = drone_market
+    bundles.propose_bundles(demand)
+    db.session.commit()
+    bundle = bundles.bundles_of(demand)[0]
+    broker = create_user("broker@example.cn", "broker")
+    member = bundles.member_matches(bundle)[-1]
+    deals.reject_match(member, broker, "price_gap", "价格差距过大")
+    db.session.commit()
+    with pytest.raises(Conflict, match="不能整体接受"):
+        bundles.accept_bundle(bundle, broker)
+    db.session.rollback()
+    assert bundle.stage == "proposed"
+    assert db.session.scalar(select(func.count()).select_from(Deal)) == 0

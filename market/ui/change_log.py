@@ -258,28 +258,18 @@ def _param(name: str, value: Any, quote) -> Any:
     return value
 
 
+# A term of each unit, so a value given with its unit is shown exactly as the sheet shows it.
+_FIELD_OF_UNIT = {unit: field for field, unit in reversed(FIELD_UNITS.items())}
+
+
 def _unit_value(item: dict[str, Any]) -> str:
     value, unit, enum = item.get("value"), item.get("unit"), item.get("enum")
-    if value is None:
-        return _("无")
-    if unit == "enum":
-        label = ENUM_LABELS.get(enum or "", {}).get(value)
-        return _(label) if label else str(value)
-    if unit in ("bps", "bps_of_price"):
+    field = enum if unit == "enum" and enum else _FIELD_OF_UNIT.get(unit)
+    if field is not None:
+        return value_text(field, value)
+    if unit == "bps_of_price" and isinstance(value, int):
         return percent(value)
-    if unit in FIELD_UNITS.values() or unit in ("years", "count"):
-        probe = {"fen": "base_price", "months": "free_window_months", "days": "cure_days"}
-        if unit in probe:
-            return value_text(probe[unit], value)
-        if unit == "years":
-            return _("%(n)s年", n=value)
-        if unit == "count":
-            return _("%(n)s期", n=value)
-        if unit == "bool":
-            return _("是") if value else _("否")
-        if unit == "date":
-            return day(value)
-    return str(value)
+    return _("无") if value is None else str(value)
 
 
 def _bounds(bounds: dict[str, Any]) -> str:

@@ -64,3 +64,38 @@ def test_the_api_explanation_follows_the_language(app):
 def test_an_older_explanation_without_clauses_is_shown_as_stored(app):
     with app.test_request_context("/?lang=en"), force_locale("en"):
         assert sentence({"sentence": "旧的说明。"}) == "旧的说明。"
+
+
+def test_a_broken_rule_reads_in_english_with_the_sheets_units(app):
+    """A profile rule's violation: labels and values as the sheet shows them, the rule's name
+    and citation quoted in Chinese (marked)."""
+    from market.licensing import Violation
+    from market.licensing.validation import NOT_ALLOWED, OUT_OF_BOUNDS
+    from market.ui.change_log import violation_text
+
+    months = Violation(
+        "free_window_months", "practice", "实践默认值", "free_window_months", "免费使用期为-5个月",
+        OUT_OF_BOUNDS,
+        {
+            "field": "free_window_months",
+            "actual_value": {"value": -5, "unit": "months", "enum": "free_window_months"},
+            "rule": "免费/延期使用期",
+            "bounds": {"low": 12, "high": 60, "unit": "months"},
+        },
+    )  # fmt: skip
+    fee = Violation(
+        "fee_form", "policy", "某政策", "fee_form", "付费方式为……", NOT_ALLOWED,
+        {
+            "field": "fee_form",
+            "actual_value": {"value": "lump_sum", "unit": "enum", "enum": "fee_form"},
+            "rule": "付费方式",
+            "allowed_values": [{"value": "royalty", "unit": "enum", "enum": "fee_form"}],
+        },
+    )  # fmt: skip
+    with app.test_request_context("/?lang=en"), force_locale("en"):
+        plain = violation_text(months, mark=False)
+        marked = str(violation_text(fee))
+    assert plain.startswith("Free-use period is -5 months, outside")
+    assert "(12 months to 60 months)" in plain and "rule free_window_months" in plain
+    assert '<span lang="zh-CN">付费方式</span>' in marked and "allows only" in marked
+    assert not HAN.search(re.sub(r'<span lang="zh-CN">[^<]*</span>', "", marked))
